@@ -1,0 +1,223 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { resolveDevSecrets } from './dev-secrets.js';
+
+/** Variables that may also be given as `NAME_FILE` (Docker and Render secret files). */
+const SECRET_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AUTH_SECRET',
+  'DATA_ENCRYPTION_KEY',
+  'MONITORING_TOKEN',
+  'SMTP_URL',
+  'SENTRY_DSN',
+] as const;
+
+/** Values copied from docs and examples; a production secret must never be one of them. */
+const PLACEHOLDER_SECRETS = [
+  'changeme',
+  'change-me',
+  'secret',
+  'password',
+  'replace-me-with-at-least-32-random-bytes',
+  'replace-me-with-another-32-random-bytes',
+];
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: optionalText.describe('listen address; 0.0.0.0 in production, 127.0.0.1 otherwise'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATA_DIR: z.string().default('data').describe('where the embedded SQLite file and dev secrets live'),
+  DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DB_POOL_MAX: positiveInt.default(10),
+  REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  CORS_ORIGINS: optionalText,
+  TRUST_PROXY: nonNegativeInt.default(0),
+  RENDER: optionalText.describe('set by Render on its hosts'),
+  AUTH_SECRET: optionalText,
+  DATA_ENCRYPTION_KEY: optionalText,
+  PUBLIC_URL: optionalText.pipe(z.url().optional()),
+  RENDER_EXTERNAL_URL: optionalText.pipe(z.url().optional()),
+  APP_URL: z.url().default('http://localhost:5173'),
+  MONITORING_TOKEN: optionalText.pipe(z.string().min(16).optional()),
+  SMTP_URL: optionalText,
+  MAIL_FROM: z.string().default('Confidant <no-reply@localhost>'),
+  SENTRY_DSN: optionalText,
+  REQUIRE_EMAIL_VERIFICATION: booleanFlag.optional(),
+  RATE_LIMIT_GLOBAL_MAX: positiveInt.default(600),
+  RATE_LIMIT_GLOBAL_WINDOW_S: positiveInt.default(600),
+  RATE_LIMIT_WRITE_MAX: positiveInt.default(300),
+  RATE_LIMIT_WRITE_WINDOW_S: positiveInt.default(600),
+  RATE_LIMIT_AUTH_MAX: positiveInt.default(10),
+  RATE_LIMIT_AUTH_WINDOW_S: positiveInt.default(60),
+  ACCESS_TOKEN_TTL_S: positiveInt.default(900),
+  SESSION_TTL_DAYS: positiveInt.default(7),
+  REMEMBER_ME_TTL_DAYS: positiveInt.default(30),
+  REFRESH_REUSE_GRACE_S: nonNegativeInt.default(10),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
+    .default('1mb'),
+  HEADERS_TIMEOUT_S: positiveInt.default(10),
+  REQUEST_TIMEOUT_S: positiveInt.default(30),
+  KEEP_ALIVE_TIMEOUT_S: positiveInt.default(75),
+  SHUTDOWN_TIMEOUT_S: positiveInt.default(10),
+  DB_READY_TIMEOUT_MS: positiveInt.default(2000),
+  SESSION_DATA_RETENTION_DAYS: positiveInt.default(365),
+  SECURITY_EVENT_RETENTION_DAYS: positiveInt.default(90),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+  LOG_FORMAT: z.enum(['dev', 'json']).optional(),
+  GIT_COMMIT: optionalText,
+  RENDER_GIT_COMMIT: optionalText,
+});
+
+type RawEnv = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration error: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads `NAME_FILE` for every secret variable; giving both forms is a mistake worth stopping for. */
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const resolved = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name]) {
+      problems.push(`${name} and ${name}_FILE are both set; keep one`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').trim();
+    } catch {
+      problems.push(`${name}_FILE points to ${file}, which cannot be read`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return resolved;
+}
+
+function parseOrigins(list: string | undefined): string[] {
+  return (list ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin.length > 0);
+}
+
+const ORIGIN_PATTERN = /^https?:\/\/(\*\.|[a-z0-9-]*\*[a-z0-9-]*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
+
+function productionProblems(raw: RawEnv, origins: string[]): string[] {
+  const problems: string[] = [];
+  if (!raw.DATABASE_URL) problems.push('DATABASE_URL is required in production');
+  if (origins.length === 0) problems.push('CORS_ORIGINS is required in production');
+  for (const name of ['AUTH_SECRET', 'DATA_ENCRYPTION_KEY'] as const) {
+    const value = raw[name];
+    if (!value) problems.push(`${name} is required in production`);
+    else if (Buffer.byteLength(value) < 32) problems.push(`${name} must be at least 32 bytes`);
+    else if (PLACEHOLDER_SECRETS.includes(value.toLowerCase())) problems.push(`${name} is a placeholder value`);
+  }
+  if (raw.AUTH_SECRET && raw.AUTH_SECRET === raw.DATA_ENCRYPTION_KEY) {
+    problems.push('AUTH_SECRET and DATA_ENCRYPTION_KEY must differ');
+  }
+  return problems;
+}
+
+function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }) {
+  const production = raw.NODE_ENV === 'production';
+  const publicUrl = raw.PUBLIC_URL ?? raw.RENDER_EXTERNAL_URL ?? `http://localhost:${raw.PORT}`;
+  return {
+    env: raw.NODE_ENV,
+    isProduction: production,
+    isTest: raw.NODE_ENV === 'test',
+    host: raw.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    port: raw.PORT,
+    dataDir: raw.DATA_DIR,
+    commit: raw.GIT_COMMIT ?? raw.RENDER_GIT_COMMIT ?? 'unknown',
+    publicUrl: publicUrl.replace(/\/$/, ''),
+    appUrl: raw.APP_URL.replace(/\/$/, ''),
+    onRender: raw.RENDER !== undefined,
+    database: { url: raw.DATABASE_URL, poolMax: raw.DB_POOL_MAX, readyTimeoutMs: raw.DB_READY_TIMEOUT_MS },
+    redisUrl: raw.REDIS_URL,
+    corsOrigins: origins,
+    trustProxy: raw.TRUST_PROXY,
+    secrets: { ...secrets, monitoringToken: raw.MONITORING_TOKEN },
+    mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
+    sentryDsn: raw.SENTRY_DSN,
+    requireEmailVerification: raw.REQUIRE_EMAIL_VERIFICATION ?? production,
+    rateLimits: {
+      global: { max: raw.RATE_LIMIT_GLOBAL_MAX, windowS: raw.RATE_LIMIT_GLOBAL_WINDOW_S },
+      write: { max: raw.RATE_LIMIT_WRITE_MAX, windowS: raw.RATE_LIMIT_WRITE_WINDOW_S },
+      auth: { max: raw.RATE_LIMIT_AUTH_MAX, windowS: raw.RATE_LIMIT_AUTH_WINDOW_S },
+    },
+    tokens: {
+      accessTtlS: raw.ACCESS_TOKEN_TTL_S,
+      sessionTtlDays: raw.SESSION_TTL_DAYS,
+      rememberMeTtlDays: raw.REMEMBER_ME_TTL_DAYS,
+      refreshReuseGraceS: raw.REFRESH_REUSE_GRACE_S,
+    },
+    bodyLimit: raw.BODY_LIMIT,
+    server: {
+      headersTimeoutMs: raw.HEADERS_TIMEOUT_S * 1000,
+      requestTimeoutMs: raw.REQUEST_TIMEOUT_S * 1000,
+      keepAliveTimeoutMs: raw.KEEP_ALIVE_TIMEOUT_S * 1000,
+      shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_S * 1000,
+    },
+    retention: {
+      sessionDataDays: raw.SESSION_DATA_RETENTION_DAYS,
+      securityEventDays: raw.SECURITY_EVENT_RETENTION_DAYS,
+    },
+    log: {
+      level: raw.LOG_LEVEL ?? (raw.NODE_ENV === 'test' ? 'silent' : 'info'),
+      format: raw.LOG_FORMAT ?? (production ? 'json' : 'dev'),
+    },
+  } as const;
+}
+
+export type Config = ReturnType<typeof buildConfig>;
+
+/**
+ * The only reader of the environment. Throws a ConfigError whose message names
+ * every variable that is missing or invalid, on one line.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(withSecretFiles(env));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const raw = parsed.data;
+  const origins = parseOrigins(raw.CORS_ORIGINS ?? (raw.NODE_ENV === 'production' ? undefined : 'http://localhost:5173'));
+  const problems = origins
+    .filter((origin) => !ORIGIN_PATTERN.test(origin))
+    .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
+  if (raw.NODE_ENV === 'production') problems.push(...productionProblems(raw, origins));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const secrets = resolveDevSecrets(raw.NODE_ENV, raw.DATA_DIR, {
+    authSecret: raw.AUTH_SECRET,
+    dataEncryptionKey: raw.DATA_ENCRYPTION_KEY,
+  });
+  return Object.freeze(buildConfig(raw, origins, secrets));
+}
+
+/** `.env` is a development convenience; production and tests take the environment as given. */
+export function loadDotEnv(path = '.env'): void {
+  const env = process.env.NODE_ENV ?? 'development';
+  if (env !== 'development' || !existsSync(path)) return;
+  process.loadEnvFile(path);
+}

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Sequelize, type Options } from 'sequelize';
+import type { Config } from '../config/env.js';
+import type { Logger } from '../lib/logger.js';
+import { describeError } from '../lib/logger.js';
+
+export type Dialect = 'postgres' | 'sqlite';
+
+export function sqliteFile(dataDir: string): string {
+  return join(dataDir, 'confidant.sqlite');
+}
+
+interface SqliteConnection {
+  run(sql: string): void;
+}
+
+/**
+ * The Sequelize instance from config: PostgreSQL when DATABASE_URL is set, otherwise
+ * an embedded SQLite file under DATA_DIR. Pool waits are bounded so a database outage
+ * becomes a quick 503 rather than a hung request.
+ */
+export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, logging: Options['logging'] = false): Sequelize {
+  const common: Options = {
+    logging,
+    define: { underscored: true, timestamps: true },
+    pool: { max: config.database.poolMax, min: 0, acquire: 5_000, idle: 10_000 },
+    retry: { max: 0 },
+  };
+  if (config.database.url) {
+    return new Sequelize(config.database.url, {
+      ...common,
+      dialect: 'postgres',
+      dialectOptions: { connectionTimeoutMillis: 3_000, application_name: 'confidant' },
+    });
+  }
+  const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage: sqliteFile(config.dataDir) });
+  sequelize.addHook('afterConnect', (connection) => {
+    // Concurrent writers wait for the lock instead of failing with SQLITE_BUSY.
+    (connection as SqliteConnection).run('PRAGMA busy_timeout = 5000');
+  });
+  return sequelize;
+}
+
+export function dialectOf(sequelize: Sequelize): Dialect {
+  return sequelize.getDialect() === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+/** A real round trip to the database, abandoned after `timeoutMs`. */
+export async function pingDatabase(sequelize: Sequelize, timeoutMs: number): Promise<void> {
+  const controller = new AbortController();
+  const timeout = sleep(timeoutMs, undefined, { signal: controller.signal }).then(() => {
+    throw new Error(`database did not answer within ${timeoutMs} ms`);
+  });
+  try {
+    await Promise.race([sequelize.query('SELECT 1'), timeout]);
+  } finally {
+    controller.abort();
+    timeout.catch(() => undefined);
+  }
+}
+
+/**
+ * Keeps trying until the database answers, with exponential backoff capped at 30 s.
+ * The server is already listening meanwhile: /health answers, /health/ready says 503.
+ */
+export async function waitForDatabase(
+  sequelize: Sequelize,
+  logger: Logger,
+  options: { signal?: AbortSignal; initialDelayMs?: number; maxDelayMs?: number } = {},
+): Promise<void> {
+  let delay = options.initialDelayMs ?? 500;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await sequelize.authenticate({ logging: false });
+      if (attempt > 1) logger.info('database reachable', { attempt });
+      return;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      logger.warn('database unreachable, retrying', { attempt, retryInMs: delay, ...describeError(error), stack: undefined });
+      await sleep(delay, undefined, { signal: options.signal });
+      delay = Math.min(delay * 2, options.maxDelayMs ?? 30_000);
+    }
+  }
+}

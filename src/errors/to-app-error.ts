@@ -1,0 +1,99 @@
+import {
+  BaseError as SequelizeBaseError,
+  ConnectionError,
+  ForeignKeyConstraintError,
+  TimeoutError,
+  UniqueConstraintError,
+  ValidationError as SequelizeValidationError,
+} from 'sequelize';
+import { ZodError } from 'zod';
+import { AppError } from './app-error.js';
+
+/** What body-parser (used by express.json) attaches to the errors it raises. */
+interface HttpParserError {
+  type: string;
+  status: number;
+}
+
+function isParserError(error: unknown): error is HttpParserError {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as HttpParserError).type === 'string' &&
+    typeof (error as HttpParserError).status === 'number'
+  );
+}
+
+export function zodToAppError(error: ZodError, prefix = ''): AppError {
+  return AppError.validation(
+    error.issues.map((issue) => ({
+      path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+      message: issue.message,
+    })),
+  );
+}
+
+function fromParser(error: HttpParserError): AppError {
+  switch (error.type) {
+    case 'entity.too.large':
+      return new AppError(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', {
+        detail: 'The request body is larger than this endpoint accepts.',
+      });
+    case 'entity.parse.failed':
+      return AppError.badRequest('MALFORMED_JSON', 'The request body is not valid JSON.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type', {
+        detail: 'Send JSON encoded as UTF-8.',
+      });
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return AppError.badRequest('BAD_REQUEST_BODY', 'The request body was incomplete.');
+    default:
+      return error.status >= 400 && error.status < 500
+        ? AppError.badRequest('BAD_REQUEST', 'The request could not be read.')
+        : AppError.internal(error);
+  }
+}
+
+function fromSequelize(error: SequelizeBaseError): AppError {
+  if (error instanceof ConnectionError || error instanceof TimeoutError) {
+    return new AppError(503, 'DATABASE_UNAVAILABLE', 'Service unavailable', {
+      detail: 'The database is not reachable right now; try again shortly.',
+      errorClass: 'database',
+      headers: { 'Retry-After': '5' },
+      cause: error,
+      isOperational: true,
+    });
+  }
+  if (error instanceof UniqueConstraintError) {
+    return new AppError(409, 'CONFLICT', 'Conflict', {
+      detail: 'The resource already exists.',
+      cause: error,
+    });
+  }
+  if (error instanceof ForeignKeyConstraintError) {
+    return new AppError(409, 'REFERENCE_CONFLICT', 'Conflict', {
+      detail: 'The request refers to something that does not exist or is still in use.',
+      cause: error,
+    });
+  }
+  if (error instanceof SequelizeValidationError) {
+    return AppError.validation(error.errors.map((item) => ({ path: item.path ?? '', message: item.message })));
+  }
+  return new AppError(500, 'DATABASE_ERROR', 'Internal server error', {
+    detail: 'An unexpected error occurred.',
+    errorClass: 'database',
+    cause: error,
+    isOperational: false,
+  });
+}
+
+/** The one converter: whatever was thrown becomes an AppError the handler can answer with. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof ZodError) return zodToAppError(error);
+  if (error instanceof SequelizeBaseError) return fromSequelize(error);
+  if (isParserError(error)) return fromParser(error);
+  return AppError.internal(error);
+}

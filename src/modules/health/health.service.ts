@@ -1,0 +1,51 @@
+import type { Sequelize } from 'sequelize';
+import { pingDatabase } from '../../db/database.js';
+import type { Lifecycle } from '../../lib/lifecycle.js';
+import type { ProxyTrustCheck } from '../../lib/proxy-trust.js';
+import { version } from '../../lib/version.js';
+
+export interface CheckResult {
+  status: 'up' | 'down';
+  latencyMs?: number;
+  error?: string;
+}
+
+export interface HealthDeps {
+  sequelize: Sequelize;
+  lifecycle: Lifecycle;
+  proxyTrust: ProxyTrustCheck;
+  commit: string;
+  dbTimeoutMs: number;
+}
+
+async function timed(check: () => Promise<void>): Promise<CheckResult> {
+  const started = performance.now();
+  try {
+    await check();
+    return { status: 'up', latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    // Only the kind of failure: a connection string or host name must not leak to probes.
+    return { status: 'down', latencyMs: Math.round(performance.now() - started), error: (error as Error).name };
+  }
+}
+
+export function createHealthService(deps: HealthDeps) {
+  return {
+    liveness() {
+      return { status: 'ok' as const, uptime: Math.round(process.uptime()), version, commit: deps.commit };
+    },
+
+    async readiness() {
+      const database = await timed(() => pingDatabase(deps.sequelize, deps.dbTimeoutMs));
+      const ready = deps.lifecycle.accepting && database.status === 'up';
+      return {
+        ready,
+        phase: deps.lifecycle.phase,
+        checks: { database },
+        proxyTrust: deps.proxyTrust.report(),
+      };
+    },
+  };
+}
+
+export type HealthService = ReturnType<typeof createHealthService>;

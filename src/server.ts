@@ -1,0 +1,102 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Sequelize } from 'sequelize';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config/env.js';
+import { createSequelize, dialectOf, waitForDatabase } from './db/database.js';
+import { migrate } from './db/migrator.js';
+import { ErrorHandler } from './errors/error-handler.js';
+import { Lifecycle } from './lib/lifecycle.js';
+import { createLogger, describeError, type Logger } from './lib/logger.js';
+
+function readConfig(): Config {
+  try {
+    loadDotEnv();
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/** Slow or silent clients cannot hold sockets: headers in 10 s, the whole request in 30 s. */
+function applyTimeouts(server: Server, config: Config): void {
+  server.headersTimeout = config.server.headersTimeoutMs;
+  server.requestTimeout = config.server.requestTimeoutMs;
+  // Above the load balancer's idle timeout, so the balancer closes idle connections first.
+  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+}
+
+async function prepareDatabase(sequelize: Sequelize, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  await waitForDatabase(sequelize, logger, { signal });
+  if (config.isProduction) return; // production migrates as a deploy step, never on boot
+  const applied = await migrate(sequelize);
+  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+}
+
+function listen(server: Server, config: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config.log);
+  const sequelize = createSequelize(config);
+  const lifecycle = new Lifecycle('starting');
+  const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
+  const { app } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
+  const server = createServer(app);
+  applyTimeouts(server, config);
+  const startup = new AbortController();
+
+  async function shutdown(signal: string): Promise<void> {
+    if (lifecycle.phase === 'stopping') return;
+    lifecycle.phase = 'stopping';
+    startup.abort();
+    logger.info('shutting down: no new connections, finishing requests in flight', { signal });
+    const force = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
+    force.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearTimeout(force);
+    await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
+    logger.info('stopped');
+    process.exit(0);
+  }
+
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('unhandledRejection', (reason) => errorHandler.handleProcessError(reason, 'unhandledRejection'));
+  process.on('uncaughtException', (error) => {
+    errorHandler.handleProcessError(error, 'uncaughtException');
+    process.exit(1); // a clean process beats one in an unknown state
+  });
+
+  await listen(server, config);
+  const where = config.database.url ? 'PostgreSQL' : `SQLite (${config.dataDir})`;
+  const { port } = server.address() as AddressInfo;
+  logger.info(`Confidant API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`, {
+    env: config.env,
+    database: where,
+  });
+
+  try {
+    await prepareDatabase(sequelize, config, logger, startup.signal);
+    lifecycle.phase = 'ready';
+    logger.info('ready', { dialect: dialectOf(sequelize) });
+  } catch (error) {
+    if (startup.signal.aborted) return;
+    logger.error('start-up failed', describeError(error));
+    process.exit(1);
+  }
+}
+
+void main();
