@@ -1,10 +1,19 @@
 import { Router } from 'express';
-import type { AppContext } from './app.js';
+import type { AppContext } from './context.js';
+import { adminRoutes } from './modules/admin/admin.routes.js';
+import { createAuthController } from './modules/auth/auth.controller.js';
+import { authRoutes, jwksRoutes } from './modules/auth/auth.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { monitoringRoutes } from './modules/monitoring/monitoring.routes.js';
+import { usersRoutes } from './modules/users/users.routes.js';
 
 /** Every feature router, mounted in one place. */
 export function mountRoutes(app: Router, context: AppContext): void {
+  const auth = createAuthController(context.auth, context.cookies, context.keys);
   app.use(healthRoutes(context.health));
-  app.use('/api', monitoringRoutes(context.config, context.errorHandler.stats));
+  app.use(jwksRoutes(auth));
+  app.use('/api/auth', authRoutes(auth, context.limits.auth));
+  app.use('/api/users', usersRoutes(context.securityEvents));
+  app.use('/api/admin', adminRoutes(context.securityEvents));
+  app.use('/api', monitoringRoutes(context.errorHandler.stats));
 }

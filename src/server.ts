@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const sequelize = createSequelize(config);
   const lifecycle = new Lifecycle('starting');
   const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
-  const { app } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
+  const { app, context } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
   const server = createServer(app);
   applyTimeouts(server, config);
   const startup = new AbortController();
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     clearTimeout(force);
+    await context.events.flush();
     await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
     logger.info('stopped');
     process.exit(0);
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
 
   try {
     await prepareDatabase(sequelize, config, logger, startup.signal);
+    await context.keys.jwks(); // generates the first signing key on a new database
     lifecycle.phase = 'ready';
     logger.info('ready', { dialect: dialectOf(sequelize) });
   } catch (error) {

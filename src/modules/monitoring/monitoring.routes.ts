@@ -1,26 +1,17 @@
 import { Router, type RequestHandler } from 'express';
-import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
 import type { ErrorStats } from '../../errors/error-stats.js';
-import { constantTimeEqual } from '../../lib/constant-time.js';
 
-/** A bearer MONITORING_TOKEN, compared in constant time; without one configured, nobody. */
-export function requireMonitoringToken(config: Config): RequestHandler {
-  const expected = config.secrets.monitoringToken;
-  return function monitoringAccess(req, _res, next) {
-    const header = req.get('authorization') ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-    if (expected !== undefined && token !== '' && constantTimeEqual(token, expected)) {
-      next();
-      return;
-    }
-    next(AppError.unauthorized('MONITORING_ACCESS_REQUIRED', 'A monitoring token is required.'));
-  };
-}
+/** Admins, or the bearer MONITORING_TOKEN (recognised, in constant time, by `authenticate`). */
+export const requireMonitoringAccess: RequestHandler = function monitoringAccess(req, _res, next) {
+  if (req.monitoring || req.auth?.role === 'admin') return next();
+  if (req.auth) throw AppError.forbidden('FORBIDDEN_ROLE', 'Only admins and monitoring may read error statistics.');
+  throw AppError.unauthorized('MONITORING_ACCESS_REQUIRED', 'An admin access token or the monitoring token is required.');
+};
 
-export function monitoringRoutes(config: Config, stats: ErrorStats): Router {
+export function monitoringRoutes(stats: ErrorStats): Router {
   const router = Router();
-  router.get('/errors/stats', requireMonitoringToken(config), function errorStats(_req, res) {
+  router.get('/errors/stats', requireMonitoringAccess, function errorStats(_req, res) {
     res.json(stats.snapshot());
   });
   return router;

@@ -1,0 +1,93 @@
+import type { Router } from 'express';
+import type { Sequelize } from 'sequelize';
+import type { Config } from './config/env.js';
+import { ErrorHandler } from './errors/error-handler.js';
+import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './lib/cookie-topology.js';
+import { Lifecycle } from './lib/lifecycle.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { ProxyTrustCheck } from './lib/proxy-trust.js';
+import { rateLimits, type RateLimitStoreFactory } from './middleware/rate-limit.js';
+import { defineModels } from './models/index.js';
+import { AccessTokens } from './modules/auth/access-tokens.js';
+import { createAuthCookies } from './modules/auth/auth.cookies.js';
+import { AuthSessions } from './modules/auth/auth-sessions.js';
+import { createAuthService, type AccountNotifier } from './modules/auth/auth.service.js';
+import { LoginThrottle, type FailureStore } from './modules/auth/login-throttle.js';
+import { RefreshTokens } from './modules/auth/refresh-tokens.js';
+import { SessionGuard, type RevocationBus } from './modules/auth/session-guard.js';
+import { SigningKeyStore } from './modules/auth/signing-keys.js';
+import { createHealthService } from './modules/health/health.service.js';
+import { SecurityEventRecorder } from './modules/security-events/security-event-recorder.js';
+import { createSecurityEventsService } from './modules/security-events/security-events.service.js';
+
+export interface AppDeps {
+  config: Config;
+  sequelize: Sequelize;
+  logger?: Logger;
+  lifecycle?: Lifecycle;
+  errorHandler?: ErrorHandler;
+  /** Shared state across instances (Redis) when configured; in-process otherwise. */
+  rateLimitStore?: RateLimitStoreFactory;
+  revocationBus?: RevocationBus;
+  loginFailureStore?: FailureStore;
+  notifier?: AccountNotifier;
+  /** How long a login session's state is trusted before it is read again. */
+  sessionRecheckMs?: number;
+  /** Mounted just before the 404: tests and tools add diagnostic routes here. */
+  extraRoutes?: (router: Router) => void;
+}
+
+const CLOCK_SKEW_MS = 30_000;
+
+/** Everything routers and services are built from, assembled once per app. */
+export function createContext(deps: AppDeps) {
+  const { config, sequelize } = deps;
+  const logger = deps.logger ?? createLogger(config.log);
+  const lifecycle = deps.lifecycle ?? new Lifecycle('ready');
+  const errorHandler = deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
+  const proxyTrust = new ProxyTrustCheck(config, logger);
+  const models = defineModels(sequelize);
+
+  const keys = new SigningKeyStore(models, config.secrets.authSecret, config.tokens.accessTtlS * 1000 + CLOCK_SKEW_MS);
+  const accessTokens = new AccessTokens(keys, config);
+  const guard = new SessionGuard(models, deps.sessionRecheckMs ?? 60_000, deps.revocationBus);
+  const authSessions = new AuthSessions(models, guard);
+  const events = new SecurityEventRecorder(models, logger);
+  const auth = createAuthService({
+    config,
+    models,
+    accessTokens,
+    refreshTokens: new RefreshTokens(config.secrets.authSecret),
+    sessions: authSessions,
+    throttle: new LoginThrottle(deps.loginFailureStore),
+    events,
+    notifier: deps.notifier,
+  });
+
+  const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
+  if (crossSite.length > 0) {
+    logger.warn(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);
+  }
+
+  return {
+    config,
+    sequelize,
+    logger,
+    lifecycle,
+    errorHandler,
+    proxyTrust,
+    models,
+    keys,
+    accessTokens,
+    guard,
+    authSessions,
+    events,
+    auth,
+    cookies: createAuthCookies(config),
+    securityEvents: createSecurityEventsService(models),
+    health: createHealthService({ sequelize, lifecycle, proxyTrust, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),
+    limits: rateLimits(config, deps.rateLimitStore),
+  };
+}
+
+export type AppContext = ReturnType<typeof createContext>;

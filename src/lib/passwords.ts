@@ -1,0 +1,64 @@
+import argon2 from 'argon2';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
+import type { FieldError } from '../errors/app-error.js';
+
+/** OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
+export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 128;
+
+const zxcvbn = new ZxcvbnFactory({
+  dictionary: { ...zxcvbnCommon.dictionary },
+  graphs: zxcvbnCommon.adjacencyGraphs,
+});
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, ARGON2_OPTIONS);
+}
+
+export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  try {
+    return await argon2.verify(hash, password);
+  } catch {
+    return false;
+  }
+}
+
+export function needsRehash(hash: string): boolean {
+  return argon2.needsRehash(hash, ARGON2_OPTIONS);
+}
+
+let dummyHash: Promise<string> | undefined;
+/** Verified against when the email is unknown, so a miss costs what a hit costs. */
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword('dummy password for unknown accounts, never matches');
+  return dummyHash;
+}
+
+/**
+ * SPEC §5: 12..128 characters, zxcvbn score >= 3, and not containing the email (or its
+ * local part) or the name. Returns the problems, empty when the password is acceptable.
+ */
+export function passwordProblems(password: string, context: { email?: string; name?: string }): FieldError[] {
+  const problems: FieldError[] = [];
+  const fail = (message: string) => problems.push({ path: 'password', message });
+  if (password.length < PASSWORD_MIN) fail(`must be at least ${PASSWORD_MIN} characters`);
+  if (password.length > PASSWORD_MAX) fail(`must be at most ${PASSWORD_MAX} characters`);
+  if (problems.length > 0) return problems;
+
+  const lower = password.toLowerCase();
+  const email = context.email?.trim().toLowerCase();
+  const localPart = email?.split('@')[0];
+  const name = context.name?.trim().toLowerCase();
+  if (email && (lower.includes(email) || (localPart && localPart.length >= 3 && lower.includes(localPart)))) {
+    fail('must not contain your email address');
+  }
+  if (name && name.length >= 3 && lower.includes(name)) fail('must not contain your name');
+
+  const userInputs = [email, localPart, name, ...(name?.split(/\s+/) ?? [])].filter((value): value is string => Boolean(value));
+  const result = zxcvbn.check(password, userInputs);
+  if (result.score < 3) fail('is too easy to guess; use a longer passphrase or fewer common words');
+  return problems;
+}

@@ -1,0 +1,48 @@
+import { DataTypes, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Model, type Sequelize } from 'sequelize';
+
+export const SECURITY_EVENT_TYPES = [
+  'account_created',
+  'account_deleted',
+  'login_success',
+  'login_failure',
+  'logout',
+  'password_change',
+  'password_reset_request',
+  'password_reset_complete',
+  'email_verified',
+  'session_revoked',
+  'token_refresh',
+  'token_reuse_detected',
+  'token_validation_failure',
+  'role_changed',
+  'user_disabled',
+  'rate_limited',
+  'suspicious_activity',
+] as const;
+export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
+
+export interface SecurityEventModel extends Model<InferAttributes<SecurityEventModel>, InferCreationAttributes<SecurityEventModel>> {
+  id: CreationOptional<string>;
+  userId: string | null;
+  type: SecurityEventType;
+  ip: string | null;
+  userAgent: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: CreationOptional<Date>;
+}
+
+export function defineSecurityEvent(sequelize: Sequelize) {
+  return sequelize.define<SecurityEventModel>(
+    'SecurityEvent',
+    {
+      id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+      userId: { type: DataTypes.UUID, allowNull: true },
+      type: { type: DataTypes.STRING(48), allowNull: false },
+      ip: { type: DataTypes.STRING(64), allowNull: true },
+      userAgent: { type: DataTypes.STRING(256), allowNull: true },
+      metadata: { type: DataTypes.JSON, allowNull: false, defaultValue: {} },
+      createdAt: DataTypes.DATE,
+    },
+    { tableName: 'security_events', updatedAt: false },
+  );
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+export const emailField = z.string().trim().toLowerCase().pipe(z.email().max(254));
+/** Length and strength are the password policy's job (it needs the email and name); this only bounds the input. */
+const passwordInput = z.string().min(1).max(1024);
+const refreshTokenField = z.string().min(1).max(256);
+
+export const registerSchema = {
+  body: z.strictObject({
+    email: emailField,
+    password: passwordInput,
+    name: z.string().trim().min(1).max(100),
+  }),
+};
+
+export const loginSchema = {
+  body: z.strictObject({
+    email: emailField,
+    password: passwordInput,
+    rememberMe: z.boolean().default(false),
+    transport: z.enum(['cookie', 'body']).default('cookie'),
+  }),
+};
+
+/** Native apps send the token in the body; browsers send nothing and rely on the cookie. */
+export const refreshSchema = {
+  body: z.strictObject({ refreshToken: refreshTokenField.optional() }),
+};
+
+export const logoutSchema = refreshSchema;
+
+export const sessionIdSchema = {
+  params: z.strictObject({ id: z.uuid() }),
+};
+
+export type RegisterInput = z.output<typeof registerSchema.body>;
+export type LoginInput = z.output<typeof loginSchema.body>;

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { UniqueConstraintError } from 'sequelize';
+import type { Config } from '../../config/env.js';
+import { AppError } from '../../errors/app-error.js';
+import { dummyPasswordHash, hashPassword, needsRehash, passwordProblems, verifyPassword } from '../../lib/passwords.js';
+import type { Models } from '../../models/index.js';
+import { publicUser, type UserModel } from '../../models/user.model.js';
+import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';
+import type { AccessTokens } from './access-tokens.js';
+import type { AuthSessions } from './auth-sessions.js';
+import type { LoginInput, RegisterInput } from './auth.schemas.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { RefreshTokens } from './refresh-tokens.js';
+
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** What registration tells others: sends mail in issue "Account recovery"; nothing by default. */
+export interface AccountNotifier {
+  accountCreated(user: UserModel): Promise<void>;
+  registrationAttempted(existing: UserModel): Promise<void>;
+}
+
+export interface AuthDeps {
+  config: Pick<Config, 'tokens' | 'requireEmailVerification'>;
+  models: Pick<Models, 'User' | 'AuthSession'>;
+  accessTokens: AccessTokens;
+  refreshTokens: RefreshTokens;
+  sessions: AuthSessions;
+  throttle: LoginThrottle;
+  events: SecurityEventRecorder;
+  notifier?: AccountNotifier;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+const invalidCredentials = () => AppError.unauthorized('INVALID_CREDENTIALS', 'The email or password is incorrect.');
+const invalidRefresh = () => AppError.unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is not valid; sign in again.');
+
+export function createAuthService(deps: AuthDeps) {
+  const { config, models, events } = deps;
+
+  function ttlMs(rememberMe: boolean): number {
+    return (rememberMe ? config.tokens.rememberMeTtlDays : config.tokens.sessionTtlDays) * DAY_MS;
+  }
+
+  async function tokensFor(user: UserModel, session: { id: string; expiresAt: Date; rememberMe: boolean }, refreshToken: string) {
+    const accessToken = await deps.accessTokens.sign({ userId: user.id, sessionId: session.id, role: user.role });
+    return {
+      accessToken,
+      tokenType: 'Bearer' as const,
+      expiresIn: deps.accessTokens.ttlS,
+      user: publicUser(user),
+      session: { id: session.id, expiresAt: session.expiresAt.toISOString(), rememberMe: session.rememberMe },
+      refreshToken,
+    };
+  }
+
+  async function reuseDetected(sessionId: string, userId: string, meta: RequestMeta): Promise<never> {
+    await deps.sessions.revoke({ id: sessionId }, 'token_reuse');
+    events.record({ type: 'token_reuse_detected', userId, ...meta, metadata: { sessionId } });
+    throw AppError.unauthorized('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended.');
+  }
+
+  async function logout(sessionId: string, userId: string, meta: RequestMeta): Promise<void> {
+    const ended = await deps.sessions.revoke({ id: sessionId, userId }, 'logout');
+    if (ended.length > 0) events.record({ type: 'logout', userId, ...meta, metadata: { sessionId } });
+  }
+
+  return {
+    /** Same status, body and (one argon2 hash) cost whether or not the email is taken. */
+    async register(input: RegisterInput, meta: RequestMeta): Promise<void> {
+      const problems = passwordProblems(input.password, input);
+      if (problems.length > 0) throw AppError.validation(problems);
+      const passwordHash = await hashPassword(input.password);
+      const existing = await models.User.findOne({ where: { email: input.email } });
+      if (existing) {
+        await deps.notifier?.registrationAttempted(existing);
+        return;
+      }
+      try {
+        const user = await models.User.create({ email: input.email, name: input.name, passwordHash });
+        events.record({ type: 'account_created', userId: user.id, ...meta });
+        await deps.notifier?.accountCreated(user);
+      } catch (error) {
+        if (!(error instanceof UniqueConstraintError)) throw error; // a concurrent registration won: same answer
+      }
+    },
+
+    /** One argon2 verification and at most three queries (user, session insert, rare rehash). */
+    async login(input: LoginInput, meta: RequestMeta) {
+      const waitS = await deps.throttle.retryAfterS(input.email);
+      if (waitS > 0) {
+        events.record({ type: 'rate_limited', ...meta, metadata: { scope: 'login_account' } });
+        throw new AppError(429, 'LOGIN_THROTTLED', 'Too many requests', {
+          detail: `Too many failed sign-ins for this account; retry after ${waitS} s.`,
+          headers: { 'Retry-After': String(waitS) },
+        });
+      }
+      const user = await models.User.findOne({ where: { email: input.email } });
+      const passwordOk = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
+      if (!user || !passwordOk) {
+        const failures = await deps.throttle.failed(input.email);
+        events.record({ type: 'login_failure', userId: user?.id ?? null, ...meta, metadata: { failures } });
+        if (failures === 6) events.record({ type: 'suspicious_activity', userId: user?.id ?? null, ...meta, metadata: { reason: 'repeated_login_failures' } });
+        throw invalidCredentials();
+      }
+      if (user.disabledAt) {
+        events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'disabled' } });
+        throw AppError.forbidden('ACCOUNT_DISABLED', 'This account is disabled.');
+      }
+      if (config.requireEmailVerification && !user.emailVerifiedAt) {
+        events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'email_not_verified' } });
+        throw AppError.forbidden('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in.');
+      }
+      await deps.throttle.succeeded(input.email);
+      if (needsRehash(user.passwordHash)) await user.update({ passwordHash: await hashPassword(input.password) });
+
+      const sessionId = randomUUID();
+      const refreshToken = deps.refreshTokens.issue(sessionId);
+      const now = new Date();
+      const session = await models.AuthSession.create({
+        id: sessionId,
+        userId: user.id,
+        refreshTokenHash: RefreshTokens.hash(refreshToken),
+        rememberMe: input.rememberMe,
+        userAgent: meta.userAgent?.slice(0, 256) ?? null,
+        ip: meta.ip,
+        lastUsedAt: now,
+        expiresAt: new Date(now.getTime() + ttlMs(input.rememberMe)),
+      });
+      events.record({ type: 'login_success', userId: user.id, ...meta, metadata: { sessionId, rememberMe: input.rememberMe } });
+      return tokensFor(user, session, refreshToken);
+    },
+
+    /**
+     * Rotation with reuse detection: the current token rotates; the one before it is
+     * accepted for REFRESH_REUSE_GRACE_S (two tabs) and yields the same new token; any
+     * other token of the session is reuse and ends it.
+     */
+    async refresh(token: string, meta: RequestMeta) {
+      const sessionId = RefreshTokens.sessionIdOf(token);
+      if (!sessionId) throw invalidRefresh();
+      const session = await models.AuthSession.findByPk(sessionId, { include: [{ model: models.User, required: true }] });
+      const user = (session as unknown as { User?: UserModel } | null)?.User;
+      if (!session || !user || session.revokedAt || session.expiresAt.getTime() <= Date.now()) throw invalidRefresh();
+      if (user.disabledAt) {
+        await deps.sessions.revoke({ id: session.id }, 'user_disabled');
+        throw invalidRefresh();
+      }
+
+      const presented = RefreshTokens.hash(token);
+      const next = deps.refreshTokens.next(token);
+      const nextHash = RefreshTokens.hash(next);
+      if (presented === session.refreshTokenHash) {
+        const now = new Date();
+        const slidTo = new Date(now.getTime() + ttlMs(session.rememberMe));
+        const extend = slidTo.getTime() - session.expiresAt.getTime() >= HOUR_MS;
+        const [updated] = await models.AuthSession.update(
+          {
+            refreshTokenHash: nextHash,
+            previousTokenHash: presented,
+            rotatedAt: now,
+            generation: session.generation + 1,
+            lastUsedAt: now,
+            ...(extend && { expiresAt: slidTo }),
+          },
+          { where: { id: session.id, refreshTokenHash: presented, revokedAt: null } },
+        );
+        if (updated === 1) {
+          events.record({ type: 'token_refresh', userId: user.id, ...meta, metadata: { sessionId: session.id } });
+          return tokensFor(user, { ...session.get({ plain: true }), ...(extend && { expiresAt: slidTo }) }, next);
+        }
+        await session.reload(); // a concurrent refresh rotated it first: fall through to the grace check
+      }
+
+      const withinGrace =
+        session.previousTokenHash === presented &&
+        session.rotatedAt !== null &&
+        Date.now() - session.rotatedAt.getTime() <= config.tokens.refreshReuseGraceS * 1000;
+      if (withinGrace && session.refreshTokenHash === nextHash) return tokensFor(user, session, next);
+      return reuseDetected(session.id, user.id, meta);
+    },
+
+    logout,
+
+    /** Logout without an access token: the refresh token itself (current or just replaced) proves the session. */
+    async logoutWithRefreshToken(token: string, meta: RequestMeta): Promise<void> {
+      const sessionId = RefreshTokens.sessionIdOf(token);
+      const session = sessionId ? await models.AuthSession.findByPk(sessionId) : null;
+      const presented = RefreshTokens.hash(token);
+      if (!session || (presented !== session.refreshTokenHash && presented !== session.previousTokenHash)) throw invalidRefresh();
+      await logout(session.id, session.userId, meta);
+    },
+
+    async logoutAll(userId: string, meta: RequestMeta): Promise<number> {
+      const ended = await deps.sessions.revoke({ userId }, 'logout_all');
+      events.record({ type: 'logout', userId, ...meta, metadata: { all: true, sessions: ended.length } });
+      return ended.length;
+    },
+
+    async me(userId: string) {
+      const user = await models.User.findByPk(userId);
+      if (!user) throw AppError.notFound('user');
+      return publicUser(user);
+    },
+
+    async listSessions(userId: string, currentSessionId: string) {
+      const rows = await deps.sessions.listActive(userId);
+      return rows.map((row) => ({
+        id: row.id,
+        userAgent: row.userAgent,
+        ip: row.ip,
+        rememberMe: row.rememberMe,
+        createdAt: row.createdAt.toISOString(),
+        lastUsedAt: row.lastUsedAt.toISOString(),
+        expiresAt: row.expiresAt.toISOString(),
+        current: row.id === currentSessionId,
+      }));
+    },
+
+    async revokeSession(userId: string, sessionId: string, meta: RequestMeta): Promise<void> {
+      const ended = await deps.sessions.revoke({ id: sessionId, userId }, 'revoked_by_user');
+      if (ended.length === 0) throw AppError.notFound('session');
+      events.record({ type: 'session_revoked', userId, ...meta, metadata: { sessionId } });
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

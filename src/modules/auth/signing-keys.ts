@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import * as jose from 'jose';
+import { Op } from 'sequelize';
+import { deriveKey, open, seal } from '../../lib/secret-box.js';
+import type { Models } from '../../models/index.js';
+
+export interface PublishedKey {
+  kid: string;
+  jwk: jose.JWK;
+  key: jose.CryptoKey;
+}
+
+interface SigningKey {
+  kid: string;
+  privateKey: jose.CryptoKey;
+}
+
+const RELOAD_INTERVAL_MS = 60_000;
+/** An unknown `kid` may mean another instance rotated; look again, but not more often than this. */
+const UNKNOWN_KID_RELOAD_MS = 5_000;
+
+/**
+ * The EdDSA signing keys, kept in the `jwks` table with the private half sealed under a
+ * key derived from AUTH_SECRET. The newest key signs; every key not yet past `retire_at`
+ * verifies and is published. Loaded lazily and reloaded now and then so a rotation on
+ * one instance reaches the others.
+ */
+export class SigningKeyStore {
+  private loaded?: Promise<void>;
+  private loadedAt = 0;
+  private signing?: SigningKey;
+  private published = new Map<string, PublishedKey>();
+  private readonly sealKey: Buffer;
+
+  constructor(
+    private readonly models: Pick<Models, 'SigningKey'>,
+    authSecret: string,
+    private readonly retireAfterMs: number,
+  ) {
+    this.sealKey = deriveKey(authSecret, 'jwks-private-keys');
+  }
+
+  async signingKey(): Promise<SigningKey> {
+    await this.ensureLoaded();
+    if (!this.signing) throw new Error('no signing key');
+    return this.signing;
+  }
+
+  /** The verification key for `kid`, from the local key set only. */
+  async verificationKey(kid: string | undefined): Promise<jose.CryptoKey | undefined> {
+    await this.ensureLoaded();
+    if (kid === undefined) return undefined;
+    const known = this.published.get(kid);
+    if (known || Date.now() - this.loadedAt < UNKNOWN_KID_RELOAD_MS) return known?.key;
+    await this.reload();
+    return this.published.get(kid)?.key;
+  }
+
+  async jwks(): Promise<{ keys: jose.JWK[] }> {
+    await this.ensureLoaded();
+    return { keys: [...this.published.values()].map(({ jwk }) => jwk) };
+  }
+
+  /** Adds a new current key; older keys retire once every token they signed has expired. */
+  async rotate(): Promise<string> {
+    const now = new Date();
+    await this.models.SigningKey.update({ retireAt: new Date(now.getTime() + this.retireAfterMs) }, { where: { retireAt: null } });
+    const kid = await this.generate();
+    await this.reload();
+    return kid;
+  }
+
+  private ensureLoaded(): Promise<void> {
+    if (!this.loaded || Date.now() - this.loadedAt > RELOAD_INTERVAL_MS) {
+      const attempt = this.reload();
+      this.loaded = attempt.catch((error: unknown) => {
+        this.loaded = undefined; // a failed load (database down) is retried by the next caller
+        throw error;
+      });
+    }
+    return this.loaded;
+  }
+
+  private async reload(): Promise<void> {
+    let rows = await this.activeRows();
+    if (rows.length === 0) {
+      await this.generate();
+      rows = await this.activeRows();
+    }
+    const published = new Map<string, PublishedKey>();
+    for (const row of rows) {
+      const jwk = JSON.parse(row.publicJwk) as jose.JWK;
+      published.set(row.kid, { kid: row.kid, jwk, key: (await jose.importJWK(jwk, 'EdDSA')) as jose.CryptoKey });
+    }
+    const newest = rows[rows.length - 1]!;
+    const pem = open(this.sealKey, newest.privateKeyEnc, newest.kid);
+    this.signing = { kid: newest.kid, privateKey: (await jose.importPKCS8(pem, 'EdDSA')) as jose.CryptoKey };
+    this.published = published;
+    this.loadedAt = Date.now();
+  }
+
+  private activeRows() {
+    return this.models.SigningKey.findAll({
+      where: { [Op.or]: [{ retireAt: null }, { retireAt: { [Op.gt]: new Date() } }] },
+      order: [['createdAt', 'ASC']],
+    });
+  }
+
+  private async generate(): Promise<string> {
+    const { publicKey, privateKey } = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const kid = randomUUID();
+    const jwk = { ...(await jose.exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
+    const pem = await jose.exportPKCS8(privateKey);
+    await this.models.SigningKey.create({ kid, publicJwk: JSON.stringify(jwk), privateKeyEnc: seal(this.sealKey, pem, kid) });
+    return kid;
+  }
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { SECURITY_EVENT_TYPES } from '../../models/security-event.model.js';
+
+const limit = z.coerce.number().int().min(1).max(100).default(50);
+
+export const ownEventsSchema = {
+  query: z.strictObject({ limit }),
+};
+
+export const adminEventsSchema = {
+  query: z.strictObject({
+    type: z.enum(SECURITY_EVENT_TYPES).optional(),
+    userId: z.uuid().optional(),
+    ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit,
+  }),
+};
+
+export type AdminEventsQuery = z.output<typeof adminEventsSchema.query>;
