@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Sequelize } from 'sequelize';
 import { createApp } from './app.js';
@@ -22,6 +22,12 @@ function readConfig(): Config {
   }
 }
 
+/**
+ * Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval
+ * (30 s by default), so a 10 s headers limit could let a slow client hold a socket for 40 s.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 /** Slow or silent clients cannot hold sockets: headers in 10 s, the whole request in 30 s. */
 function applyTimeouts(server: Server, config: Config): void {
   server.headersTimeout = config.server.headersTimeoutMs;
@@ -35,6 +41,17 @@ async function prepareDatabase(sequelize: Sequelize, config: Config, logger: Log
   if (config.isProduction) return; // production migrates as a deploy step, never on boot
   const applied = await migrate(sequelize);
   if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+}
+
+/**
+ * close() drops idle keep-alive sockets only once; a socket whose request was in flight
+ * would then stay open until the force timeout. Later responses say `Connection: close`,
+ * and sockets are dropped as soon as their last response has gone out.
+ */
+function releaseKeepAlive(server: Server): () => void {
+  server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('Connection', 'close'));
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  return () => clearInterval(sweep);
 }
 
 function listen(server: Server, config: Config): Promise<void> {
@@ -54,7 +71,7 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle('starting');
   const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
   const { app, context } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
-  const server = createServer(app);
+  const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, app);
   applyTimeouts(server, config);
   const startup = new AbortController();
 
@@ -65,7 +82,9 @@ async function main(): Promise<void> {
     logger.info('shutting down: no new connections, finishing requests in flight', { signal });
     const force = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
     force.unref();
+    const stopKeepAlive = releaseKeepAlive(server);
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    stopKeepAlive();
     clearTimeout(force);
     await context.events.flush();
     await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));

@@ -17,13 +17,13 @@ function fromFile(name) {
 }
 
 const url = fromFile('MIGRATION_DATABASE_URL') || fromFile('DATABASE_URL');
+// Seeders are idempotent and keep no record, so `npm run db:seed` can run (and print) again.
 const settings = url
-  ? { url, dialect: 'postgres', logging: false, seederStorage: 'sequelize' }
+  ? { url, dialect: 'postgres', logging: false }
   : {
       dialect: 'sqlite',
       storage: path.join(process.env.DATA_DIR || 'data', 'confidant.sqlite'),
       logging: false,
-      seederStorage: 'sequelize',
     };
 
 module.exports = { development: settings, test: settings, production: settings };

@@ -29,7 +29,9 @@ export function createMigrator(sequelize: Sequelize) {
         };
       },
     },
-    storage: new SequelizeStorage({ sequelize, modelName: 'SequelizeMeta' }),
+    // tableName explicitly: the global `underscored` option would otherwise make it `sequelize_meta`,
+    // a table sequelize-cli never reads.
+    storage: new SequelizeStorage({ sequelize, modelName: 'SequelizeMeta', tableName: 'SequelizeMeta' }),
     context: sequelize.getQueryInterface(),
     logger: undefined,
   });
