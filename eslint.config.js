@@ -16,4 +16,9 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    // Seeders talk to the developer running them.
+    files: ['seeders/**'],
+    rules: { 'no-console': 'off' },
+  },
 );
