@@ -3,7 +3,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import { createContext, type AppContext, type AppDeps } from './context.js';
 import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
-import { jsonBody } from './middleware/body-parser.js';
+import { jsonBodies } from './middleware/body-parser.js';
 import { corsAllowlist } from './middleware/cors.js';
 import { notFound } from './middleware/not-found.js';
 import { requestId } from './middleware/request-id.js';
@@ -11,6 +11,9 @@ import { httpsRedirect, securityHeaders } from './middleware/security-headers.js
 import { mountRoutes } from './routes.js';
 
 export type { AppContext, AppDeps };
+
+/** Most routes take a few fields; entries carry up to 10,000 characters of text. */
+const SMALLER_BODY_LIMITS = { '/api/auth': '16kb', '/api/users': '16kb', '/api/admin': '16kb', '/api/sessions': '64kb' };
 
 /** Builds the app: the security pipeline of SPEC §2, in order. No listening, no connecting. */
 export function createApp(deps: AppDeps): { app: Express; context: AppContext } {
@@ -28,7 +31,7 @@ export function createApp(deps: AppDeps): { app: Express; context: AppContext } 
   app.use(context.proxyTrust.middleware()); //    5. notice forwarding hops we do not trust...
   app.use(context.limits.global); //                 ... then the global and write tiers
   app.use(context.limits.write);
-  app.use(jsonBody(config.bodyLimit)); //         6. JSON bodies up to BODY_LIMIT; cookies for /api/auth
+  app.use(jsonBodies(config.bodyLimit, SMALLER_BODY_LIMITS)); // 6. JSON bodies (413 / 400); cookies for /api/auth
   app.use(cookieParser());
   app.use(authenticate({ ...context, monitoringToken: config.secrets.monitoringToken })); // 7. bearer -> req.auth
 

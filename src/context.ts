@@ -16,9 +16,13 @@ import { LoginThrottle, type FailureStore } from './modules/auth/login-throttle.
 import { RefreshTokens } from './modules/auth/refresh-tokens.js';
 import { SessionGuard, type RevocationBus } from './modules/auth/session-guard.js';
 import { SigningKeyStore } from './modules/auth/signing-keys.js';
+import { createAdminService } from './modules/admin/admin.service.js';
+import { createDashboardService } from './modules/dashboard/dashboard.service.js';
 import { createHealthService } from './modules/health/health.service.js';
 import { SecurityEventRecorder } from './modules/security-events/security-event-recorder.js';
 import { createSecurityEventsService } from './modules/security-events/security-events.service.js';
+import { createSessionsService } from './modules/sessions/sessions.service.js';
+import { createUsersService } from './modules/users/users.service.js';
 
 export interface AppDeps {
   config: Config;
@@ -85,6 +89,10 @@ export function createContext(deps: AppDeps) {
     auth,
     cookies: createAuthCookies(config),
     securityEvents: createSecurityEventsService(models),
+    sessions: createSessionsService({ sequelize, models, maxEntriesPerSession: config.maxEntriesPerSession }),
+    dashboard: createDashboardService(sequelize, models),
+    users: createUsersService(models),
+    admin: createAdminService({ sequelize, models, sessions: authSessions, events }),
     health: createHealthService({ sequelize, lifecycle, proxyTrust, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),
     limits: rateLimits(config, deps.rateLimitStore),
   };

@@ -75,6 +75,8 @@ const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_S: positiveInt.default(75),
   SHUTDOWN_TIMEOUT_S: positiveInt.default(10),
   DB_READY_TIMEOUT_MS: positiveInt.default(2000),
+  MAX_ENTRIES_PER_SESSION: positiveInt.default(2000),
+  JOBS_INTERVAL_S: nonNegativeInt.default(3600).describe('how often retention jobs run; 0 turns them off'),
   SESSION_DATA_RETENTION_DAYS: positiveInt.default(365),
   SECURITY_EVENT_RETENTION_DAYS: positiveInt.default(90),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
@@ -178,6 +180,8 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       keepAliveTimeoutMs: raw.KEEP_ALIVE_TIMEOUT_S * 1000,
       shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_S * 1000,
     },
+    maxEntriesPerSession: raw.MAX_ENTRIES_PER_SESSION,
+    jobsIntervalMs: raw.JOBS_INTERVAL_S * 1000,
     retention: {
       sessionDataDays: raw.SESSION_DATA_RETENTION_DAYS,
       securityEventDays: raw.SECURITY_EVENT_RETENTION_DAYS,

@@ -1,7 +1,12 @@
 import type { Sequelize } from 'sequelize';
 import { defineAuthSession } from './auth-session.model.js';
+import { defineCounselingSession } from './counseling-session.model.js';
+import { defineIdempotencyKey } from './idempotency-key.model.js';
 import { defineSecurityEvent } from './security-event.model.js';
+import { defineSessionEntry } from './session-entry.model.js';
+import { defineSessionFeedback } from './session-feedback.model.js';
 import { defineSigningKey } from './signing-key.model.js';
+import { defineUserPreferences } from './user-preferences.model.js';
 import { defineUser } from './user.model.js';
 
 /**
@@ -13,11 +18,19 @@ export function defineModels(sequelize: Sequelize) {
   const AuthSession = defineAuthSession(sequelize);
   const SigningKey = defineSigningKey(sequelize);
   const SecurityEvent = defineSecurityEvent(sequelize);
+  const CounselingSession = defineCounselingSession(sequelize);
+  const SessionEntry = defineSessionEntry(sequelize);
+  const SessionFeedback = defineSessionFeedback(sequelize);
+  const UserPreferences = defineUserPreferences(sequelize);
+  const IdempotencyKey = defineIdempotencyKey(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
 
-  return { User, AuthSession, SigningKey, SecurityEvent };
+  CounselingSession.hasMany(SessionEntry, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
+  CounselingSession.hasOne(SessionFeedback, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
+
+  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey };
 }
 
 export type Models = ReturnType<typeof defineModels>;

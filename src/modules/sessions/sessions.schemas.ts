@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { SESSION_STATUSES } from '../../models/counseling-session.model.js';
+
+export const EMOTIONS = [
+  'joy', 'sadness', 'anger', 'fear', 'surprise', 'disgust', 'trust', 'anticipation',
+  'calm', 'anxiety', 'shame', 'guilt', 'hope', 'loneliness', 'neutral',
+] as const;
+
+export const ENTRY_TEXT_MAX = 10_000;
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,255}$/;
+
+const timestamp = z.iso.datetime({ offset: true });
+const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const cursor = z.string().min(1).max(200).optional();
+const text = z.string().trim().min(1).max(ENTRY_TEXT_MAX);
+
+export const sessionIdSchema = { params: z.strictObject({ id: z.uuid() }) };
+
+export const startSessionSchema = {
+  body: z.strictObject({
+    counselorId: z.uuid().optional(),
+    topic: z.string().trim().min(1).max(200).optional(),
+  }),
+};
+
+export const listSessionsSchema = {
+  query: z
+    .strictObject({
+      status: z.enum(SESSION_STATUSES).optional(),
+      from: timestamp.optional(),
+      to: timestamp.optional(),
+      limit: limit(100, 20),
+      cursor,
+    })
+    .refine((query) => !query.from || !query.to || new Date(query.from) <= new Date(query.to), {
+      message: 'from must not be after to',
+      path: ['from'],
+    }),
+};
+
+export const addEntrySchema = {
+  params: sessionIdSchema.params,
+  body: z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('emotion'),
+      emotion: z.enum(EMOTIONS),
+      valence: z.number().min(-1).max(1),
+      arousal: z.number().min(0).max(1),
+      at: timestamp.optional(),
+    }),
+    z.strictObject({ kind: z.literal('note'), text, at: timestamp.optional() }),
+    z.strictObject({ kind: z.literal('transcript'), text, speaker: z.enum(['client', 'counselor']), at: timestamp.optional() }),
+  ]),
+};
+
+export const listEntriesSchema = {
+  params: sessionIdSchema.params,
+  query: z.strictObject({ limit: limit(100, 50), cursor }),
+};
+
+export const feedbackSchema = {
+  params: sessionIdSchema.params,
+  body: z.strictObject({
+    rating: z.number().int().min(1).max(5),
+    comment: z.string().trim().max(2_000).optional(),
+  }),
+};
+
+export type StartSessionInput = z.output<typeof startSessionSchema.body>;
+export type ListSessionsQuery = z.output<typeof listSessionsSchema.query>;
+export type EntryInput = z.output<typeof addEntrySchema.body>;
+export type FeedbackInput = z.output<typeof feedbackSchema.body>;

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const httpsUrl = z
+  .url({ protocol: /^https$/, hostname: z.regexes.domain })
+  .max(2048);
+
+export const updateProfileSchema = {
+  body: z
+    .strictObject({
+      name: z.string().trim().min(1).max(100).optional(),
+      avatarUrl: httpsUrl.nullable().optional(),
+    })
+    .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, avatarUrl' }),
+};
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const PREFERENCE_DEFAULTS = {
+  language: 'en',
+  theme: 'system' as const,
+  timezone: 'UTC',
+  notifications: { email: true, push: false, sessionReminders: true, weeklySummary: false },
+};
+
+/** The fixed preferences document: every key known, unknown keys rejected, omitted keys default. */
+export const preferencesSchema = {
+  body: z.strictObject({
+    language: z.string().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'a language tag such as en or pt-BR').default(PREFERENCE_DEFAULTS.language),
+    theme: z.enum(['system', 'light', 'dark']).default(PREFERENCE_DEFAULTS.theme),
+    timezone: z.string().max(64).refine(isTimeZone, 'an IANA time zone such as Europe/Berlin').default(PREFERENCE_DEFAULTS.timezone),
+    notifications: z
+      .strictObject({
+        email: z.boolean().default(PREFERENCE_DEFAULTS.notifications.email),
+        push: z.boolean().default(PREFERENCE_DEFAULTS.notifications.push),
+        sessionReminders: z.boolean().default(PREFERENCE_DEFAULTS.notifications.sessionReminders),
+        weeklySummary: z.boolean().default(PREFERENCE_DEFAULTS.notifications.weeklySummary),
+      })
+      .default(PREFERENCE_DEFAULTS.notifications),
+  }),
+};
+
+export type ProfileUpdate = z.output<typeof updateProfileSchema.body>;
+export type Preferences = z.output<typeof preferencesSchema.body>;
