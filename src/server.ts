@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, loadDotEnv, type Config } from './config/env.j
 import { createSequelize, dialectOf, waitForDatabase } from './db/database.js';
 import { migrate } from './db/migrator.js';
 import { ErrorHandler } from './errors/error-handler.js';
+import { scheduleRetentionJobs } from './jobs/scheduler.js';
 import { Lifecycle } from './lib/lifecycle.js';
 import { createLogger, describeError, type Logger } from './lib/logger.js';
 
@@ -74,11 +75,13 @@ async function main(): Promise<void> {
   const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, app);
   applyTimeouts(server, config);
   const startup = new AbortController();
+  let stopJobs = () => undefined as void;
 
   async function shutdown(signal: string): Promise<void> {
     if (lifecycle.phase === 'stopping') return;
     lifecycle.phase = 'stopping';
     startup.abort();
+    stopJobs();
     logger.info('shutting down: no new connections, finishing requests in flight', { signal });
     const force = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
     force.unref();
@@ -112,6 +115,7 @@ async function main(): Promise<void> {
     await prepareDatabase(sequelize, config, logger, startup.signal);
     await context.keys.jwks(); // generates the first signing key on a new database
     lifecycle.phase = 'ready';
+    stopJobs = scheduleRetentionJobs(context, config.jobsIntervalMs);
     logger.info('ready', { dialect: dialectOf(sequelize) });
   } catch (error) {
     if (startup.signal.aborted) return;

@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import { defineAuthSession } from './auth-session.model.js';
 import { defineCounselingSession } from './counseling-session.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
+import { defineJobLock } from './job-lock.model.js';
 import { defineSecurityEvent } from './security-event.model.js';
 import { defineSessionEntry } from './session-entry.model.js';
 import { defineSessionFeedback } from './session-feedback.model.js';
@@ -23,6 +24,7 @@ export function defineModels(sequelize: Sequelize) {
   const SessionFeedback = defineSessionFeedback(sequelize);
   const UserPreferences = defineUserPreferences(sequelize);
   const IdempotencyKey = defineIdempotencyKey(sequelize);
+  const JobLock = defineJobLock(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -30,7 +32,7 @@ export function defineModels(sequelize: Sequelize) {
   CounselingSession.hasMany(SessionEntry, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
   CounselingSession.hasOne(SessionFeedback, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
 
-  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey };
+  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock };
 }
 
 export type Models = ReturnType<typeof defineModels>;
