@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/env.js';
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'confidant-config-'));
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** Runs loadConfig and returns the ConfigError it throws. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).not.toContain('\n');
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+function production(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'production',
+    DATA_DIR: dataDir,
+    DATABASE_URL: 'postgres://confidant@db.internal:5432/confidant',
+    CORS_ORIGINS: 'https://app.example.com',
+    AUTH_SECRET: randomBytes(32).toString('base64url'),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    ...overrides,
+  };
+}
+
+describe('loadConfig in development and test', () => {
+  it('works with no variables at all and persists a generated dev secret under DATA_DIR', () => {
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 3000,
+      publicUrl: 'http://localhost:3000',
+      appUrl: 'http://localhost:5173',
+      corsOrigins: ['http://localhost:5173'],
+      trustProxy: 0,
+      bodyLimit: '1mb',
+      database: { url: undefined },
+      requireEmailVerification: false,
+      rateLimits: { global: { max: 600, windowS: 600 }, write: { max: 300, windowS: 600 }, auth: { max: 10, windowS: 60 } },
+      server: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
+      log: { level: 'info', format: 'dev' },
+    });
+    expect(Buffer.byteLength(config.secrets.authSecret)).toBeGreaterThanOrEqual(32);
+    expect(config.secrets.authSecret).not.toBe(config.secrets.dataEncryptionKey);
+
+    const file = join(dataDir, 'dev-secrets.json');
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(loadConfig({ DATA_DIR: dataDir }).secrets).toEqual(config.secrets);
+  });
+
+  it('keeps test secrets in memory and is silent by default', () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
+    expect(config.isTest).toBe(true);
+    expect(config.log.level).toBe('silent');
+    expect(existsSync(join(dataDir, 'dev-secrets.json'))).toBe(false);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads a secret from NAME_FILE, trimmed', () => {
+    const secret = randomBytes(32).toString('hex');
+    const file = join(dataDir, 'auth-secret');
+    writeFileSync(file, `${secret}\n`);
+    const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, AUTH_SECRET_FILE: file });
+    expect(config.secrets.authSecret).toBe(secret);
+  });
+
+  it('reads DATABASE_URL from DATABASE_URL_FILE', () => {
+    const file = join(dataDir, 'database-url');
+    writeFileSync(file, 'postgres://app@db.internal:5432/confidant');
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, DATABASE_URL_FILE: file }).database.url).toBe('postgres://app@db.internal:5432/confidant');
+  });
+
+  it('refuses NAME and NAME_FILE both set, naming the variable', () => {
+    const file = join(dataDir, 'auth-secret');
+    writeFileSync(file, randomBytes(32).toString('hex'));
+    const error = configError({ NODE_ENV: 'test', DATA_DIR: dataDir, AUTH_SECRET: randomBytes(32).toString('hex'), AUTH_SECRET_FILE: file });
+    expect(error.message).toContain('AUTH_SECRET and AUTH_SECRET_FILE');
+  });
+
+  it('refuses a NAME_FILE that cannot be read, without printing a secret', () => {
+    const error = configError({ NODE_ENV: 'test', DATA_DIR: dataDir, AUTH_SECRET_FILE: join(dataDir, 'missing') });
+    expect(error.message).toContain('AUTH_SECRET_FILE');
+  });
+
+  it.each(['abc', '70000', '-1', '3.5'])('refuses PORT=%s with a ConfigError naming PORT', (port) => {
+    expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, PORT: port }).message).toMatch(/\bPORT\b/);
+  });
+
+  it.each([
+    ['TRUST_PROXY', 'yes'],
+    ['BODY_LIMIT', 'lots'],
+    ['DATABASE_URL', 'mysql://db/confidant'],
+    ['RATE_LIMIT_GLOBAL_MAX', '0'],
+    ['CORS_ORIGINS', 'https://app.example.com/path'],
+  ])('refuses an invalid %s, naming it', (name, value) => {
+    expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, [name]: value }).message).toContain(name);
+  });
+
+  it('names every invalid variable at once', () => {
+    const { message } = configError({ NODE_ENV: 'test', DATA_DIR: dataDir, PORT: 'abc', TRUST_PROXY: '-2' });
+    expect(message).toContain('PORT');
+    expect(message).toContain('TRUST_PROXY');
+  });
+});
+
+describe('loadConfig in production', () => {
+  it('accepts a complete production environment with production defaults', () => {
+    const config = loadConfig(production());
+    expect(config).toMatchObject({ isProduction: true, host: '0.0.0.0', requireEmailVerification: true, log: { level: 'info', format: 'json' } });
+    expect(existsSync(join(dataDir, 'dev-secrets.json'))).toBe(false);
+  });
+
+  it.each(['DATABASE_URL', 'CORS_ORIGINS', 'AUTH_SECRET', 'DATA_ENCRYPTION_KEY'])('refuses to start without %s', (name) => {
+    expect(configError(production({ [name]: undefined })).message).toContain(`${name} is required in production`);
+  });
+
+  it.each(['AUTH_SECRET', 'DATA_ENCRYPTION_KEY'])('refuses %s shorter than 32 bytes', (name) => {
+    expect(configError(production({ [name]: 'x'.repeat(31) })).message).toContain(`${name} must be at least 32 bytes`);
+  });
+
+  it('counts bytes, not characters', () => {
+    expect(configError(production({ AUTH_SECRET: `${'é'.repeat(15)}a` })).message).toContain('AUTH_SECRET must be at least 32 bytes');
+    expect(loadConfig(production({ AUTH_SECRET: 'é'.repeat(16) })).secrets.authSecret).toBe('é'.repeat(16));
+  });
+
+  it.each([
+    ['AUTH_SECRET', 'replace-me-with-at-least-32-random-bytes'],
+    ['DATA_ENCRYPTION_KEY', 'REPLACE-ME-WITH-ANOTHER-32-RANDOM-BYTES'],
+  ])('refuses %s set to a known placeholder', (name, value) => {
+    expect(configError(production({ [name]: value })).message).toContain(`${name} is a placeholder value`);
+  });
+
+  it('refuses AUTH_SECRET equal to DATA_ENCRYPTION_KEY', () => {
+    const shared = randomBytes(32).toString('hex');
+    const { message } = configError(production({ AUTH_SECRET: shared, DATA_ENCRYPTION_KEY: shared }));
+    expect(message).toContain('AUTH_SECRET and DATA_ENCRYPTION_KEY must differ');
+    expect(message).not.toContain(shared);
+  });
+
+  it('names every problem in one message', () => {
+    const { message } = configError({ NODE_ENV: 'production', DATA_DIR: dataDir });
+    for (const name of ['DATABASE_URL', 'CORS_ORIGINS', 'AUTH_SECRET', 'DATA_ENCRYPTION_KEY']) expect(message).toContain(name);
+  });
+
+  it('never generates secrets in production', () => {
+    configError(production({ AUTH_SECRET: undefined, DATA_ENCRYPTION_KEY: undefined }));
+    expect(existsSync(join(dataDir, 'dev-secrets.json'))).toBe(false);
+  });
+
+  it('does not echo a secret value in its message', () => {
+    const short = 'short-but-secret-value';
+    expect(configError(production({ AUTH_SECRET: short })).message).not.toContain(short);
+  });
+});
