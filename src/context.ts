@@ -2,17 +2,22 @@ import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config/env.js';
 import { ErrorHandler } from './errors/error-handler.js';
+import { Background } from './lib/background.js';
 import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './lib/cookie-topology.js';
 import { Lifecycle } from './lib/lifecycle.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { createMailer, type Mailer } from './lib/mailer.js';
 import { ProxyTrustCheck } from './lib/proxy-trust.js';
 import { rateLimits, type RateLimitStoreFactory } from './middleware/rate-limit.js';
 import { defineModels } from './models/index.js';
 import { AccessTokens } from './modules/auth/access-tokens.js';
+import { createAccountRecovery } from './modules/auth/account-recovery.service.js';
 import { createAuthCookies } from './modules/auth/auth.cookies.js';
 import { AuthSessions } from './modules/auth/auth-sessions.js';
-import { createAuthService, type AccountNotifier } from './modules/auth/auth.service.js';
+import { createAuthService } from './modules/auth/auth.service.js';
 import { LoginThrottle, type FailureStore } from './modules/auth/login-throttle.js';
+import { mailTemplates } from './modules/auth/mail-templates.js';
+import { OneTimeTokens } from './modules/auth/one-time-tokens.js';
 import { RefreshTokens } from './modules/auth/refresh-tokens.js';
 import { SessionGuard, type RevocationBus } from './modules/auth/session-guard.js';
 import { SigningKeyStore } from './modules/auth/signing-keys.js';
@@ -34,7 +39,7 @@ export interface AppDeps {
   rateLimitStore?: RateLimitStoreFactory;
   revocationBus?: RevocationBus;
   loginFailureStore?: FailureStore;
-  notifier?: AccountNotifier;
+  mailer?: Mailer;
   /** How long a login session's state is trusted before it is read again. */
   sessionRecheckMs?: number;
   /** Mounted just before the 404: tests and tools add diagnostic routes here. */
@@ -57,6 +62,19 @@ export function createContext(deps: AppDeps) {
   const guard = new SessionGuard(models, deps.sessionRecheckMs ?? 60_000, deps.revocationBus);
   const authSessions = new AuthSessions(models, guard);
   const events = new SecurityEventRecorder(models, logger);
+  const mailer = deps.mailer ?? createMailer(config, logger);
+  const background = new Background(logger, 'account mail flow');
+  const recovery = createAccountRecovery({
+    config,
+    sequelize,
+    models,
+    tokens: new OneTimeTokens(models),
+    sessions: authSessions,
+    events,
+    mailer,
+    templates: mailTemplates(config.appUrl),
+    background,
+  });
   const auth = createAuthService({
     config,
     models,
@@ -65,7 +83,7 @@ export function createContext(deps: AppDeps) {
     sessions: authSessions,
     throttle: new LoginThrottle(deps.loginFailureStore),
     events,
-    notifier: deps.notifier,
+    notifier: recovery.notifier,
   });
 
   const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
@@ -86,7 +104,10 @@ export function createContext(deps: AppDeps) {
     guard,
     authSessions,
     events,
+    mailer,
+    background,
     auth,
+    recovery,
     cookies: createAuthCookies(config),
     securityEvents: createSecurityEventsService(models),
     sessions: createSessionsService({ sequelize, models, maxEntriesPerSession: config.maxEntriesPerSession }),

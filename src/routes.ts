@@ -12,7 +12,7 @@ import { usersRoutes } from './modules/users/users.routes.js';
 
 /** Every feature router, mounted in one place. */
 export function mountRoutes(app: Router, context: AppContext): void {
-  const auth = createAuthController(context.auth, context.cookies, context.keys);
+  const auth = createAuthController(context.auth, context.recovery, context.cookies, context.keys);
   app.use(healthRoutes(context.health));
   app.use(jwksRoutes(auth));
   app.use('/api/auth', authRoutes(auth, context.limits.auth));

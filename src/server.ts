@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     stopKeepAlive();
     clearTimeout(force);
+    await context.background.idle();
+    await context.mailer.idle();
     await context.events.flush();
     await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
     logger.info('stopped');

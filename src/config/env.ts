@@ -66,6 +66,8 @@ const envSchema = z.object({
   SESSION_TTL_DAYS: positiveInt.default(7),
   REMEMBER_ME_TTL_DAYS: positiveInt.default(30),
   REFRESH_REUSE_GRACE_S: nonNegativeInt.default(10),
+  EMAIL_VERIFICATION_TTL_H: positiveInt.default(24),
+  PASSWORD_RESET_TTL_MIN: positiveInt.default(30),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
@@ -172,6 +174,8 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       sessionTtlDays: raw.SESSION_TTL_DAYS,
       rememberMeTtlDays: raw.REMEMBER_ME_TTL_DAYS,
       refreshReuseGraceS: raw.REFRESH_REUSE_GRACE_S,
+      emailVerificationTtlH: raw.EMAIL_VERIFICATION_TTL_H,
+      passwordResetTtlMin: raw.PASSWORD_RESET_TTL_MIN,
     },
     bodyLimit: raw.BODY_LIMIT,
     server: {

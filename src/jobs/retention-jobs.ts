@@ -8,7 +8,7 @@ const REVOKED_SESSION_KEEP_MS = DAY_MS;
 
 export interface RetentionDeps {
   sequelize: Sequelize;
-  models: Pick<Models, 'AuthSession' | 'SecurityEvent' | 'SessionEntry' | 'CounselingSession' | 'IdempotencyKey'>;
+  models: Pick<Models, 'AuthSession' | 'OneTimeToken' | 'SecurityEvent' | 'SessionEntry' | 'CounselingSession' | 'IdempotencyKey'>;
   config: Pick<Config, 'retention'>;
 }
 
@@ -23,6 +23,9 @@ export const RETENTION_JOBS: Record<string, RetentionJob> = {
     models.AuthSession.destroy({
       where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { revokedAt: { [Op.lt]: new Date(now.getTime() - REVOKED_SESSION_KEEP_MS) } }] },
     }),
+
+  'purge-one-time-tokens': ({ models }, now) =>
+    models.OneTimeToken.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] } }),
 
   'purge-idempotency-keys': ({ models }, now) => models.IdempotencyKey.destroy({ where: { expiresAt: { [Op.lt]: now } } }),
 

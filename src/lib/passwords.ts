@@ -41,9 +41,9 @@ export function dummyPasswordHash(): Promise<string> {
  * SPEC §5: 12..128 characters, zxcvbn score >= 3, and not containing the email (or its
  * local part) or the name. Returns the problems, empty when the password is acceptable.
  */
-export function passwordProblems(password: string, context: { email?: string; name?: string }): FieldError[] {
+export function passwordProblems(password: string, context: { email?: string; name?: string }, field = 'password'): FieldError[] {
   const problems: FieldError[] = [];
-  const fail = (message: string) => problems.push({ path: 'password', message });
+  const fail = (message: string) => problems.push({ path: field, message });
   if (password.length < PASSWORD_MIN) fail(`must be at least ${PASSWORD_MIN} characters`);
   if (password.length > PASSWORD_MAX) fail(`must be at most ${PASSWORD_MAX} characters`);
   if (problems.length > 0) return problems;

@@ -3,6 +3,7 @@ import { defineAuthSession } from './auth-session.model.js';
 import { defineCounselingSession } from './counseling-session.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
 import { defineJobLock } from './job-lock.model.js';
+import { defineOneTimeToken } from './one-time-token.model.js';
 import { defineSecurityEvent } from './security-event.model.js';
 import { defineSessionEntry } from './session-entry.model.js';
 import { defineSessionFeedback } from './session-feedback.model.js';
@@ -25,6 +26,7 @@ export function defineModels(sequelize: Sequelize) {
   const UserPreferences = defineUserPreferences(sequelize);
   const IdempotencyKey = defineIdempotencyKey(sequelize);
   const JobLock = defineJobLock(sequelize);
+  const OneTimeToken = defineOneTimeToken(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -32,7 +34,7 @@ export function defineModels(sequelize: Sequelize) {
   CounselingSession.hasMany(SessionEntry, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
   CounselingSession.hasOne(SessionFeedback, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
 
-  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock };
+  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock, OneTimeToken };
 }
 
 export type Models = ReturnType<typeof defineModels>;

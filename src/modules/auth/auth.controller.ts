@@ -3,14 +3,26 @@ import { AppError } from '../../errors/app-error.js';
 import { requestMeta } from '../../lib/request-meta.js';
 import { validated } from '../../middleware/validate.js';
 import type { AuthCookies } from './auth.cookies.js';
-import { loginSchema, refreshSchema, registerSchema, sessionIdSchema } from './auth.schemas.js';
+import type { AccountRecovery } from './account-recovery.service.js';
+import {
+  changePasswordSchema,
+  emailOnlySchema,
+  loginSchema,
+  refreshSchema,
+  registerSchema,
+  resetPasswordSchema,
+  sessionIdSchema,
+  verifyEmailSchema,
+} from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import type { SigningKeyStore } from './signing-keys.js';
 
 type Issued = Awaited<ReturnType<AuthService['login']>>;
 
-export function createAuthController(auth: AuthService, cookies: AuthCookies, keys: SigningKeyStore) {
+const ACCEPTED = { status: 'accepted', message: 'If the address belongs to an account, we have sent it an email.' };
+
+export function createAuthController(auth: AuthService, recovery: AccountRecovery, cookies: AuthCookies, keys: SigningKeyStore) {
   /** Body transport returns the refresh token; cookie transport sets it and returns the CSRF token instead. */
   function sendTokens(res: Response, issued: Issued, transport: 'cookie' | 'body', status = 200) {
     const { refreshToken, ...rest } = issued;
@@ -90,6 +102,33 @@ export function createAuthController(auth: AuthService, cookies: AuthCookies, ke
       const sessionId = RefreshTokens.sessionIdOf(cookies.refreshTokenFrom(req) ?? '');
       if (!sessionId) throw AppError.unauthorized('REFRESH_TOKEN_REQUIRED', 'Sign in with the cookie transport first.');
       res.json({ csrfToken: cookies.issueCsrf(res, sessionId) });
+    },
+
+    async verifyEmail(req: Request, res: Response) {
+      await recovery.verifyEmail(validated(res, verifyEmailSchema).body.token, requestMeta(req));
+      res.json({ status: 'verified' });
+    },
+
+    resendVerification(_req: Request, res: Response) {
+      recovery.resendVerification(validated(res, emailOnlySchema).body.email);
+      res.status(202).json(ACCEPTED);
+    },
+
+    forgotPassword(req: Request, res: Response) {
+      recovery.forgotPassword(validated(res, emailOnlySchema).body.email, requestMeta(req));
+      res.status(202).json(ACCEPTED);
+    },
+
+    async resetPassword(req: Request, res: Response) {
+      const { token, password } = validated(res, resetPasswordSchema).body;
+      await recovery.resetPassword(token, password, requestMeta(req));
+      cookies.clear(res);
+      res.json({ status: 'password_reset', message: 'Your password was changed; sign in with the new one.' });
+    },
+
+    async changePassword(req: Request, res: Response) {
+      await recovery.changePassword(req.auth!.userId, req.auth!.sessionId, validated(res, changePasswordSchema).body, requestMeta(req));
+      res.json({ status: 'password_changed', message: 'Your password was changed; your other sessions were signed out.' });
     },
 
     async jwks(_req: Request, res: Response) {

@@ -2,7 +2,17 @@ import { Router, type RequestHandler } from 'express';
 import { requireAuth } from '../../middleware/authorize.js';
 import { validate } from '../../middleware/validate.js';
 import type { createAuthController } from './auth.controller.js';
-import { loginSchema, logoutSchema, refreshSchema, registerSchema, sessionIdSchema } from './auth.schemas.js';
+import {
+  changePasswordSchema,
+  emailOnlySchema,
+  loginSchema,
+  logoutSchema,
+  refreshSchema,
+  registerSchema,
+  resetPasswordSchema,
+  sessionIdSchema,
+  verifyEmailSchema,
+} from './auth.schemas.js';
 
 type AuthController = ReturnType<typeof createAuthController>;
 
@@ -18,6 +28,11 @@ export function authRoutes(controller: AuthController, authLimit: RequestHandler
   router.get('/sessions', requireAuth, controller.sessions);
   router.delete('/sessions/:id', requireAuth, validate(sessionIdSchema), controller.revokeSession);
   router.get('/csrf', controller.csrf);
+  router.post('/verify-email', authLimit, validate(verifyEmailSchema), controller.verifyEmail);
+  router.post('/resend-verification', authLimit, validate(emailOnlySchema), controller.resendVerification);
+  router.post('/forgot-password', authLimit, validate(emailOnlySchema), controller.forgotPassword);
+  router.post('/reset-password', authLimit, validate(resetPasswordSchema), controller.resetPassword);
+  router.post('/change-password', authLimit, requireAuth, validate(changePasswordSchema), controller.changePassword);
   return router;
 }
 

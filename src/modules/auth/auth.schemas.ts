@@ -35,3 +35,15 @@ export const sessionIdSchema = {
 
 export type RegisterInput = z.output<typeof registerSchema.body>;
 export type LoginInput = z.output<typeof loginSchema.body>;
+
+const oneTimeToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'the token from the link');
+
+export const verifyEmailSchema = { body: z.strictObject({ token: oneTimeToken }) };
+
+export const emailOnlySchema = { body: z.strictObject({ email: emailField }) };
+
+export const resetPasswordSchema = { body: z.strictObject({ token: oneTimeToken, password: passwordInput }) };
+
+export const changePasswordSchema = {
+  body: z.strictObject({ currentPassword: passwordInput, newPassword: passwordInput }),
+};

@@ -17,10 +17,10 @@ export interface RequestMeta {
   userAgent: string | null;
 }
 
-/** What registration tells others: sends mail in issue "Account recovery"; nothing by default. */
+/** Mail that registration triggers; it works in the background so both answers take the same time. */
 export interface AccountNotifier {
-  accountCreated(user: UserModel): Promise<void>;
-  registrationAttempted(existing: UserModel): Promise<void>;
+  accountCreated(user: UserModel): void;
+  registrationAttempted(existing: UserModel): void;
 }
 
 export interface AuthDeps {
@@ -78,13 +78,13 @@ export function createAuthService(deps: AuthDeps) {
       const passwordHash = await hashPassword(input.password);
       const existing = await models.User.findOne({ where: { email: input.email } });
       if (existing) {
-        await deps.notifier?.registrationAttempted(existing);
+        deps.notifier?.registrationAttempted(existing);
         return;
       }
       try {
         const user = await models.User.create({ email: input.email, name: input.name, passwordHash });
         events.record({ type: 'account_created', userId: user.id, ...meta });
-        await deps.notifier?.accountCreated(user);
+        deps.notifier?.accountCreated(user);
       } catch (error) {
         if (!(error instanceof UniqueConstraintError)) throw error; // a concurrent registration won: same answer
       }

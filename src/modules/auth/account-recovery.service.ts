@@ -1,0 +1,118 @@
+import type { Sequelize } from 'sequelize';
+import type { Config } from '../../config/env.js';
+import { AppError } from '../../errors/app-error.js';
+import type { Background } from '../../lib/background.js';
+import type { Mailer } from '../../lib/mailer.js';
+import { hashPassword, passwordProblems, verifyPassword } from '../../lib/passwords.js';
+import type { Models } from '../../models/index.js';
+import type { UserModel } from '../../models/user.model.js';
+import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';
+import type { AuthSessions } from './auth-sessions.js';
+import type { AccountNotifier, RequestMeta } from './auth.service.js';
+import type { MailTemplates } from './mail-templates.js';
+import type { OneTimeTokens } from './one-time-tokens.js';
+
+export interface AccountRecoveryDeps {
+  config: Pick<Config, 'tokens'>;
+  sequelize: Sequelize;
+  models: Pick<Models, 'User'>;
+  tokens: OneTimeTokens;
+  sessions: AuthSessions;
+  events: SecurityEventRecorder;
+  mailer: Mailer;
+  templates: MailTemplates;
+  /** Enumeration-safe flows answer first and do their work here. */
+  background: Background;
+}
+
+const invalidToken = () => AppError.badRequest('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid, expired or already used.');
+
+/**
+ * The mail flows of SPEC §4: verification, forgotten and changed passwords. Answers never
+ * reveal whether an email has an account: the work for an email happens after the reply.
+ */
+export function createAccountRecovery(deps: AccountRecoveryDeps) {
+  const { config, models, tokens, events, mailer, templates } = deps;
+  const verificationTtlMs = config.tokens.emailVerificationTtlH * 3_600_000;
+  const resetTtlMs = config.tokens.passwordResetTtlMin * 60_000;
+
+  async function sendVerification(user: UserModel): Promise<void> {
+    const token = await tokens.issue(user.id, 'verify_email', verificationTtlMs);
+    mailer.send(templates.verifyEmail(user, token, config.tokens.emailVerificationTtlH));
+  }
+
+  /** The policy of SPEC §5 against this user's email and name, then the argon2id hash. */
+  async function newPasswordHash(user: UserModel, password: string, field: string): Promise<string> {
+    const problems = passwordProblems(password, user, field);
+    if (problems.length > 0) throw AppError.validation(problems);
+    return hashPassword(password);
+  }
+
+  const notifier: AccountNotifier = {
+    accountCreated: (user) => deps.background.run(() => sendVerification(user)),
+    registrationAttempted: (existing) => mailer.send(templates.registrationAttempt(existing)),
+  };
+
+  return {
+    notifier,
+
+    async verifyEmail(token: string, meta: RequestMeta): Promise<void> {
+      const userId = await tokens.consume(token, 'verify_email');
+      if (!userId) throw invalidToken();
+      await models.User.update({ emailVerifiedAt: new Date() }, { where: { id: userId, emailVerifiedAt: null } });
+      events.record({ type: 'email_verified', userId, ...meta });
+    },
+
+    resendVerification(email: string): void {
+      deps.background.run(async () => {
+        const user = await models.User.findOne({ where: { email, emailVerifiedAt: null, disabledAt: null } });
+        if (user) await sendVerification(user);
+      });
+    },
+
+    forgotPassword(email: string, meta: RequestMeta): void {
+      deps.background.run(async () => {
+        const user = await models.User.findOne({ where: { email } });
+        events.record({ type: 'password_reset_request', userId: user?.id ?? null, ...meta, metadata: { known: user !== null } });
+        if (!user || user.disabledAt) return;
+        const token = await tokens.issue(user.id, 'reset_password', resetTtlMs);
+        mailer.send(templates.resetPassword(user, token, config.tokens.passwordResetTtlMin));
+      });
+    },
+
+    /** A working reset link also proves the address, so it verifies the email too. Every session ends. */
+    async resetPassword(token: string, password: string, meta: RequestMeta): Promise<void> {
+      const live = await tokens.find(token, 'reset_password');
+      const user = live ? await models.User.findByPk(live.userId) : null;
+      if (!live || !user) throw invalidToken();
+      const passwordHash = await newPasswordHash(user, password, 'password');
+      await deps.sequelize.transaction(async (transaction) => {
+        if ((await tokens.consume(token, 'reset_password', transaction)) !== user.id) throw invalidToken();
+        await user.update({ passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() }, { transaction });
+      });
+      await deps.sessions.revoke({ userId: user.id }, 'password_reset');
+      events.record({ type: 'password_reset_complete', userId: user.id, ...meta });
+      mailer.send(templates.passwordChanged(user));
+    },
+
+    /** The current password is required; every other session ends, this one stays. */
+    async changePassword(userId: string, sessionId: string, input: { currentPassword: string; newPassword: string }, meta: RequestMeta) {
+      const user = await models.User.findByPk(userId);
+      if (!user) throw AppError.notFound('user');
+      if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+        events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'change_password_wrong_current' } });
+        throw AppError.forbidden('INVALID_CURRENT_PASSWORD', 'The current password is incorrect.');
+      }
+      if (input.newPassword === input.currentPassword) {
+        throw AppError.validation([{ path: 'newPassword', message: 'must differ from the current password' }]);
+      }
+      const passwordHash = await newPasswordHash(user, input.newPassword, 'newPassword');
+      await user.update({ passwordHash });
+      const ended = await deps.sessions.revoke({ userId, exceptId: sessionId }, 'password_change');
+      events.record({ type: 'password_change', userId, ...meta, metadata: { endedSessions: ended.length } });
+      mailer.send(templates.passwordChanged(user));
+    },
+  };
+}
+
+export type AccountRecovery = ReturnType<typeof createAccountRecovery>;
