@@ -1,6 +1,7 @@
 'use strict';
 // Demo counseling data for the dashboard (`npm run db:seed`, development only): the demo
-// counselor gets three clients with sessions and timeline entries across the last 30 days.
+// counselor gets three clients with sessions and emotion entries across the last 30 days.
+// No free text: notes and transcripts are encrypted by the app, so add them through the API.
 // Skips clients that already have sessions, so running it again adds nothing.
 const { randomUUID } = require('node:crypto');
 const argon2 = require('argon2');
@@ -63,7 +64,7 @@ module.exports = {
         sessions.push({
           id, user_id: client.id, counselor_id: counselor.id, topic: ['Sleep', 'Work stress', 'Relationships', 'Confidence'][Math.floor(random() * 4)],
           status: open ? 'active' : 'ended', started_at: startedAt, last_resumed_at: open ? startedAt : null, paused_at: null, ended_at: endedAt,
-          active_seconds: open ? 0 : minutes * 60, entry_count: count + 2, created_at: startedAt, updated_at: endedAt ?? startedAt,
+          active_seconds: open ? 0 : minutes * 60, entry_count: count, created_at: startedAt, updated_at: endedAt ?? startedAt,
         });
         for (let i = 0; i < count; i += 1) {
           const [emotion, valence, arousal] = EMOTIONS[Math.floor(random() * EMOTIONS.length)];
@@ -72,10 +73,6 @@ module.exports = {
             valence: Math.max(-1, Math.min(1, valence + (random() - 0.5) * 0.3)), arousal: Math.max(0, Math.min(1, arousal + (random() - 0.5) * 0.2)),
             text: null, speaker: null, at, created_at: at });
         }
-        entries.push({ id: randomUUID(), session_id: id, user_id: client.id, author_id: client.id, author_role: 'client', kind: 'transcript', emotion: null, valence: null, arousal: null,
-          text: 'I noticed I felt better after the walk we talked about.', speaker: 'client', at: startedAt, created_at: startedAt });
-        entries.push({ id: randomUUID(), session_id: id, user_id: client.id, author_id: counselor.id, author_role: 'counselor', kind: 'note', emotion: null, valence: null, arousal: null,
-          text: 'Follow up on sleep routine next time.', speaker: null, at: startedAt, created_at: startedAt });
       }
       await queryInterface.bulkInsert('counseling_sessions', sessions);
       await queryInterface.bulkInsert('session_entries', entries);

@@ -2,8 +2,10 @@ import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config/env.js';
 import { ErrorHandler } from './errors/error-handler.js';
+import { JobLocks, newHolderId } from './jobs/job-lock.js';
 import { Background } from './lib/background.js';
 import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './lib/cookie-topology.js';
+import { DataCipher } from './lib/data-cipher.js';
 import { Lifecycle } from './lib/lifecycle.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createMailer, type Mailer } from './lib/mailer.js';
@@ -24,9 +26,11 @@ import { SigningKeyStore } from './modules/auth/signing-keys.js';
 import { createAdminService } from './modules/admin/admin.service.js';
 import { createDashboardService } from './modules/dashboard/dashboard.service.js';
 import { createHealthService } from './modules/health/health.service.js';
+import { AuditChain } from './modules/security-events/audit-chain.js';
 import { SecurityEventRecorder } from './modules/security-events/security-event-recorder.js';
 import { createSecurityEventsService } from './modules/security-events/security-events.service.js';
 import { createSessionsService } from './modules/sessions/sessions.service.js';
+import { createAccountDataService } from './modules/users/account-data.service.js';
 import { createUsersService } from './modules/users/users.service.js';
 
 export interface AppDeps {
@@ -56,12 +60,15 @@ export function createContext(deps: AppDeps) {
   const errorHandler = deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
   const proxyTrust = new ProxyTrustCheck(config, logger);
   const models = defineModels(sequelize);
+  const cipher = new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys);
 
   const keys = new SigningKeyStore(models, config.secrets.authSecret, config.tokens.accessTtlS * 1000 + CLOCK_SKEW_MS);
   const accessTokens = new AccessTokens(keys, config);
   const guard = new SessionGuard(models, deps.sessionRecheckMs ?? 60_000, deps.revocationBus);
   const authSessions = new AuthSessions(models, guard);
-  const events = new SecurityEventRecorder(models, logger);
+  const locks = new JobLocks(models, newHolderId());
+  const auditChain = new AuditChain(sequelize, models, locks, logger);
+  const events = new SecurityEventRecorder(models, logger, () => auditChain.schedule());
   const mailer = deps.mailer ?? createMailer(config, logger);
   const background = new Background(logger, 'account mail flow');
   const recovery = createAccountRecovery({
@@ -86,6 +93,9 @@ export function createContext(deps: AppDeps) {
     notifier: recovery.notifier,
   });
 
+  const users = createUsersService(models);
+  const securityEvents = createSecurityEventsService(models);
+
   const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
   if (crossSite.length > 0) {
     logger.warn(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);
@@ -99,20 +109,24 @@ export function createContext(deps: AppDeps) {
     errorHandler,
     proxyTrust,
     models,
+    cipher,
     keys,
     accessTokens,
     guard,
     authSessions,
     events,
+    locks,
+    auditChain,
     mailer,
     background,
     auth,
     recovery,
     cookies: createAuthCookies(config),
-    securityEvents: createSecurityEventsService(models),
-    sessions: createSessionsService({ sequelize, models, maxEntriesPerSession: config.maxEntriesPerSession }),
+    securityEvents,
+    sessions: createSessionsService({ sequelize, models, maxEntriesPerSession: config.maxEntriesPerSession, cipher }),
     dashboard: createDashboardService(sequelize, models),
-    users: createUsersService(models),
+    users,
+    accountData: createAccountDataService({ sequelize, models, cipher, users, securityEvents, events, guard }),
     admin: createAdminService({ sequelize, models, sessions: authSessions, events }),
     health: createHealthService({ sequelize, lifecycle, proxyTrust, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),
     limits: rateLimits(config, deps.rateLimitStore),

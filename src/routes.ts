@@ -18,7 +18,7 @@ export function mountRoutes(app: Router, context: AppContext): void {
   app.use('/api/auth', authRoutes(auth, context.limits.auth));
   app.use('/api/sessions', sessionsRoutes(createSessionsController(context.sessions)));
   app.use('/api/dashboard', dashboardRoutes(context.dashboard));
-  app.use('/api/users', usersRoutes(context.users, context.securityEvents));
+  app.use('/api/users', usersRoutes(context.users, context.accountData, context.securityEvents));
   app.use('/api/admin', adminRoutes(context.admin, context.securityEvents));
   app.use('/api', monitoringRoutes(context.errorHandler.stats));
 }

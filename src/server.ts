@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     await context.background.idle();
     await context.mailer.idle();
     await context.events.flush();
+    await context.auditChain.sealPending().catch((error: unknown) => logger.warn('sealing on shutdown failed', describeError(error)));
     await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
     logger.info('stopped');
     process.exit(0);
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
     await context.keys.jwks(); // generates the first signing key on a new database
     lifecycle.phase = 'ready';
     stopJobs = scheduleRetentionJobs(context, config.jobsIntervalMs);
+    context.auditChain.schedule(0); // events of other instances, or of a previous run, are sealed too
     logger.info('ready', { dialect: dialectOf(sequelize) });
   } catch (error) {
     if (startup.signal.aborted) return;

@@ -8,6 +8,7 @@ const SECRET_VARIABLES = [
   'REDIS_URL',
   'AUTH_SECRET',
   'DATA_ENCRYPTION_KEY',
+  'DATA_ENCRYPTION_KEYS_PREVIOUS',
   'MONITORING_TOKEN',
   'SMTP_URL',
   'SENTRY_DSN',
@@ -48,6 +49,7 @@ const envSchema = z.object({
   RENDER: optionalText.describe('set by Render on its hosts'),
   AUTH_SECRET: optionalText,
   DATA_ENCRYPTION_KEY: optionalText,
+  DATA_ENCRYPTION_KEYS_PREVIOUS: optionalText.describe('comma-separated earlier DATA_ENCRYPTION_KEYs, readable until keys:rotate-data ran'),
   PUBLIC_URL: optionalText.pipe(z.url().optional()),
   RENDER_EXTERNAL_URL: optionalText.pipe(z.url().optional()),
   APP_URL: z.url().default('http://localhost:5173'),
@@ -117,7 +119,8 @@ function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return resolved;
 }
 
-function parseOrigins(list: string | undefined): string[] {
+/** A comma-separated list, trimmed, without empty items. */
+function parseList(list: string | undefined): string[] {
   return (list ?? '')
     .split(',')
     .map((origin) => origin.trim())
@@ -160,7 +163,11 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
     redisUrl: raw.REDIS_URL,
     corsOrigins: origins,
     trustProxy: raw.TRUST_PROXY,
-    secrets: { ...secrets, monitoringToken: raw.MONITORING_TOKEN },
+    secrets: {
+      ...secrets,
+      previousDataEncryptionKeys: parseList(raw.DATA_ENCRYPTION_KEYS_PREVIOUS),
+      monitoringToken: raw.MONITORING_TOKEN,
+    },
     mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
     sentryDsn: raw.SENTRY_DSN,
     requireEmailVerification: raw.REQUIRE_EMAIL_VERIFICATION ?? production,
@@ -209,7 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const raw = parsed.data;
-  const origins = parseOrigins(raw.CORS_ORIGINS ?? (raw.NODE_ENV === 'production' ? undefined : 'http://localhost:5173'));
+  const origins = parseList(raw.CORS_ORIGINS ?? (raw.NODE_ENV === 'production' ? undefined : 'http://localhost:5173'));
   const problems = origins
     .filter((origin) => !ORIGIN_PATTERN.test(origin))
     .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);

@@ -1,5 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Op, UniqueConstraintError } from 'sequelize';
 import type { Models } from '../models/index.js';
+
+/** Names this process (and this app instance within it) as a lock holder. */
+export function newHolderId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
 
 /**
  * One holder per job across instances, through a row in `job_locks`: taking the lock is a

@@ -1,6 +1,7 @@
 import { Op, type Sequelize } from 'sequelize';
 import type { Config } from '../config/env.js';
 import type { Models } from '../models/index.js';
+import type { AuditChain } from '../modules/security-events/audit-chain.js';
 
 const DAY_MS = 86_400_000;
 /** Revoked sessions stay a day for the owner's session list and for investigating reuse. */
@@ -8,8 +9,10 @@ const REVOKED_SESSION_KEEP_MS = DAY_MS;
 
 export interface RetentionDeps {
   sequelize: Sequelize;
-  models: Pick<Models, 'AuthSession' | 'OneTimeToken' | 'SecurityEvent' | 'SessionEntry' | 'CounselingSession' | 'IdempotencyKey'>;
+  models: Pick<Models, 'AuthSession' | 'OneTimeToken' | 'SessionEntry' | 'CounselingSession' | 'IdempotencyKey'>;
   config: Pick<Config, 'retention'>;
+  /** Security events leave through the chain, which records the purge as a checkpoint. */
+  auditChain: AuditChain;
 }
 
 export type RetentionJob = (deps: RetentionDeps, now: Date) => Promise<number>;
@@ -29,8 +32,8 @@ export const RETENTION_JOBS: Record<string, RetentionJob> = {
 
   'purge-idempotency-keys': ({ models }, now) => models.IdempotencyKey.destroy({ where: { expiresAt: { [Op.lt]: now } } }),
 
-  'purge-security-events': ({ models, config }, now) =>
-    models.SecurityEvent.destroy({ where: { createdAt: { [Op.lt]: new Date(now.getTime() - config.retention.securityEventDays * DAY_MS) } } }),
+  'purge-security-events': ({ auditChain, config }, now) =>
+    auditChain.purgeBefore(new Date(now.getTime() - config.retention.securityEventDays * DAY_MS)),
 
   'purge-session-data': async ({ models, config }, now) => {
     const cutoff = new Date(now.getTime() - config.retention.sessionDataDays * DAY_MS);

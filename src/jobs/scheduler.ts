@@ -1,16 +1,14 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { describeError } from '../lib/logger.js';
 import type { Models } from '../models/index.js';
-import { JobLocks } from './job-lock.js';
+import { JobLocks, newHolderId } from './job-lock.js';
 import { RETENTION_JOBS, type RetentionDeps } from './retention-jobs.js';
 
 const LOCK_TTL_MS = 10 * 60_000;
 
 /** Runs every retention job whose lock this instance wins; returns what each removed. */
 export async function runRetentionJobs(deps: RetentionDeps & { models: Pick<Models, 'JobLock'>; logger: Logger; holder?: string }) {
-  const locks = new JobLocks(deps.models, deps.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
+  const locks = new JobLocks(deps.models, deps.holder ?? newHolderId());
   const results: Record<string, number | 'skipped' | 'failed'> = {};
   for (const [name, job] of Object.entries(RETENTION_JOBS)) {
     if (!(await locks.acquire(name, LOCK_TTL_MS))) {

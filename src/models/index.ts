@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { defineAuditCheckpoint } from './audit-checkpoint.model.js';
 import { defineAuthSession } from './auth-session.model.js';
 import { defineCounselingSession } from './counseling-session.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
@@ -27,6 +28,7 @@ export function defineModels(sequelize: Sequelize) {
   const IdempotencyKey = defineIdempotencyKey(sequelize);
   const JobLock = defineJobLock(sequelize);
   const OneTimeToken = defineOneTimeToken(sequelize);
+  const AuditCheckpoint = defineAuditCheckpoint(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -34,7 +36,7 @@ export function defineModels(sequelize: Sequelize) {
   CounselingSession.hasMany(SessionEntry, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
   CounselingSession.hasOne(SessionFeedback, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
 
-  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock, OneTimeToken };
+  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock, OneTimeToken, AuditCheckpoint };
 }
 
 export type Models = ReturnType<typeof defineModels>;

@@ -18,6 +18,7 @@ export const SECURITY_EVENT_TYPES = [
   'user_disabled',
   'rate_limited',
   'suspicious_activity',
+  'data_exported',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 
@@ -29,6 +30,11 @@ export interface SecurityEventModel extends Model<InferAttributes<SecurityEventM
   userAgent: string | null;
   metadata: Record<string, unknown>;
   createdAt: CreationOptional<Date>;
+  seq: CreationOptional<number | null>;
+  prevHash: CreationOptional<string | null>;
+  hash: CreationOptional<string | null>;
+  personalDigest: CreationOptional<string | null>;
+  scrubbedAt: CreationOptional<Date | null>;
 }
 
 export function defineSecurityEvent(sequelize: Sequelize) {
@@ -42,6 +48,12 @@ export function defineSecurityEvent(sequelize: Sequelize) {
       userAgent: { type: DataTypes.STRING(256), allowNull: true },
       metadata: { type: DataTypes.JSON, allowNull: false, defaultValue: {} },
       createdAt: DataTypes.DATE,
+      // BIGINT comes back from pg as a string; the chain code converts.
+      seq: { type: DataTypes.BIGINT, allowNull: true },
+      prevHash: { type: DataTypes.STRING(64), allowNull: true },
+      hash: { type: DataTypes.STRING(64), allowNull: true },
+      personalDigest: { type: DataTypes.STRING(64), allowNull: true },
+      scrubbedAt: { type: DataTypes.DATE, allowNull: true },
     },
     { tableName: 'security_events', updatedAt: false },
   );

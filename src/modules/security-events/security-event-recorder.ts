@@ -1,3 +1,4 @@
+import { ForeignKeyConstraintError } from 'sequelize';
 import type { Logger } from '../../lib/logger.js';
 import { describeError } from '../../lib/logger.js';
 import type { Models } from '../../models/index.js';
@@ -44,6 +45,8 @@ export class SecurityEventRecorder {
   constructor(
     private readonly models: Pick<Models, 'SecurityEvent'>,
     private readonly logger: Logger,
+    /** Called after events were written (the audit chain seals them shortly after). */
+    private readonly onWritten: () => void = () => undefined,
   ) {}
 
   record(event: SecurityEventInput): void {
@@ -77,6 +80,25 @@ export class SecurityEventRecorder {
     }
   }
 
+  /**
+   * One insert for the batch. An event about a user deleted meanwhile (its user id no
+   * longer exists) is kept, but without the link and personal data, as deletion would.
+   */
+  private async insert(batch: Pending[]): Promise<void> {
+    const rows = batch.map(({ attempts: _attempts, ...row }) => row);
+    try {
+      await this.models.SecurityEvent.bulkCreate(rows);
+    } catch (error) {
+      if (!(error instanceof ForeignKeyConstraintError)) throw error;
+      for (const row of rows) {
+        await this.models.SecurityEvent.create(row).catch(async (rowError: unknown) => {
+          if (!(rowError instanceof ForeignKeyConstraintError)) throw rowError;
+          await this.models.SecurityEvent.create({ ...row, userId: null, ip: null, userAgent: null, metadata: {}, scrubbedAt: new Date() });
+        });
+      }
+    }
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -89,7 +111,7 @@ export class SecurityEventRecorder {
   private async writeBatch(): Promise<boolean> {
     const batch = this.pending.splice(0, BATCH);
     try {
-      await this.models.SecurityEvent.bulkCreate(batch.map(({ attempts: _attempts, ...row }) => row));
+      await this.insert(batch);
     } catch (error) {
       const retry = batch.filter((event) => ++event.attempts < MAX_ATTEMPTS);
       this.logger.warn('security events not written yet', { queued: retry.length, dropped: batch.length - retry.length, ...describeError(error), stack: undefined });
@@ -97,6 +119,7 @@ export class SecurityEventRecorder {
       if (retry.length > 0) setTimeout(() => this.schedule(), 1_000 * 2 ** (retry[0]?.attempts ?? 1)).unref();
       return false;
     }
+    this.onWritten();
     return true;
   }
 }

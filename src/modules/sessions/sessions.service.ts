@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Op, QueryTypes, type Sequelize, type WhereOptions } from 'sequelize';
 import { idempotent } from '../../db/idempotency.js';
 import { sqlDialect } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import { decodeCursor, page } from '../../lib/cursor.js';
+import type { DataCipher } from '../../lib/data-cipher.js';
 import type { Models } from '../../models/index.js';
 import type { CounselingSessionModel } from '../../models/counseling-session.model.js';
 import type { SessionEntryModel } from '../../models/session-entry.model.js';
@@ -14,9 +16,15 @@ export interface SessionsDeps {
   sequelize: Sequelize;
   models: Pick<Models, 'User' | 'CounselingSession' | 'SessionEntry' | 'SessionFeedback' | 'IdempotencyKey'>;
   maxEntriesPerSession: number;
-  /** Entry and feedback text goes through this on the way in and out (encryption at rest). */
-  textCodec?: { seal(text: string): string; open(stored: string): string };
+  /** Entry text and feedback comments are encrypted here, and only here, at rest. */
+  cipher: DataCipher;
 }
+
+/** What a stored ciphertext is bound to: moving it to another row makes it undecryptable. */
+export const textContext = {
+  entry: (entryId: string) => `session_entries:${entryId}`,
+  feedback: (sessionId: string) => `session_feedback:${sessionId}`,
+};
 
 /** Accepted clock difference for a client-supplied entry time. */
 const FUTURE_SKEW_MS = 60_000;
@@ -46,7 +54,7 @@ function listScope(actor: Actor): WhereOptions {
 
 export function createSessionsService(deps: SessionsDeps) {
   const { models, sequelize } = deps;
-  const codec = deps.textCodec ?? { seal: (text: string) => text, open: (stored: string) => stored };
+  const { cipher } = deps;
   const sql = sqlDialect(sequelize);
 
   function entryView(entry: SessionEntryModel) {
@@ -56,7 +64,7 @@ export function createSessionsService(deps: SessionsDeps) {
       authorId: entry.authorId,
       authorRole: entry.authorRole,
       ...(entry.kind === 'emotion' && { emotion: entry.emotion, valence: entry.valence, arousal: entry.arousal }),
-      ...(entry.kind !== 'emotion' && { text: entry.text === null ? null : codec.open(entry.text) }),
+      ...(entry.kind !== 'emotion' && { text: entry.text === null ? null : cipher.decrypt(entry.text, textContext.entry(entry.id)) }),
       ...(entry.kind === 'transcript' && { speaker: entry.speaker }),
       at: entry.at.toISOString(),
     };
@@ -155,8 +163,10 @@ export function createSessionsService(deps: SessionsDeps) {
           if (session.status === 'ended') throw AppError.conflict('SESSION_ENDED', 'Entries cannot be added to an ended session.');
           throw AppError.conflict('ENTRY_LIMIT_REACHED', `A session holds at most ${deps.maxEntriesPerSession} entries.`);
         }
+        const id = randomUUID();
         return models.SessionEntry.create(
           {
+            id,
             sessionId: session.id,
             userId: session.userId,
             authorId: actor.userId,
@@ -165,7 +175,7 @@ export function createSessionsService(deps: SessionsDeps) {
             emotion: input.kind === 'emotion' ? input.emotion : null,
             valence: input.kind === 'emotion' ? input.valence : null,
             arousal: input.kind === 'emotion' ? input.arousal : null,
-            text: input.kind === 'emotion' ? null : codec.seal(input.text),
+            text: input.kind === 'emotion' ? null : cipher.encrypt(input.text, textContext.entry(id)),
             speaker: input.kind === 'transcript' ? input.speaker : null,
             at,
           },
@@ -196,7 +206,7 @@ export function createSessionsService(deps: SessionsDeps) {
           sessionId: session.id,
           userId: actor.userId,
           rating: input.rating,
-          comment: input.comment ? codec.seal(input.comment) : null,
+          comment: input.comment ? cipher.encrypt(input.comment, textContext.feedback(session.id)) : null,
         });
         return { rating: feedback.rating, comment: input.comment ?? null, createdAt: feedback.createdAt.toISOString() };
       } catch (error) {
@@ -241,7 +251,11 @@ export function createSessionsService(deps: SessionsDeps) {
         valence: trendOf(stats, 'mv', 'sxv', 'sv'),
         arousal: trendOf(stats, 'ma', 'sxa', 'sa'),
         feedback: feedback
-          ? { rating: feedback.rating, comment: feedback.comment === null ? null : codec.open(feedback.comment), createdAt: feedback.createdAt.toISOString() }
+          ? {
+              rating: feedback.rating,
+              comment: feedback.comment === null ? null : cipher.decrypt(feedback.comment, textContext.feedback(session.id)),
+              createdAt: feedback.createdAt.toISOString(),
+            }
           : null,
       };
     },

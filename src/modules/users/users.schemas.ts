@@ -48,3 +48,7 @@ export const preferencesSchema = {
 
 export type ProfileUpdate = z.output<typeof updateProfileSchema.body>;
 export type Preferences = z.output<typeof preferencesSchema.body>;
+
+export const deleteAccountSchema = {
+  body: z.strictObject({ password: z.string().min(1).max(1024) }),
+};

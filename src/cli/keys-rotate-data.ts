@@ -1,0 +1,16 @@
+/**
+ * `npm run keys:rotate-data`: re-encrypts counseling text under the current
+ * DATA_ENCRYPTION_KEY. Put the old key in DATA_ENCRYPTION_KEYS_PREVIOUS first; remove it
+ * once this has finished. Safe to interrupt and run again.
+ */
+import { DataCipher } from '../lib/data-cipher.js';
+import { rotateDataKeys } from '../modules/sessions/text-rotation.js';
+import { runCli } from './cli-context.js';
+
+await runCli(async ({ config, models }) => {
+  const cipher = new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys);
+  const result = await rotateDataKeys(models, cipher, {
+    onBatch: (progress) => process.stdout.write(`  batch ${progress.batches}: ${progress.examined} examined, ${progress.reencrypted} re-encrypted\n`),
+  });
+  process.stdout.write(`done: ${result.examined} encrypted values examined, ${result.reencrypted} re-encrypted under key ${cipher.currentKeyId}\n`);
+});
