@@ -4,7 +4,6 @@ import type { DataCipher } from '../../lib/data-cipher.js';
 import { verifyPassword } from '../../lib/passwords.js';
 import { pseudonymiseIp } from '../../lib/pseudonymise.js';
 import type { Models } from '../../models/index.js';
-import { publicUser } from '../../models/user.model.js';
 import type { RequestMeta } from '../auth/auth.service.js';
 import type { SessionGuard } from '../auth/session-guard.js';
 import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';
