@@ -4,6 +4,7 @@ import { adminRoutes } from './modules/admin/admin.routes.js';
 import { createAuthController } from './modules/auth/auth.controller.js';
 import { authRoutes, jwksRoutes } from './modules/auth/auth.routes.js';
 import { dashboardRoutes } from './modules/dashboard/dashboard.routes.js';
+import { docsRoutes } from './modules/docs/docs.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { monitoringRoutes } from './modules/monitoring/monitoring.routes.js';
 import { createSessionsController } from './modules/sessions/sessions.controller.js';
@@ -21,4 +22,5 @@ export function mountRoutes(app: Router, context: AppContext): void {
   app.use('/api/users', usersRoutes(context.users, context.accountData, context.securityEvents));
   app.use('/api/admin', adminRoutes(context.admin, context.securityEvents));
   app.use('/api', monitoringRoutes(context.errorHandler.stats));
+  app.use('/api', docsRoutes(context.config.publicUrl));
 }

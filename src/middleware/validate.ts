@@ -33,7 +33,9 @@ function hasBody(req: Request): boolean {
  * (Express 5's `req.query` is a getter and must not be reassigned).
  */
 export function validate(schemas: RequestSchemas) {
-  return function validateRequest(req: Request, res: Response, next: NextFunction): void {
+  return Object.assign(validateRequest, { schemas }); // `schemas` also feeds the OpenAPI document
+
+  function validateRequest(req: Request, res: Response, next: NextFunction): void {
     if (schemas.body && hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
       throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type', {
         detail: 'Send the body as application/json.',
@@ -49,5 +51,5 @@ export function validate(schemas: RequestSchemas) {
     }
     res.locals.validated = result;
     next();
-  };
+  }
 }
