@@ -10,18 +10,21 @@ import { Lifecycle } from './lib/lifecycle.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createMailer, type Mailer } from './lib/mailer.js';
 import { ProxyTrustCheck } from './lib/proxy-trust.js';
-import { rateLimits, type RateLimitStoreFactory } from './middleware/rate-limit.js';
+import { SharedState } from './lib/shared-state.js';
+import { rateLimits } from './middleware/rate-limit.js';
+import { ResilientRateLimitStore } from './middleware/rate-limit-store.js';
 import { defineModels } from './models/index.js';
 import { AccessTokens } from './modules/auth/access-tokens.js';
 import { createAccountRecovery } from './modules/auth/account-recovery.service.js';
 import { createAuthCookies } from './modules/auth/auth.cookies.js';
 import { AuthSessions } from './modules/auth/auth-sessions.js';
 import { createAuthService } from './modules/auth/auth.service.js';
-import { LoginThrottle, type FailureStore } from './modules/auth/login-throttle.js';
+import { LoginThrottle, SharedFailureStore } from './modules/auth/login-throttle.js';
 import { mailTemplates } from './modules/auth/mail-templates.js';
 import { OneTimeTokens } from './modules/auth/one-time-tokens.js';
 import { RefreshTokens } from './modules/auth/refresh-tokens.js';
-import { SessionGuard, type RevocationBus } from './modules/auth/session-guard.js';
+import { RedisRevocationBus } from './modules/auth/revocation-bus.js';
+import { SessionGuard } from './modules/auth/session-guard.js';
 import { SigningKeyStore } from './modules/auth/signing-keys.js';
 import { createAdminService } from './modules/admin/admin.service.js';
 import { createDashboardService } from './modules/dashboard/dashboard.service.js';
@@ -39,10 +42,6 @@ export interface AppDeps {
   logger?: Logger;
   lifecycle?: Lifecycle;
   errorHandler?: ErrorHandler;
-  /** Shared state across instances (Redis) when configured; in-process otherwise. */
-  rateLimitStore?: RateLimitStoreFactory;
-  revocationBus?: RevocationBus;
-  loginFailureStore?: FailureStore;
   mailer?: Mailer;
   /** How long a login session's state is trusted before it is read again. */
   sessionRecheckMs?: number;
@@ -60,11 +59,13 @@ export function createContext(deps: AppDeps) {
   const errorHandler = deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
   const proxyTrust = new ProxyTrustCheck(config, logger);
   const models = defineModels(sequelize);
+  // State shared by instances lives in Redis when REDIS_URL is set, in-process otherwise.
+  const shared = config.redis.url ? new SharedState(config.redis.url, config.redis.keyPrefix, logger) : undefined;
   const cipher = new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys);
 
   const keys = new SigningKeyStore(models, config.secrets.authSecret, config.tokens.accessTtlS * 1000 + CLOCK_SKEW_MS);
   const accessTokens = new AccessTokens(keys, config);
-  const guard = new SessionGuard(models, deps.sessionRecheckMs ?? 60_000, deps.revocationBus);
+  const guard = new SessionGuard(models, deps.sessionRecheckMs ?? 60_000, shared && new RedisRevocationBus(shared));
   const authSessions = new AuthSessions(models, guard);
   const locks = new JobLocks(models, newHolderId());
   const auditChain = new AuditChain(sequelize, models, locks, logger);
@@ -88,7 +89,7 @@ export function createContext(deps: AppDeps) {
     accessTokens,
     refreshTokens: new RefreshTokens(config.secrets.authSecret),
     sessions: authSessions,
-    throttle: new LoginThrottle(deps.loginFailureStore),
+    throttle: new LoginThrottle(shared && new SharedFailureStore(shared)),
     events,
     notifier: recovery.notifier,
   });
@@ -128,8 +129,9 @@ export function createContext(deps: AppDeps) {
     users,
     accountData: createAccountDataService({ sequelize, models, cipher, users, securityEvents, events, guard }),
     admin: createAdminService({ sequelize, models, sessions: authSessions, events }),
-    health: createHealthService({ sequelize, lifecycle, proxyTrust, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),
-    limits: rateLimits(config, deps.rateLimitStore),
+    shared,
+    health: createHealthService({ sequelize, shared, lifecycle, proxyTrust, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),
+    limits: rateLimits(config, shared && ((tier) => new ResilientRateLimitStore(shared, tier))),
   };
 }
 

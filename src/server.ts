@@ -9,6 +9,7 @@ import { ErrorHandler } from './errors/error-handler.js';
 import { scheduleRetentionJobs } from './jobs/scheduler.js';
 import { Lifecycle } from './lib/lifecycle.js';
 import { createLogger, describeError, type Logger } from './lib/logger.js';
+import { flushSentry, initSentry } from './lib/sentry.js';
 
 function readConfig(): Config {
   try {
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle('starting');
   const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
   const { app, context } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
+  const reportToSentry = initSentry(config, logger);
+  if (reportToSentry) errorHandler.addReporter(reportToSentry);
   const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, app);
   applyTimeouts(server, config);
   const startup = new AbortController();
@@ -93,7 +96,9 @@ async function main(): Promise<void> {
     await context.mailer.idle();
     await context.events.flush();
     await context.auditChain.sealPending().catch((error: unknown) => logger.warn('sealing on shutdown failed', describeError(error)));
+    await context.shared?.close();
     await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
+    await flushSentry(2_000);
     logger.info('stopped');
     process.exit(0);
   }
@@ -103,7 +108,8 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => errorHandler.handleProcessError(reason, 'unhandledRejection'));
   process.on('uncaughtException', (error) => {
     errorHandler.handleProcessError(error, 'uncaughtException');
-    process.exit(1); // a clean process beats one in an unknown state
+    // A clean process beats one in an unknown state; the report gets 2 s to leave first.
+    void flushSentry(2_000).finally(() => process.exit(1));
   });
 
   await listen(server, config);

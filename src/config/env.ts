@@ -44,6 +44,7 @@ const envSchema = z.object({
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   DB_POOL_MAX: positiveInt.default(10),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default('confidant:').describe('namespace of every key and channel in Redis'),
   CORS_ORIGINS: optionalText,
   TRUST_PROXY: nonNegativeInt.default(0),
   RENDER: optionalText.describe('set by Render on its hosts'),
@@ -160,7 +161,7 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
     appUrl: raw.APP_URL.replace(/\/$/, ''),
     onRender: raw.RENDER !== undefined,
     database: { url: raw.DATABASE_URL, poolMax: raw.DB_POOL_MAX, readyTimeoutMs: raw.DB_READY_TIMEOUT_MS },
-    redisUrl: raw.REDIS_URL,
+    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
     corsOrigins: origins,
     trustProxy: raw.TRUST_PROXY,
     secrets: {

@@ -27,6 +27,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     sequelize,
     dialect: database.dialect,
     async close() {
+      await context.shared?.close();
       await sequelize.close();
       await database.drop();
     },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SharedState } from '../../lib/shared-state.js';
 
 const FREE_FAILURES = 5;
 const WINDOW_MS = 15 * 60_000;
@@ -13,7 +14,8 @@ interface Failures {
 /** Shared counters across instances (Redis) plug in here; memory is the default. */
 export interface FailureStore {
   get(key: string): Promise<Failures | undefined>;
-  set(key: string, value: Failures, ttlMs: number): Promise<void>;
+  /** Counts one more failure (atomically where the store is shared) and keeps the count for ttlMs. */
+  add(key: string, ttlMs: number): Promise<Failures>;
   delete(key: string): Promise<void>;
 }
 
@@ -29,13 +31,52 @@ export class MemoryFailureStore implements FailureStore {
     return value;
   }
 
-  async set(key: string, value: Failures, ttlMs: number) {
+  async add(key: string, ttlMs: number) {
+    const count = ((await this.get(key))?.count ?? 0) + 1;
     if (this.map.size >= MAX_TRACKED && !this.map.has(key)) this.map.delete(this.map.keys().next().value as string);
-    this.map.set(key, { ...value, expiresAt: Date.now() + ttlMs });
+    const value = { count, lastAt: Date.now() };
+    this.map.set(key, { ...value, expiresAt: value.lastAt + ttlMs });
+    return value;
   }
 
   async delete(key: string) {
     this.map.delete(key);
+  }
+}
+
+/** Counters in Redis (one view for every instance), in memory while Redis is away. */
+export class SharedFailureStore implements FailureStore {
+  private readonly memory = new MemoryFailureStore();
+
+  constructor(private readonly shared: SharedState) {}
+
+  private redisKey(key: string): string {
+    return `${this.shared.keyPrefix}${key}`;
+  }
+
+  async get(key: string): Promise<Failures | undefined> {
+    try {
+      const value = await this.shared.run((client) => client.hGetAll(this.redisKey(key)));
+      return value.count ? { count: Number(value.count), lastAt: Number(value.lastAt) } : undefined;
+    } catch {
+      return this.memory.get(key);
+    }
+  }
+
+  async add(key: string, ttlMs: number): Promise<Failures> {
+    const lastAt = Date.now();
+    try {
+      const [count] = await this.shared.run((client) =>
+        client.multi().hIncrBy(this.redisKey(key), 'count', 1).hSet(this.redisKey(key), 'lastAt', String(lastAt)).pExpire(this.redisKey(key), ttlMs).exec(),
+      );
+      return { count: Number(count), lastAt };
+    } catch {
+      return this.memory.add(key, ttlMs);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await Promise.all([this.shared.run((client) => client.del(this.redisKey(key))).catch(() => undefined), this.memory.delete(key)]);
   }
 }
 
@@ -61,11 +102,7 @@ export class LoginThrottle {
   }
 
   async failed(email: string): Promise<number> {
-    const key = this.key(email);
-    const previous = await this.store.get(key);
-    const count = (previous?.count ?? 0) + 1;
-    await this.store.set(key, { count, lastAt: Date.now() }, WINDOW_MS);
-    return count;
+    return (await this.store.add(this.key(email), WINDOW_MS)).count;
   }
 
   async succeeded(email: string): Promise<void> {

@@ -23,7 +23,7 @@ export function healthRoutes(health: HealthService): Router {
         extensions: { phase: report.phase, checks: report.checks, proxyTrust: report.proxyTrust },
       });
     }
-    res.json({ status: 'ready', phase: report.phase, checks: report.checks, proxyTrust: report.proxyTrust });
+    res.json({ status: report.status, phase: report.phase, checks: report.checks, proxyTrust: report.proxyTrust });
   });
 
   return router;

@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import { pingDatabase } from '../../db/database.js';
 import type { Lifecycle } from '../../lib/lifecycle.js';
 import type { ProxyTrustCheck } from '../../lib/proxy-trust.js';
+import type { SharedState } from '../../lib/shared-state.js';
 import { version } from '../../lib/version.js';
 
 export interface CheckResult {
@@ -12,6 +13,8 @@ export interface CheckResult {
 
 export interface HealthDeps {
   sequelize: Sequelize;
+  /** Redis, when configured: its loss degrades the service (in-process fallbacks) but does not stop it. */
+  shared?: SharedState;
   lifecycle: Lifecycle;
   proxyTrust: ProxyTrustCheck;
   commit: string;
@@ -36,12 +39,16 @@ export function createHealthService(deps: HealthDeps) {
     },
 
     async readiness() {
-      const database = await timed(() => pingDatabase(deps.sequelize, deps.dbTimeoutMs));
+      const [database, redis] = await Promise.all([
+        timed(() => pingDatabase(deps.sequelize, deps.dbTimeoutMs)),
+        deps.shared ? timed(() => deps.shared!.ping(deps.dbTimeoutMs)) : undefined,
+      ]);
       const ready = deps.lifecycle.accepting && database.status === 'up';
       return {
         ready,
+        status: !ready ? ('unavailable' as const) : redis?.status === 'down' ? ('degraded' as const) : ('ready' as const),
         phase: deps.lifecycle.phase,
-        checks: { database },
+        checks: { database, ...(redis && { redis }) },
         proxyTrust: deps.proxyTrust.report(),
       };
     },
