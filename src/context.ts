@@ -76,7 +76,7 @@ export function createContext(deps: AppDeps) {
     config,
     sequelize,
     models,
-    tokens: new OneTimeTokens(models),
+    tokens: new OneTimeTokens(sequelize, models),
     sessions: authSessions,
     events,
     mailer,

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Sequelize, type Options } from 'sequelize';
+import { Sequelize, Transaction, type Options } from 'sequelize';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
+import { queueSqliteWrites } from './write-queue.js';
 import { describeError } from '../lib/logger.js';
 
 export type Dialect = 'postgres' | 'sqlite';
@@ -12,7 +13,30 @@ export function sqliteFile(dataDir: string): string {
 }
 
 interface SqliteConnection {
-  run(sql: string): void;
+  configure(option: 'busyTimeout', milliseconds: number): void;
+  exec(sql: string, callback: (error: Error | null) => void): void;
+}
+
+/**
+ * Concurrent writers wait for SQLite's lock (up to 5 s) instead of failing at once with
+ * SQLITE_BUSY, and the file uses WAL, where readers never block the writer (with the
+ * default rollback journal an autocommit writer holding a read lock and a committing
+ * transaction wait for each other). Sequelize's SQLite dialect opens connections without
+ * running the afterConnect hooks, so this is applied as connections are handed out.
+ */
+function waitForLocks(sequelize: Sequelize): void {
+  const manager = sequelize.connectionManager as unknown as { getConnection(options?: unknown): Promise<SqliteConnection> };
+  const getConnection = manager.getConnection.bind(manager);
+  const configured = new WeakSet<SqliteConnection>();
+  manager.getConnection = async (options) => {
+    const connection = await getConnection(options);
+    if (!configured.has(connection)) {
+      connection.configure('busyTimeout', 5_000);
+      await new Promise<void>((resolve, reject) => connection.exec('PRAGMA journal_mode = WAL', (error) => (error ? reject(error) : resolve())));
+      configured.add(connection);
+    }
+    return connection;
+  };
 }
 
 /**
@@ -34,11 +58,16 @@ export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, lo
       dialectOptions: { connectionTimeoutMillis: 3_000, application_name: 'confidant' },
     });
   }
-  const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage: sqliteFile(config.dataDir) });
-  sequelize.addHook('afterConnect', (connection) => {
-    // Concurrent writers wait for the lock instead of failing with SQLITE_BUSY.
-    (connection as SqliteConnection).run('PRAGMA busy_timeout = 5000');
+  // IMMEDIATE: a transaction takes the write lock when it begins, so one that reads before it
+  // writes waits its turn (busy_timeout) instead of failing with SQLITE_BUSY on the upgrade.
+  const sequelize = new Sequelize({
+    ...common,
+    dialect: 'sqlite',
+    storage: sqliteFile(config.dataDir),
+    transactionType: Transaction.TYPES.IMMEDIATE,
   });
+  waitForLocks(sequelize);
+  queueSqliteWrites(sequelize);
   return sequelize;
 }
 

@@ -22,7 +22,7 @@ export class JobLocks {
   async acquire(name: string, ttlMs: number): Promise<boolean> {
     const now = new Date();
     const lockedUntil = new Date(now.getTime() + ttlMs);
-    const [taken] = await this.models.JobLock.update({ holder: this.holder, lockedUntil }, { where: { name, lockedUntil: { [Op.lt]: now } } });
+    const [taken] = await this.models.JobLock.update({ holder: this.holder, lockedUntil }, { where: { name, lockedUntil: { [Op.lte]: now } } });
     if (taken === 1) return true;
     try {
       await this.models.JobLock.create({ name, holder: this.holder, lockedUntil, lastRunAt: null, lastResult: null });

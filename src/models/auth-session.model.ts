@@ -4,6 +4,7 @@ export interface AuthSessionModel extends Model<InferAttributes<AuthSessionModel
   id: string;
   userId: string;
   refreshTokenHash: string;
+  refreshSeed: string | null;
   previousTokenHash: CreationOptional<string | null>;
   rotatedAt: CreationOptional<Date | null>;
   generation: CreationOptional<number>;
@@ -25,6 +26,7 @@ export function defineAuthSession(sequelize: Sequelize) {
       id: { type: DataTypes.UUID, primaryKey: true },
       userId: { type: DataTypes.UUID, allowNull: false },
       refreshTokenHash: { type: DataTypes.STRING(64), allowNull: false },
+      refreshSeed: { type: DataTypes.STRING(64), allowNull: true },
       previousTokenHash: { type: DataTypes.STRING(64), allowNull: true },
       rotatedAt: { type: DataTypes.DATE, allowNull: true },
       generation: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },

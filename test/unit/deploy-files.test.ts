@@ -71,7 +71,7 @@ describe('Dockerfile', () => {
 
   it('keeps local state and secrets out of the build context', () => {
     const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
-    for (const entry of ['node_modules', 'dist', 'data', '.env*', '.git', 'test', 'coverage', 'docs']) {
+    for (const entry of ['node_modules', 'dist', 'data', '.env*', '.git', 'test', 'coverage', 'docs', 'secrets']) {
       expect(ignored, entry).toContain(entry);
     }
   });
@@ -159,7 +159,9 @@ describe('.env.example', () => {
     expect(keys.length).toBeGreaterThan(30); // the schema was found and read
     expect(keys.filter((key) => !listedKeys.includes(key))).toEqual([]);
     expect(listedKeys).toContain('MIGRATION_DATABASE_URL');
-    expect(listedKeys.filter((key) => !keys.includes(key) && key !== 'MIGRATION_DATABASE_URL')).toEqual([]);
+    // MIGRATION_DATABASE_URL (sequelize-cli) and APP_DB_* (npm run db:create-app-role) are read outside the schema.
+    const outsideSchema = ['MIGRATION_DATABASE_URL', 'APP_DB_USER', 'APP_DB_PASSWORD'];
+    expect(listedKeys.filter((key) => !keys.includes(key) && !outsideSchema.includes(key))).toEqual([]);
   });
 
   it('gives each variable a comment line above it', () => {
@@ -314,4 +316,154 @@ describe('the built server', () => {
     },
     60_000,
   );
+});
+
+interface ComposeService {
+  build?: unknown;
+  image?: string;
+  command?: string | string[];
+  user?: string;
+  read_only?: boolean;
+  tmpfs?: string | string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  mem_limit?: string;
+  cpus?: number | string;
+  deploy?: { resources?: { limits?: { cpus?: number | string; memory?: string; pids?: number } } };
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  secrets?: (string | { source: string; target?: string })[];
+  ports?: unknown[];
+  expose?: unknown[];
+  networks?: string[];
+  network_mode?: string;
+  privileged?: boolean;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  secrets?: Record<string, { file?: string; environment?: string }>;
+  networks?: Record<string, { internal?: boolean } | null>;
+}
+
+describe('docker-compose.yml', () => {
+  const compose = parseYaml(read('docker-compose.yml')) as ComposeFile;
+  const services = compose.services ?? {};
+  const { app, migrate, postgres, redis } = services;
+  const healthTest = (service: ComposeService | undefined) => [service?.healthcheck?.test ?? []].flat().join(' ');
+  const tmpfsTargets = (service: ComposeService | undefined) => [service?.tmpfs ?? []].flat().map((entry) => entry.split(':')[0]);
+  const secretNames = (service: ComposeService | undefined) =>
+    (service?.secrets ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.source));
+
+  it('parses as YAML with the app, a one-shot migrate step, PostgreSQL 16 and Redis 7', () => {
+    expect(Object.keys(services).sort()).toEqual(['app', 'migrate', 'postgres', 'redis']);
+    expect(app?.build).toBe('.');
+    expect(migrate?.image).toBe(app?.image); // the same image runs the deploy step
+    expect(postgres?.image).toMatch(/^postgres:16-alpine$/);
+    expect(redis?.image).toMatch(/^redis:7-alpine$/);
+  });
+
+  it('hardens every container: read-only root, tmpfs for what must be written, no capabilities, no-new-privileges', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.read_only, name).toBe(true);
+      expect(service.cap_drop, name).toContain('ALL');
+      expect(service.security_opt, name).toContain('no-new-privileges:true');
+      expect(service.privileged ?? false, name).toBe(false);
+      expect(service.network_mode, name).toBeUndefined();
+    }
+    expect(tmpfsTargets(app)).toEqual(['/tmp']);
+    expect(tmpfsTargets(migrate)).toEqual(['/tmp']);
+    expect(tmpfsTargets(postgres)).toEqual(expect.arrayContaining(['/var/run/postgresql', '/tmp']));
+    // Dropping every capability means no root-only entrypoint steps: the images' own users run them.
+    expect(postgres?.user).toBe('postgres');
+    expect(redis?.user).toBe('redis');
+  });
+
+  it('limits CPU and memory (and PIDs) for every container', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const limits = service.deploy?.resources?.limits;
+      expect(limits?.cpus ?? service.cpus, name).toBeDefined();
+      expect(limits?.memory ?? service.mem_limit, name).toMatch(/^\d+[kKmMgG]$/);
+      expect(limits?.pids, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('health-checks the app on /health, PostgreSQL with pg_isready and Redis with redis-cli ping', () => {
+    expect(healthTest(app)).toMatch(/^CMD node -e .*fetch\('http:\/\/127\.0\.0\.1:3000\/health'\)/);
+    expect(healthTest(postgres)).toMatch(/^CMD pg_isready\b/);
+    expect(healthTest(redis)).toMatch(/^CMD redis-cli ping$/);
+    for (const service of [app, postgres, redis]) expect(service?.healthcheck?.disable).toBeUndefined();
+  });
+
+  it('starts the app once PostgreSQL and Redis are healthy and migrations have completed', () => {
+    expect(app?.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+      migrate: { condition: 'service_completed_successfully' },
+    });
+    expect(migrate?.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+  });
+
+  it('publishes only the app port; PostgreSQL and Redis sit on an internal network', () => {
+    expect(app?.ports).toEqual(['3000:3000']);
+    for (const name of ['migrate', 'postgres', 'redis']) {
+      expect(services[name]?.ports, name).toBeUndefined();
+      expect(services[name]?.networks, name).toEqual(['backend']);
+    }
+    expect(compose.networks?.backend).toEqual({ internal: true });
+  });
+
+  it('runs the app in production as the DML-only role, with every secret read from a file', () => {
+    const env = app?.environment ?? {};
+    expect(env).toMatchObject({ NODE_ENV: 'production', TRUST_PROXY: '0', REDIS_URL: 'redis://redis:6379' });
+    expect(env.CORS_ORIGINS).toBeTruthy();
+    expect(env.PUBLIC_URL).toBeTruthy();
+    for (const key of ['DATABASE_URL', 'AUTH_SECRET', 'DATA_ENCRYPTION_KEY']) {
+      expect(env[key], key).toBeUndefined();
+      const secret = /^\/run\/secrets\/([a-z_]+)$/.exec(env[`${key}_FILE`] ?? '')?.[1];
+      expect(secret, `${key}_FILE`).toBeDefined();
+      expect(secretNames(app), key).toContain(secret);
+    }
+    expect(env.DATABASE_URL_FILE).toBe('/run/secrets/app_database_url');
+    // Only variables the app reads (src/config/env.ts), or their _FILE forms.
+    const known = new Set(schemaKeys());
+    expect(Object.keys(env).filter((key) => !known.has(key.replace(/_FILE$/, '')))).toEqual([]);
+  });
+
+  it('migrates as the owner, then creates the app role, all from secret files', () => {
+    expect([migrate?.command ?? []].flat().join(' ')).toMatch(/npm run db:migrate && npm run db:create-app-role/);
+    const env = migrate?.environment ?? {};
+    expect(env.MIGRATION_DATABASE_URL_FILE).toBe('/run/secrets/owner_database_url');
+    expect(env.APP_DB_PASSWORD_FILE).toBe('/run/secrets/app_db_password');
+    expect(env.APP_DB_USER).toMatch(/^[a-z_][a-z0-9_]{0,62}$/);
+    expect(secretNames(migrate).sort()).toEqual(['app_db_password', 'owner_database_url']);
+    for (const key of ['DATABASE_URL', 'MIGRATION_DATABASE_URL', 'APP_DB_PASSWORD']) expect(env[key], key).toBeUndefined();
+    expect(postgres?.environment?.POSTGRES_PASSWORD).toBeUndefined();
+    expect(postgres?.environment?.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/postgres_password');
+    expect(secretNames(postgres)).toEqual(['postgres_password']);
+  });
+
+  it('takes secrets from gitignored files under ./secrets/, never from values in the file', () => {
+    const secrets = Object.entries(compose.secrets ?? {});
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const [name, secret] of secrets) expect(secret, name).toEqual({ file: `./secrets/${name}` });
+    const used = new Set(Object.values(services).flatMap((service) => secretNames(service)));
+    expect([...used].sort()).toEqual(secrets.map(([name]) => name).sort());
+    expect(read('.gitignore').split('\n').map((line) => line.trim())).toContain('secrets/');
+    // No service carries a credential inline (the comments show how to build the files).
+    expect(JSON.stringify(services)).not.toMatch(/(postgres(ql)?|rediss?):\/\/[^\s:@'"/]*:[^\s@'"/]+@/);
+  });
+
+  it('keeps Redis an in-memory cache: no RDB snapshots, no AOF', () => {
+    const command = [redis?.command ?? []].flat();
+    expect(command[0]).toBe('redis-server');
+    expect(command.slice(command.indexOf('--save'), command.indexOf('--save') + 2)).toEqual(['--save', '']);
+    expect(command.slice(command.indexOf('--appendonly'), command.indexOf('--appendonly') + 2)).toEqual(['--appendonly', 'no']);
+  });
+
+  it('documents the db:create-app-role variables in .env.example', () => {
+    const example = read('.env.example');
+    expect(example).toMatch(/^# APP_DB_USER=/m);
+    expect(example).toMatch(/^# APP_DB_PASSWORD=/m);
+  });
 });

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { singleLine } from '../../lib/text-fields.js';
 import { ROLES } from '../../models/user.model.js';
 
 export const listUsersSchema = {
   query: z.strictObject({
     role: z.enum(ROLES).optional(),
     disabled: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
-    email: z.string().trim().toLowerCase().min(1).max(254).optional(),
+    email: singleLine(254).toLowerCase().optional(),
     limit: z.coerce.number().int().min(1).max(100).default(50),
     cursor: z.string().min(1).max(200).optional(),
   }),

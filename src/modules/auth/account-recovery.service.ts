@@ -84,7 +84,7 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
     async resetPassword(token: string, password: string, meta: RequestMeta): Promise<void> {
       const live = await tokens.find(token, 'reset_password');
       const user = live ? await models.User.findByPk(live.userId) : null;
-      if (!live || !user) throw invalidToken();
+      if (!live || !user || user.disabledAt) throw invalidToken();
       const passwordHash = await newPasswordHash(user, password, 'password');
       await deps.sequelize.transaction(async (transaction) => {
         if ((await tokens.consume(token, 'reset_password', transaction)) !== user.id) throw invalidToken();

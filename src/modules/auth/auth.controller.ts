@@ -39,7 +39,7 @@ export function createAuthController(auth: AuthService, recovery: AccountRecover
     if (bodyToken !== undefined) return { token: bodyToken, transport: 'body' as const };
     const token = cookies.refreshTokenFrom(req);
     if (!token) return undefined;
-    cookies.assertCsrf(req, RefreshTokens.sessionIdOf(token) ?? '');
+    cookies.assertCsrf(req, RefreshTokens.parse(token)?.sessionId ?? '');
     return { token, transport: 'cookie' as const };
   }
 
@@ -99,7 +99,7 @@ export function createAuthController(auth: AuthService, recovery: AccountRecover
 
     /** A fresh CSRF token for the session named by the refresh cookie. */
     csrf(req: Request, res: Response) {
-      const sessionId = RefreshTokens.sessionIdOf(cookies.refreshTokenFrom(req) ?? '');
+      const sessionId = RefreshTokens.parse(cookies.refreshTokenFrom(req) ?? '')?.sessionId;
       if (!sessionId) throw AppError.unauthorized('REFRESH_TOKEN_REQUIRED', 'Sign in with the cookie transport first.');
       res.json({ csrfToken: cookies.issueCsrf(res, sessionId) });
     },

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { singleLine } from '../../lib/text-fields.js';
+
+export const personName = singleLine(100);
 
 export const emailField = z.string().trim().toLowerCase().pipe(z.email().max(254));
 /** Length and strength are the password policy's job (it needs the email and name); this only bounds the input. */
@@ -9,7 +12,7 @@ export const registerSchema = {
   body: z.strictObject({
     email: emailField,
     password: passwordInput,
-    name: z.string().trim().min(1).max(100),
+    name: personName,
   }),
 };
 

@@ -120,12 +120,14 @@ export function createAuthService(deps: AuthDeps) {
       if (needsRehash(user.passwordHash)) await user.update({ passwordHash: await hashPassword(input.password) });
 
       const sessionId = randomUUID();
-      const refreshToken = deps.refreshTokens.issue(sessionId);
+      const refreshSeed = RefreshTokens.newSeed();
+      const refreshToken = deps.refreshTokens.token(sessionId, 0, refreshSeed);
       const now = new Date();
       const session = await models.AuthSession.create({
         id: sessionId,
         userId: user.id,
         refreshTokenHash: RefreshTokens.hash(refreshToken),
+        refreshSeed,
         rememberMe: input.rememberMe,
         userAgent: meta.userAgent?.slice(0, 256) ?? null,
         ip: meta.ip,
@@ -139,36 +141,37 @@ export function createAuthService(deps: AuthDeps) {
     /**
      * Rotation with reuse detection: the current token rotates; the one before it is
      * accepted for REFRESH_REUSE_GRACE_S (two tabs) and yields the same new token; any
-     * other token of the session is reuse and ends it.
+     * older genuine token of the session is reuse and ends it. A token this server did not
+     * make is simply refused.
      */
     async refresh(token: string, meta: RequestMeta) {
-      const sessionId = RefreshTokens.sessionIdOf(token);
-      if (!sessionId) throw invalidRefresh();
-      const session = await models.AuthSession.findByPk(sessionId, { include: [{ model: models.User, required: true }] });
+      const presented = RefreshTokens.parse(token);
+      if (!presented) throw invalidRefresh();
+      const session = await models.AuthSession.findByPk(presented.sessionId, { include: [{ model: models.User, required: true }] });
       const user = (session as unknown as { User?: UserModel } | null)?.User;
       if (!session || !user || session.revokedAt || session.expiresAt.getTime() <= Date.now()) throw invalidRefresh();
+      if (!session.refreshSeed || !deps.refreshTokens.genuine(presented, session.refreshSeed)) throw invalidRefresh();
       if (user.disabledAt) {
         await deps.sessions.revoke({ id: session.id }, 'user_disabled');
         throw invalidRefresh();
       }
 
-      const presented = RefreshTokens.hash(token);
-      const next = deps.refreshTokens.next(token);
-      const nextHash = RefreshTokens.hash(next);
-      if (presented === session.refreshTokenHash) {
+      const tokenOf = (generation: number) => deps.refreshTokens.token(session.id, generation, session.refreshSeed!);
+      if (presented.generation === session.generation) {
         const now = new Date();
+        const next = tokenOf(presented.generation + 1);
         const slidTo = new Date(now.getTime() + ttlMs(session.rememberMe));
         const extend = slidTo.getTime() - session.expiresAt.getTime() >= HOUR_MS;
         const [updated] = await models.AuthSession.update(
           {
-            refreshTokenHash: nextHash,
-            previousTokenHash: presented,
+            refreshTokenHash: RefreshTokens.hash(next),
+            previousTokenHash: RefreshTokens.hash(token),
             rotatedAt: now,
-            generation: session.generation + 1,
+            generation: presented.generation + 1,
             lastUsedAt: now,
             ...(extend && { expiresAt: slidTo }),
           },
-          { where: { id: session.id, refreshTokenHash: presented, revokedAt: null } },
+          { where: { id: session.id, generation: presented.generation, revokedAt: null } },
         );
         if (updated === 1) {
           events.record({ type: 'token_refresh', userId: user.id, ...meta, metadata: { sessionId: session.id } });
@@ -178,20 +181,21 @@ export function createAuthService(deps: AuthDeps) {
       }
 
       const withinGrace =
-        session.previousTokenHash === presented &&
+        presented.generation === session.generation - 1 &&
         session.rotatedAt !== null &&
         Date.now() - session.rotatedAt.getTime() <= config.tokens.refreshReuseGraceS * 1000;
-      if (withinGrace && session.refreshTokenHash === nextHash) return tokensFor(user, session, next);
-      return reuseDetected(session.id, user.id, meta);
+      if (withinGrace) return tokensFor(user, session, tokenOf(session.generation));
+      if (presented.generation < session.generation) return reuseDetected(session.id, user.id, meta);
+      throw invalidRefresh();
     },
 
     logout,
 
     /** Logout without an access token: the refresh token itself (current or just replaced) proves the session. */
     async logoutWithRefreshToken(token: string, meta: RequestMeta): Promise<void> {
-      const sessionId = RefreshTokens.sessionIdOf(token);
-      const session = sessionId ? await models.AuthSession.findByPk(sessionId) : null;
       const presented = RefreshTokens.hash(token);
+      const sessionId = RefreshTokens.parse(token)?.sessionId;
+      const session = sessionId ? await models.AuthSession.findByPk(sessionId) : null;
       if (!session || (presented !== session.refreshTokenHash && presented !== session.previousTokenHash)) throw invalidRefresh();
       await logout(session.id, session.userId, meta);
     },

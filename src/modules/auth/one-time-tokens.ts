@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Op, type Transaction } from 'sequelize';
+import { Op, type Sequelize, type Transaction } from 'sequelize';
 import type { Models } from '../../models/index.js';
 import type { TokenPurpose } from '../../models/one-time-token.model.js';
 
@@ -11,13 +11,22 @@ function hashOf(token: string): string {
 
 /** Verification and reset tokens: random 256 bits, stored hashed, single use, expiring. */
 export class OneTimeTokens {
-  constructor(private readonly models: Pick<Models, 'OneTimeToken'>) {}
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly models: Pick<Models, 'OneTimeToken' | 'User'>,
+  ) {}
 
-  /** A new token for the purpose; any earlier unused one for the same user and purpose dies. */
+  /**
+   * A new token for the purpose; any earlier unused one for the same user and purpose dies.
+   * Concurrent requests for one user take turns on the user's row, so exactly one survives.
+   */
   async issue(userId: string, purpose: TokenPurpose, ttlMs: number): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.models.OneTimeToken.destroy({ where: { userId, purpose, usedAt: null } });
-    await this.models.OneTimeToken.create({ userId, purpose, tokenHash: hashOf(token), expiresAt: new Date(Date.now() + ttlMs) });
+    await this.sequelize.transaction(async (transaction) => {
+      await this.models.User.findByPk(userId, { attributes: ['id'], transaction, lock: transaction.LOCK.UPDATE });
+      await this.models.OneTimeToken.destroy({ where: { userId, purpose, usedAt: null }, transaction });
+      await this.models.OneTimeToken.create({ userId, purpose, tokenHash: hashOf(token), expiresAt: new Date(Date.now() + ttlMs) }, { transaction });
+    });
     return token;
   }
 
@@ -26,14 +35,17 @@ export class OneTimeTokens {
     return this.models.OneTimeToken.findOne({ where: { tokenHash: hashOf(token), purpose, usedAt: null, expiresAt: { [Op.gt]: new Date() } } });
   }
 
-  /** Uses the token up; exactly one caller can win, returning the user id. */
+  /** Uses the token up, and any sibling of the same purpose with it; exactly one caller wins. */
   async consume(token: string, purpose: TokenPurpose, transaction?: Transaction): Promise<string | undefined> {
     const row = await this.find(token, purpose);
     if (!row) return undefined;
+    const now = new Date();
     const [used] = await this.models.OneTimeToken.update(
-      { usedAt: new Date() },
-      { where: { id: row.id, usedAt: null, expiresAt: { [Op.gt]: new Date() } }, transaction },
+      { usedAt: now },
+      { where: { id: row.id, usedAt: null, expiresAt: { [Op.gt]: now } }, transaction },
     );
-    return used === 1 ? row.userId : undefined;
+    if (used !== 1) return undefined;
+    await this.models.OneTimeToken.update({ usedAt: now }, { where: { userId: row.userId, purpose, usedAt: null }, transaction });
+    return row.userId;
   }
 }

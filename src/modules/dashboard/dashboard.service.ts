@@ -117,7 +117,7 @@ export function createDashboardService(sequelize: Sequelize, models: Pick<Models
       name: String(row.name),
       sessions: Number(row.sessions),
       activeMinutes: Math.round(Number(row.seconds) / 60),
-      lastSessionAt: new Date(String(row.lastSessionAt)).toISOString(),
+      lastSessionAt: new Date(row.lastSessionAt as string | number | Date).toISOString(),
     }));
   }
 

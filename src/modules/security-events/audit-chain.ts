@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Op, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { Op, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { JobLocks } from '../../jobs/job-lock.js';
 import type { Logger } from '../../lib/logger.js';
 import { describeError } from '../../lib/logger.js';
@@ -96,7 +96,7 @@ export class AuditChain {
   private async sealBatch(): Promise<number> {
     return this.sequelize.transaction(async (transaction) => {
       const head = await this.models.SecurityEvent.findOne({ where: { seq: { [Op.ne]: null } }, order: [['seq', 'DESC']], transaction });
-      const checkpoint = head ? null : await this.latestCheckpoint();
+      const checkpoint = head ? null : await this.latestCheckpoint(transaction);
       let seq = head ? Number(head.seq) : (checkpoint?.throughSeq ?? 0);
       let prevHash = head?.hash ?? checkpoint?.anchorHash ?? GENESIS_HASH;
       const pending = await this.models.SecurityEvent.findAll({
@@ -120,8 +120,8 @@ export class AuditChain {
     });
   }
 
-  private async latestCheckpoint() {
-    const row = await this.models.AuditCheckpoint.findOne({ order: [['throughSeq', 'DESC']] });
+  private async latestCheckpoint(transaction?: Transaction) {
+    const row = await this.models.AuditCheckpoint.findOne({ order: [['throughSeq', 'DESC']], transaction });
     return row ? { throughSeq: Number(row.throughSeq), anchorHash: row.anchorHash } : null;
   }
 

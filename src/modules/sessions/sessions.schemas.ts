@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { multiLine, singleLine } from '../../lib/text-fields.js';
 import { SESSION_STATUSES } from '../../models/counseling-session.model.js';
 
 export const EMOTIONS = [
@@ -12,14 +13,14 @@ export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,255}$/;
 const timestamp = z.iso.datetime({ offset: true });
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const cursor = z.string().min(1).max(200).optional();
-const text = z.string().trim().min(1).max(ENTRY_TEXT_MAX);
+const text = multiLine(ENTRY_TEXT_MAX);
 
 export const sessionIdSchema = { params: z.strictObject({ id: z.uuid() }) };
 
 export const startSessionSchema = {
   body: z.strictObject({
     counselorId: z.uuid().optional(),
-    topic: z.string().trim().min(1).max(200).optional(),
+    topic: singleLine(200).optional(),
   }),
 };
 
@@ -62,7 +63,7 @@ export const feedbackSchema = {
   params: sessionIdSchema.params,
   body: z.strictObject({
     rating: z.number().int().min(1).max(5),
-    comment: z.string().trim().max(2_000).optional(),
+    comment: multiLine(2_000, 0).optional(),
   }),
 };
 

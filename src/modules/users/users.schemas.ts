@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { personName } from '../auth/auth.schemas.js';
 
 const httpsUrl = z
   .url({ protocol: /^https$/, hostname: z.regexes.domain })
@@ -7,7 +8,7 @@ const httpsUrl = z
 export const updateProfileSchema = {
   body: z
     .strictObject({
-      name: z.string().trim().min(1).max(100).optional(),
+      name: personName.optional(),
       avatarUrl: httpsUrl.nullable().optional(),
     })
     .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, avatarUrl' }),
