@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // The reference SPA runs in a browser, as a plain module script.
+    files: ['examples/spa/**/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' } },
+  },
+  {
     // Seeders talk to the developer running them.
     files: ['seeders/**'],
     rules: { 'no-console': 'off' },

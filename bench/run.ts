@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     await stop(bare);
     await dropDatabase(databaseUrl);
   }
-  writeReport(results as Report);
+  writeReport(results as unknown as Report);
 }
 
 interface Report {

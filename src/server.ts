@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     await context.mailer.idle();
     await context.events.flush();
     await context.auditChain.sealPending().catch((error: unknown) => logger.warn('sealing on shutdown failed', describeError(error)));
+    await context.auditChain.stop();
     await context.shared?.close();
     await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
     await flushSentry(2_000);

@@ -27,6 +27,11 @@ export async function createTestApp(options: TestAppOptions = {}) {
     sequelize,
     dialect: database.dialect,
     async close() {
+      // Background work first (mail, events, sealing), so nothing touches a closed database.
+      await context.background.idle();
+      await context.mailer.idle();
+      await context.events.flush();
+      await context.auditChain.stop();
       await context.shared?.close();
       await sequelize.close();
       await database.drop();

@@ -61,9 +61,20 @@ export class SigningKeyStore {
     return { keys: [...this.published.values()].map(({ jwk }) => jwk) };
   }
 
-  /** Adds a new current key; older keys retire once every token they signed has expired. */
-  async rotate(): Promise<string> {
+  /**
+   * Adds a new current key; older keys retire once every token they signed has expired.
+   * With `retireOthersNow` (breach response) every other key retires at once, so no token
+   * they signed verifies any more; the new key is written first, so a key always exists.
+   */
+  async rotate(options: { retireOthersNow?: boolean } = {}): Promise<string> {
     const now = new Date();
+    if (options.retireOthersNow) {
+      const kid = await this.generate();
+      const stillActive = { [Op.or]: [{ retireAt: null }, { retireAt: { [Op.gt]: now } }] };
+      await this.models.SigningKey.update({ retireAt: now }, { where: { kid: { [Op.ne]: kid }, ...stillActive } });
+      await this.reload();
+      return kid;
+    }
     await this.models.SigningKey.update({ retireAt: new Date(now.getTime() + this.retireAfterMs) }, { where: { retireAt: null } });
     const kid = await this.generate();
     await this.reload();

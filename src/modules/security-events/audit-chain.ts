@@ -49,6 +49,7 @@ export interface VerifyResult {
 export class AuditChain {
   private sealing?: Promise<number>;
   private scheduled?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -59,12 +60,19 @@ export class AuditChain {
 
   /** Seals soon, off the caller's path; several calls in quick succession seal once. */
   schedule(delayMs = 200): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.stopped) return;
     this.scheduled = setTimeout(() => {
       this.scheduled = undefined;
       this.sealPending().catch((error: unknown) => this.logger.warn('audit sealing failed', { ...describeError(error), stack: undefined }));
     }, delayMs);
     this.scheduled.unref();
+  }
+
+  /** No more scheduled sealing; waits for a round in progress (shutdown, tests). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.scheduled);
+    await this.sealing?.catch(() => undefined);
   }
 
   /** Seals every unsealed event; returns how many. Calls in one process run one after another. */

@@ -1,0 +1,137 @@
+// Confidant reference client: the cookie transport of SPEC §4/§5 from a browser, with no
+// framework and no build step. The access token and the CSRF token live in memory only
+// (never localStorage); the refresh token lives in an HttpOnly cookie the page cannot read.
+
+const params = new URLSearchParams(window.location.search);
+const $ = (id) => document.getElementById(id);
+const logArea = $('log');
+
+/** The API origin: `?api=` wins over `<meta name="confidant-api">`; empty means this page's origin. */
+function apiBase() {
+  const configured = params.get('api') ?? document.querySelector('meta[name="confidant-api"]')?.content ?? '';
+  if (configured.trim() === '') return window.location.origin;
+  const url = new URL(configured);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`not an http(s) URL: ${configured}`);
+  return url.origin;
+}
+
+const API = apiBase();
+
+/** What this tab knows. Gone on reload: the refresh cookie then gets it back (see refresh). */
+const state = { accessToken: undefined, csrfToken: undefined };
+
+function log(line) {
+  logArea.textContent += `${line}\n`;
+}
+
+/** One call to the API. Problems (application/problem+json) become `Error("<status> <code>")`. */
+async function api(path, { method = 'GET', headers = {}, json, credentials = 'include' } = {}) {
+  const init = { method, credentials, cache: 'no-store', headers: { ...headers } };
+  if (json !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  }
+  const response = await fetch(`${API}${path}`, init);
+  const body = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+  if (!response.ok) throw new Error(`${response.status} ${body?.code ?? response.statusText}`);
+  return body;
+}
+
+function keep(body) {
+  state.accessToken = body.accessToken;
+  state.csrfToken = body.csrfToken;
+}
+
+function forget() {
+  state.accessToken = undefined;
+  state.csrfToken = undefined;
+}
+
+const bearer = () => ({ authorization: `Bearer ${state.accessToken}` });
+
+/** After a reload the CSRF token is gone from memory; the refresh cookie can mint a new one. */
+async function csrfToken() {
+  if (!state.csrfToken) state.csrfToken = (await api('/api/auth/csrf')).csrfToken;
+  return state.csrfToken;
+}
+
+const steps = {
+  /** Cookie transport (the default): the refresh token comes back as an HttpOnly cookie. */
+  async login() {
+    const email = $('email').value;
+    const password = $('password').value;
+    keep(await api('/api/auth/login', { method: 'POST', json: { email, password } }));
+    return 'login ok';
+  },
+
+  /** The bearer token alone authenticates; no cookie needed. */
+  async me() {
+    if (!state.accessToken) throw new Error('not logged in');
+    const user = await api('/api/auth/me', { headers: bearer(), credentials: 'omit' });
+    return `me ok ${user.email}`;
+  },
+
+  /** The refresh cookie plus the X-CSRF-Token header (double submit); the browser adds Origin. */
+  async refresh() {
+    const before = state.accessToken;
+    const body = await api('/api/auth/refresh', { method: 'POST', headers: { 'x-csrf-token': await csrfToken() } });
+    keep(body);
+    return before && before !== body.accessToken ? 'refresh ok (new access token)' : 'refresh ok';
+  },
+
+  /** Ends this session by bearer, or by cookie + CSRF when the page has no access token. */
+  async logout() {
+    const headers = state.accessToken ? bearer() : { 'x-csrf-token': await csrfToken() };
+    try {
+      await api('/api/auth/logout', { method: 'POST', headers });
+    } finally {
+      forget();
+    }
+    return 'logout ok';
+  },
+};
+
+/** Only one refresh at a time: rotation retires the token a second concurrent call would send. */
+let running = Promise.resolve(true);
+
+function run(name) {
+  running = running.then(async () => {
+    try {
+      log(await steps[name]());
+      return true;
+    } catch (error) {
+      if (name === 'refresh' && error.message.startsWith('401')) forget();
+      log(`${name} failed: ${error.message}`);
+      return false;
+    }
+  });
+  return running;
+}
+
+/** `?autorun=1` runs login, me, refresh, me, logout; `?autorun=login,me` runs that list. Stops at the first failure. */
+async function autorun(spec) {
+  const list = spec === '1' ? ['login', 'me', 'refresh', 'me', 'logout'] : spec.split(',').map((step) => step.trim());
+  for (const name of list) {
+    if (!Object.hasOwn(steps, name)) {
+      log(`autorun stopped: unknown step ${name}`);
+      return;
+    }
+    if (!(await run(name))) {
+      log(`autorun stopped at ${name}`);
+      return;
+    }
+  }
+  log('autorun done');
+}
+
+$('api').textContent = API;
+$('email').value = params.get('email') ?? '';
+$('password').value = params.get('password') ?? '';
+$('credentials').addEventListener('submit', (event) => {
+  event.preventDefault();
+  run('login');
+});
+for (const name of ['me', 'refresh', 'logout']) $(name).addEventListener('click', () => run(name));
+
+const spec = params.get('autorun');
+if (spec) autorun(spec);
