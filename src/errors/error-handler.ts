@@ -61,7 +61,9 @@ export class ErrorHandler {
     });
     const fields = { requestId: context.requestId, status: error.status, code: error.code, route: context.route };
     if (error.status >= 500) {
-      this.logger.error('request failed', { ...fields, ...describeError(error.cause ?? error) });
+      // An expected outage (database away, still starting) is a warning; a bug gets its stack.
+      if (error.isOperational) this.logger.warn('request failed', { ...fields, message: error.detail });
+      else this.logger.error('request failed', { ...fields, ...describeError(error.cause ?? error) });
       for (const report of this.reporters) {
         try {
           report(error, context);
