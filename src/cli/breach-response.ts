@@ -9,8 +9,8 @@
  *   4. records a `suspicious_activity` security event and seals it into the audit chain.
  *
  * It cannot rotate AUTH_SECRET, which lives in the platform: it prints that step. The
- * private signing keys are sealed under AUTH_SECRET, so after AUTH_SECRET changes, this
- * command must run again (with the new secret) to make a key the instances can open.
+ * private signing keys are sealed under AUTH_SECRET, so after AUTH_SECRET changes this
+ * command runs again, with the new secret, to retire every key sealed under the old one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Op } from 'sequelize';
@@ -48,12 +48,6 @@ async function announce({ config, logger }: CliContext, sessionIds: string[]): P
 await runCli(async (context) => {
   const { config, sequelize, models, logger } = context;
   const keys = new SigningKeyStore(models, config.secrets.authSecret, config.tokens.accessTtlS * 1000 + CLOCK_SKEW_MS);
-
-  // Whether the current key opens with this AUTH_SECRET: if not, AUTH_SECRET was rotated since it was made.
-  const secretUnchanged = await keys.signingKey().then(
-    () => true,
-    () => false,
-  );
   const startedAt = new Date();
   const retiring = await models.SigningKey.count({ where: { [Op.or]: [{ retireAt: null }, { retireAt: { [Op.gt]: startedAt } }] } });
   const kid = await keys.rotate({ retireOthersNow: true });
@@ -88,14 +82,10 @@ await runCli(async (context) => {
   print('Access tokens signed by the retired keys stop verifying on every instance within 60 s (key reload).');
   print('Every user has to sign in again.');
   print();
-  if (secretUnchanged) {
-    print('Remaining manual step if AUTH_SECRET may be known to an attacker (a leaked environment, a stolen');
-    print('database dump together with the secret): the new key is sealed under the current AUTH_SECRET.');
-    print('  1. Set a new AUTH_SECRET (at least 32 random bytes) in the platform and restart or redeploy every instance.');
-    print('     Until step 2, sign-in, refresh and authenticated requests fail: the current key cannot be opened.');
-    print('  2. Right after the restart, run `npm run breach:respond` again, with the new AUTH_SECRET.');
-  } else {
-    print('The previous signing key could not be opened with this AUTH_SECRET: AUTH_SECRET was rotated since it was');
-    print('made, and this run completes that rotation. Sign-in works again on every instance.');
-  }
+  print('Remaining manual step if AUTH_SECRET may be known to an attacker (a leaked environment, a stolen');
+  print('database dump together with the secret): the new key is sealed under the AUTH_SECRET this command ran with.');
+  print('  2. Set a new AUTH_SECRET (at least 32 random bytes) in the platform and restart or redeploy every instance.');
+  print('  3. Right after the restart, run `npm run breach:respond` again, with the new AUTH_SECRET: it retires the');
+  print('     keys sealed under the old secret, which the instances would otherwise keep trusting.');
+  print('If this run already is step 3, the rotation is complete. See docs/OPERATIONS.md, "Breach response".');
 });

@@ -1,6 +1,7 @@
 import {
   BaseError as SequelizeBaseError,
   ConnectionError,
+  DatabaseError,
   ForeignKeyConstraintError,
   TimeoutError,
   UniqueConstraintError,
@@ -56,16 +57,32 @@ function fromParser(error: HttpParserError): AppError {
   }
 }
 
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01']);
+const LOST = /connection terminated|not queryable|connection (?:was )?closed|server closed the connection/i;
+
+/**
+ * The connection died under a query (PostgreSQL gone mid-query: "Connection terminated
+ * unexpectedly", ECONNRESET, an admin shutdown): an outage to answer with 503, not a bug.
+ */
+function lostConnection(error: SequelizeBaseError): boolean {
+  if (!(error instanceof DatabaseError)) return false;
+  const original = (error as DatabaseError & { original?: { code?: unknown; message?: unknown } }).original;
+  const code = typeof original?.code === 'string' ? original.code : '';
+  return NETWORK_CODES.has(code) || code.startsWith('08') || LOST.test(String(original?.message ?? error.message));
+}
+
+function databaseUnavailable(cause: SequelizeBaseError): AppError {
+  return new AppError(503, 'DATABASE_UNAVAILABLE', 'Service unavailable', {
+    detail: 'The database is not reachable right now; try again shortly.',
+    errorClass: 'database',
+    headers: { 'Retry-After': '5' },
+    cause,
+    isOperational: true,
+  });
+}
+
 function fromSequelize(error: SequelizeBaseError): AppError {
-  if (error instanceof ConnectionError || error instanceof TimeoutError) {
-    return new AppError(503, 'DATABASE_UNAVAILABLE', 'Service unavailable', {
-      detail: 'The database is not reachable right now; try again shortly.',
-      errorClass: 'database',
-      headers: { 'Retry-After': '5' },
-      cause: error,
-      isOperational: true,
-    });
-  }
+  if (error instanceof ConnectionError || error instanceof TimeoutError) return databaseUnavailable(error);
   if (error instanceof UniqueConstraintError) {
     return new AppError(409, 'CONFLICT', 'Conflict', {
       detail: 'The resource already exists.',
@@ -81,6 +98,7 @@ function fromSequelize(error: SequelizeBaseError): AppError {
   if (error instanceof SequelizeValidationError) {
     return AppError.validation(error.errors.map((item) => ({ path: item.path ?? '', message: item.message })));
   }
+  if (lostConnection(error)) return databaseUnavailable(error);
   return new AppError(500, 'DATABASE_ERROR', 'Internal server error', {
     detail: 'An unexpected error occurred.',
     errorClass: 'database',

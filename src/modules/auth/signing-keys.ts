@@ -3,6 +3,7 @@ import * as jose from 'jose';
 import { Op } from 'sequelize';
 import { deriveKey, open, seal } from '../../lib/secret-box.js';
 import type { Models } from '../../models/index.js';
+import type { SigningKeyModel } from '../../models/signing-key.model.js';
 
 export interface PublishedKey {
   kid: string;
@@ -67,17 +68,17 @@ export class SigningKeyStore {
    * they signed verifies any more; the new key is written first, so a key always exists.
    */
   async rotate(options: { retireOthersNow?: boolean } = {}): Promise<string> {
-    const now = new Date();
-    if (options.retireOthersNow) {
-      const kid = await this.generate();
-      const stillActive = { [Op.or]: [{ retireAt: null }, { retireAt: { [Op.gt]: now } }] };
-      await this.models.SigningKey.update({ retireAt: now }, { where: { kid: { [Op.ne]: kid }, ...stillActive } });
-      await this.reload();
-      return kid;
-    }
-    await this.models.SigningKey.update({ retireAt: new Date(now.getTime() + this.retireAfterMs) }, { where: { retireAt: null } });
-    const kid = await this.generate();
+    const kid = await this.addKey(options.retireOthersNow ? 0 : this.retireAfterMs);
     await this.reload();
+    return kid;
+  }
+
+  /** A new key, and every other active key set to retire after `retireInMs`. */
+  private async addKey(retireInMs: number): Promise<string> {
+    const kid = await this.generate();
+    const retireAt = new Date(Date.now() + retireInMs);
+    const later = { [Op.or]: [{ retireAt: null }, { retireAt: { [Op.gt]: retireAt } }] };
+    await this.models.SigningKey.update({ retireAt }, { where: { kid: { [Op.ne]: kid }, ...later } });
     return kid;
   }
 
@@ -92,22 +93,40 @@ export class SigningKeyStore {
     return this.loaded;
   }
 
+  /**
+   * Signs with the newest key whose private half opens under the current AUTH_SECRET. On a
+   * new database there is none, and after AUTH_SECRET changed none opens: a new key is
+   * made and the others retire as in a rotation, so signing goes on.
+   */
   private async reload(): Promise<void> {
     let rows = await this.activeRows();
-    if (rows.length === 0) {
-      await this.generate();
+    let signing = await this.newestOpenable(rows);
+    if (!signing) {
+      await this.addKey(this.retireAfterMs);
       rows = await this.activeRows();
+      signing = await this.newestOpenable(rows);
+      if (!signing) throw new Error('the signing key just made cannot be opened');
     }
     const published = new Map<string, PublishedKey>();
     for (const row of rows) {
       const jwk = JSON.parse(row.publicJwk) as jose.JWK;
       published.set(row.kid, { kid: row.kid, jwk, key: (await jose.importJWK(jwk, 'EdDSA')) as jose.CryptoKey });
     }
-    const newest = rows[rows.length - 1]!;
-    const pem = open(this.sealKey, newest.privateKeyEnc, newest.kid);
-    this.signing = { kid: newest.kid, privateKey: (await jose.importPKCS8(pem, 'EdDSA')) as jose.CryptoKey };
+    this.signing = signing;
     this.published = published;
     this.loadedAt = Date.now();
+  }
+
+  private async newestOpenable(rows: SigningKeyModel[]): Promise<SigningKey | undefined> {
+    for (const row of [...rows].reverse()) {
+      try {
+        const pem = open(this.sealKey, row.privateKeyEnc, row.kid);
+        return { kid: row.kid, privateKey: (await jose.importPKCS8(pem, 'EdDSA')) as jose.CryptoKey };
+      } catch {
+        // sealed under another AUTH_SECRET
+      }
+    }
+    return undefined;
   }
 
   private activeRows() {

@@ -72,11 +72,15 @@ export class SecurityEventRecorder {
 
   /** Writes everything queued so far; tests and shutdown await it. Never rejects. */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing) await this.flushing; // one drain at a time; it takes what we queued too
+    if (this.pending.length === 0) return;
+    this.flushing = this.drain().finally(() => (this.flushing = undefined));
+    await this.flushing;
+  }
+
+  private async drain(): Promise<void> {
     while (this.pending.length > 0) {
-      const written = this.writeBatch();
-      this.flushing = written.then(() => undefined).finally(() => (this.flushing = undefined));
-      if (!(await written)) return;
+      if (!(await this.writeBatch())) return; // the database refused: retried later by a timer
     }
   }
 

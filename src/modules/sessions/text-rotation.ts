@@ -39,7 +39,7 @@ export async function rotateDataKeys(
     for (;;) {
       if (options.maxBatches !== undefined && progress.batches >= options.maxBatches) return progress;
       const rows = (await (model as Models['SessionEntry']).findAll({
-        where: { id: { [Op.gt]: afterId }, [column]: { [Op.ne]: null } },
+        where: { ...(afterId && { id: { [Op.gt]: afterId } }), [column]: { [Op.ne]: null } },
         attributes: ['id', 'sessionId', column] as never,
         order: [['id', 'ASC']],
         limit: batchSize,

@@ -1,0 +1,343 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionStatus } from '../../src/models/counseling-session.model.js';
+import type { Role } from '../../src/models/user.model.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
+
+/**
+ * Who may call what: every route of the app × every kind of caller, against the real app.
+ * The table's keys must equal the routes Express actually has, so a new route cannot be
+ * mounted without deciding (here) who may call it.
+ */
+
+const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
+const STRONG = 'quartz-meadow-lantern-violin-83';
+/** Shaped like a one-time token from a mail link, but never issued. */
+const UNKNOWN_TOKEN = 'A'.repeat(43);
+
+const ACTORS = ['anonymous', 'owner', 'otherUser', 'assignedCounselor', 'otherCounselor', 'admin'] as const;
+type ActorName = (typeof ACTORS)[number];
+type Member = Exclude<ActorName, 'anonymous'>;
+const ROLE_OF: Record<Member, Role> = { owner: 'user', otherUser: 'user', assignedCounselor: 'counselor', otherCounselor: 'counselor', admin: 'admin' };
+
+interface Identity {
+  user: TestUser;
+  auth: string;
+}
+
+/** One request of a case; `auth: null` sends no Authorization header whatever the actor. */
+interface Call {
+  path: string;
+  body?: object;
+  auth?: string | null;
+  headers?: Record<string, string>;
+}
+
+interface Row {
+  expected: Record<ActorName, number>;
+  build: (actor: ActorName) => Promise<Call>;
+}
+
+let t: TestApp;
+const who = {} as Record<Member, Identity>;
+/** A spare account whose credentials stand in for "somebody's valid refresh token / password". */
+let spare: TestUser;
+/** The one shared session, only read by the matrix: owner's, with assignedCounselor. */
+let shared: string;
+/** Admin PATCH target: `{ disabled: false }` on an enabled user changes nothing. */
+let target: TestUser;
+
+async function identity(role: Role): Promise<Identity> {
+  const user = await createUser(t, { role });
+  return { user, auth: `Bearer ${(await login(t, user)).accessToken}` };
+}
+
+/** A session of `owner` with `assignedCounselor`, straight in the database, in the given state. */
+async function counselingSession(status: SessionStatus = 'active'): Promise<string> {
+  const now = new Date();
+  const row = await t.context.models.CounselingSession.create({
+    userId: who.owner.user.id,
+    counselorId: who.assignedCounselor.user.id,
+    topic: 'matrix',
+    status,
+    startedAt: new Date(now.getTime() - 60_000),
+    lastResumedAt: status === 'active' ? now : null,
+    pausedAt: status === 'paused' ? now : null,
+    endedAt: status === 'ended' ? now : null,
+  });
+  return row.id;
+}
+
+/** [anonymous, owner, otherUser, assignedCounselor, otherCounselor, admin] */
+function row(statuses: [number, number, number, number, number, number], build: Row['build']): Row {
+  return { expected: Object.fromEntries(ACTORS.map((actor, i) => [actor, statuses[i]])) as Row['expected'], build };
+}
+
+const fixed = (path: string, body?: object) => async (): Promise<Call> => ({ path, body });
+/** A session route on the shared session (reads) or on a fresh one in `status` (writes). */
+const onSession = (suffix: string, options: { fresh?: SessionStatus; body?: object } = {}) =>
+  async function sessionCall(): Promise<Call> {
+    const id = options.fresh ? await counselingSession(options.fresh) : shared;
+    return { path: `/api/sessions/${id}${suffix}`, body: options.body };
+  };
+const memberOf = (actor: ActorName) => (actor === 'anonymous' ? undefined : who[actor]);
+
+// prettier-ignore
+const MATRIX: Record<string, Row> = {
+  //                                         anon owner other asgnC othC admin
+  'GET /':                              row([200, 200, 200, 200, 200, 200], fixed('/')),
+  'GET /health':                        row([200, 200, 200, 200, 200, 200], fixed('/health')),
+  'GET /health/ready':                  row([200, 200, 200, 200, 200, 200], fixed('/health/ready')),
+  'GET /.well-known/jwks.json':         row([200, 200, 200, 200, 200, 200], fixed('/.well-known/jwks.json')),
+
+  'POST /api/auth/register':            row([202, 202, 202, 202, 202, 202], async () => ({
+    path: '/api/auth/register', body: { email: `matrix-${randomUUID().slice(0, 8)}@example.com`, password: STRONG, name: 'Matrix Person' },
+  })),
+  'POST /api/auth/login':               row([200, 200, 200, 200, 200, 200], async () => ({
+    path: '/api/auth/login', body: { email: spare.email, password: TEST_PASSWORD, transport: 'body' },
+  })),
+  'POST /api/auth/refresh':             row([200, 200, 200, 200, 200, 200], async (actor) => ({
+    path: '/api/auth/refresh', body: { refreshToken: (await login(t, memberOf(actor)?.user ?? spare)).refreshToken },
+  })),
+  // A bearer logs out its own (fresh) session; without one, the refresh token names the session.
+  'POST /api/auth/logout':              row([204, 204, 204, 204, 204, 204], async (actor) => {
+    const issued = await login(t, memberOf(actor)?.user ?? spare);
+    return actor === 'anonymous'
+      ? { path: '/api/auth/logout', body: { refreshToken: issued.refreshToken } }
+      : { path: '/api/auth/logout', auth: `Bearer ${issued.accessToken}` };
+  }),
+  // Ends every session of the caller: a fresh account of the same role, so the shared tokens live on.
+  'POST /api/auth/logout-all':          row([401, 200, 200, 200, 200, 200], async (actor) =>
+    actor === 'anonymous' ? { path: '/api/auth/logout-all' } : { path: '/api/auth/logout-all', auth: (await identity(ROLE_OF[actor])).auth }),
+  'GET /api/auth/me':                   row([401, 200, 200, 200, 200, 200], fixed('/api/auth/me')),
+  'GET /api/auth/sessions':             row([401, 200, 200, 200, 200, 200], fixed('/api/auth/sessions')),
+  'DELETE /api/auth/sessions/:id':      row([401, 204, 204, 204, 204, 204], async (actor) => {
+    const member = memberOf(actor);
+    return { path: `/api/auth/sessions/${member ? (await login(t, member.user)).session.id : randomUUID()}` };
+  }),
+  // The CSRF token is the refresh cookie's business, whoever else the caller is.
+  'GET /api/auth/csrf':                 row([200, 200, 200, 200, 200, 200], async () => {
+    const res = await request(t.app).post('/api/auth/login').send({ email: spare.email, password: TEST_PASSWORD }).expect(200);
+    const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]);
+    return { path: '/api/auth/csrf', headers: { Cookie: cookies.join('; ') } };
+  }),
+  // Public recovery routes answer everybody alike: an unknown (well-formed) token is a 400, a mail request a 202.
+  'POST /api/auth/verify-email':        row([400, 400, 400, 400, 400, 400], fixed('/api/auth/verify-email', { token: UNKNOWN_TOKEN })),
+  'POST /api/auth/resend-verification': row([202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/resend-verification', body: { email: spare.email } })),
+  'POST /api/auth/forgot-password':     row([202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/forgot-password', body: { email: spare.email } })),
+  'POST /api/auth/reset-password':      row([400, 400, 400, 400, 400, 400], fixed('/api/auth/reset-password', { token: UNKNOWN_TOKEN, password: STRONG })),
+  // Changes the caller's password and ends their other sessions: a fresh account of the same role.
+  'POST /api/auth/change-password':     row([401, 200, 200, 200, 200, 200], async (actor) => ({
+    path: '/api/auth/change-password',
+    body: { currentPassword: TEST_PASSWORD, newPassword: STRONG },
+    ...(actor !== 'anonymous' && { auth: (await identity(ROLE_OF[actor])).auth }),
+  })),
+
+  'POST /api/sessions':                 row([401, 201, 201, 201, 201, 201], fixed('/api/sessions', { topic: 'matrix' })),
+  'GET /api/sessions':                  row([401, 200, 200, 200, 200, 200], fixed('/api/sessions')),
+  'GET /api/sessions/:id':              row([401, 200, 404, 200, 404, 200], onSession('')),
+  'DELETE /api/sessions/:id':           row([401, 204, 404, 403, 404, 204], onSession('', { fresh: 'active' })),
+  'POST /api/sessions/:id/pause':       row([401, 200, 404, 200, 404, 200], onSession('/pause', { fresh: 'active' })),
+  'POST /api/sessions/:id/resume':      row([401, 200, 404, 200, 404, 200], onSession('/resume', { fresh: 'paused' })),
+  'POST /api/sessions/:id/end':         row([401, 200, 404, 200, 404, 200], onSession('/end', { fresh: 'active' })),
+  'POST /api/sessions/:id/entries':     row([401, 201, 404, 201, 404, 403], onSession('/entries', { fresh: 'active', body: { kind: 'note', text: 'matrix note' } })),
+  'GET /api/sessions/:id/entries':      row([401, 200, 404, 200, 404, 200], onSession('/entries')),
+  'POST /api/sessions/:id/feedback':    row([401, 201, 404, 403, 404, 403], onSession('/feedback', { fresh: 'ended', body: { rating: 4 } })),
+  'GET /api/sessions/:id/report':       row([401, 200, 404, 200, 404, 200], onSession('/report')),
+
+  'GET /api/dashboard/summary':         row([401, 200, 200, 200, 200, 200], fixed('/api/dashboard/summary')),
+
+  'GET /api/users/me':                  row([401, 200, 200, 200, 200, 200], fixed('/api/users/me')),
+  'PATCH /api/users/me':                row([401, 200, 200, 200, 200, 200], fixed('/api/users/me', { name: 'Matrix Renamed' })),
+  'GET /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences')),
+  'PUT /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences', { theme: 'dark' })),
+  'GET /api/users/me/security-events':  row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/security-events')),
+  'GET /api/users/me/export':           row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/export')),
+  // Deletes the caller: a fresh account of the same role.
+  'DELETE /api/users/me':               row([401, 204, 204, 204, 204, 204], async (actor) => ({
+    path: '/api/users/me',
+    body: { password: TEST_PASSWORD },
+    ...(actor !== 'anonymous' && { auth: (await identity(ROLE_OF[actor])).auth }),
+  })),
+
+  'GET /api/admin/users':               row([401, 403, 403, 403, 403, 200], fixed('/api/admin/users')),
+  'PATCH /api/admin/users/:id':         row([401, 403, 403, 403, 403, 200], async () => ({ path: `/api/admin/users/${target.id}`, body: { disabled: false } })),
+  'GET /api/admin/security-events':     row([401, 403, 403, 403, 403, 200], fixed('/api/admin/security-events')),
+  'GET /api/admin/security-events/suspicious': row([401, 403, 403, 403, 403, 200], fixed('/api/admin/security-events/suspicious')),
+
+  'GET /api/errors/stats':              row([401, 403, 403, 403, 403, 200], fixed('/api/errors/stats')),
+
+  'GET /api/openapi.json':              row([200, 200, 200, 200, 200, 200], fixed('/api/openapi.json')),
+  'GET /api/docs':                      row([200, 200, 200, 200, 200, 200], fixed('/api/docs')),
+  'GET /api/docs/init.js':              row([200, 200, 200, 200, 200, 200], fixed('/api/docs/init.js')),
+  // Middleware mounted on a path of its own answers requests too (static files): `USE` rows are sent as GET.
+  'USE /api/docs/assets':               row([200, 200, 200, 200, 200, 200], fixed('/api/docs/assets/swagger-ui.css')),
+};
+
+beforeAll(async () => {
+  t = await createTestApp({ env: LENIENT_LIMITS });
+  for (const member of Object.keys(ROLE_OF) as Member[]) who[member] = await identity(ROLE_OF[member]);
+  spare = await createUser(t);
+  target = await createUser(t);
+  shared = await counselingSession('active');
+});
+afterAll(() => t.close());
+
+function send(method: string, call: Call, auth: string | undefined) {
+  const verb = method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+  let req = request(t.app)[verb](call.path);
+  const bearer = call.auth === undefined ? auth : call.auth;
+  if (bearer) req = req.set('Authorization', bearer);
+  for (const [name, value] of Object.entries(call.headers ?? {})) req = req.set(name, value);
+  return call.body === undefined ? req : req.send(call.body);
+}
+
+// ---------------------------------------------------------------------------------------
+// The routes Express really has, read from the router stack.
+
+interface RouterLayer {
+  name: string;
+  rawPath?: unknown;
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle: { stack?: RouterLayer[] };
+}
+
+function mountPathOf(layer: RouterLayer): string {
+  if (typeof layer.rawPath !== 'string') throw new Error(`cannot read the mount path of ${layer.name}: update this enumeration`);
+  return layer.rawPath === '/' ? '' : layer.rawPath;
+}
+
+function joinPath(prefix: string, path: unknown): string {
+  if (typeof path !== 'string') throw new Error(`route path ${String(path)} is not a string: add it to the matrix by hand`);
+  const joined = `${prefix}${path === '/' ? '' : path}`;
+  return joined === '' ? '/' : joined;
+}
+
+/**
+ * `METHOD /path` for every route, mounted routers included, and `USE /path` for plain
+ * middleware mounted on a path of its own (it answers requests there, e.g. static files).
+ */
+function enumerate(stack: RouterLayer[], prefix = ''): string[] {
+  return stack.flatMap((layer) => {
+    if (layer.route) {
+      const methods = Object.keys(layer.route.methods).filter((method) => method !== '_all');
+      expect(methods.length, `${joinPath(prefix, layer.route.path)} must name its methods (no .all())`).toBeGreaterThan(0);
+      return methods.map((method) => `${method.toUpperCase()} ${joinPath(prefix, layer.route!.path)}`);
+    }
+    if (layer.handle.stack) return enumerate(layer.handle.stack, prefix + mountPathOf(layer));
+    return mountPathOf(layer) === '' ? [] : [`USE ${prefix}${mountPathOf(layer)}`];
+  });
+}
+
+function appStack(): RouterLayer[] {
+  return (t.app as unknown as { router: { stack: RouterLayer[] } }).router.stack;
+}
+
+describe('the route table', () => {
+  it('has exactly one row for every route the app serves', () => {
+    const routes = enumerate(appStack());
+
+    expect(new Set(routes).size).toBe(routes.length);
+    expect([...routes].sort()).toEqual(Object.keys(MATRIX).sort());
+  });
+
+  it('reads the same mount prefixes as src/routes.ts declares', () => {
+    const source = readFileSync(new URL('../../src/routes.ts', import.meta.url), 'utf8');
+    const declared = [...source.matchAll(/app\.use\('([^']+)'/g)].map((match) => match[1]);
+    const mounted = appStack()
+      .filter((layer) => layer.handle.stack && layer.rawPath !== '/')
+      .map((layer) => layer.rawPath);
+
+    expect(declared.length).toBeGreaterThan(0);
+    expect(mounted.sort()).toEqual(declared.sort());
+  });
+});
+
+describe('authorization matrix', () => {
+  for (const [route, { expected, build }] of Object.entries(MATRIX)) {
+    const method = route.startsWith('USE ') ? 'GET' : route.split(' ')[0]!;
+    describe(route, () => {
+      for (const actor of ACTORS) {
+        it(`answers ${actor} with ${expected[actor]}`, async () => {
+          const call = await build(actor);
+
+          const res = await send(method, call, memberOf(actor)?.auth);
+
+          expect({ status: res.status, body: res.status >= 400 ? res.body : undefined }).toMatchObject({ status: expected[actor] });
+          if (res.status >= 400) {
+            expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+            expect(res.body).toMatchObject({ status: res.status, code: expect.any(String), requestId: expect.any(String) });
+          }
+        });
+      }
+    });
+  }
+});
+
+describe('insecure direct object references', () => {
+  it('answers a guessed session id of somebody else exactly like one that does not exist (404)', async () => {
+    const theirs = await counselingSession('active');
+
+    const guessed = await request(t.app).get(`/api/sessions/${theirs}`).set('Authorization', who.otherUser.auth).expect(404);
+    const missing = await request(t.app).get(`/api/sessions/${randomUUID()}`).set('Authorization', who.otherUser.auth).expect(404);
+
+    const { requestId: _a, ...guessedBody } = guessed.body;
+    const { requestId: _b, ...missingBody } = missing.body;
+    expect(guessedBody).toEqual(missingBody);
+    for (const suffix of ['/entries', '/report']) {
+      await request(t.app).get(`/api/sessions/${theirs}${suffix}`).set('Authorization', who.otherCounselor.auth).expect(404);
+    }
+  });
+
+  it('rejects userId in POST /api/sessions with 400 and creates nothing', async () => {
+    const before = await t.context.models.CounselingSession.count({ where: { userId: who.owner.user.id } });
+
+    const res = await request(t.app).post('/api/sessions').set('Authorization', who.otherUser.auth).send({ userId: who.owner.user.id, topic: 'planted' }).expect(400);
+
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(await t.context.models.CounselingSession.count({ where: { userId: who.owner.user.id } })).toBe(before);
+    expect(await t.context.models.CounselingSession.count({ where: { topic: 'planted' } })).toBe(0);
+  });
+
+  it('rejects role in PATCH /api/users/me with 400 and keeps the role', async () => {
+    const res = await request(t.app).patch('/api/users/me').set('Authorization', who.otherUser.auth).send({ name: 'Climber', role: 'admin' }).expect(400);
+
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    const stored = await t.context.models.User.findByPk(who.otherUser.user.id);
+    expect(stored!.role).toBe('user');
+    expect(stored!.name).not.toBe('Climber');
+  });
+
+  it('rejects userId (and authorId) in an entry body with 400 and writes nothing', async () => {
+    const id = await counselingSession('active');
+
+    for (const planted of [{ userId: who.otherUser.user.id }, { authorId: who.otherUser.user.id }, { authorRole: 'counselor' }]) {
+      await request(t.app)
+        .post(`/api/sessions/${id}/entries`)
+        .set('Authorization', who.owner.auth)
+        .send({ kind: 'note', text: 'mine', ...planted })
+        .expect(400);
+    }
+
+    expect(await t.context.models.SessionEntry.count({ where: { sessionId: id } })).toBe(0);
+  });
+
+  it('answers an admin PATCH of a user id that does not exist with 404', async () => {
+    const res = await request(t.app).patch(`/api/admin/users/${randomUUID()}`).set('Authorization', who.admin.auth).send({ disabled: true }).expect(404);
+
+    expect(res.body.code).toBe('NOT_FOUND');
+  });
+
+  it('does not let one user revoke another user’s login session (404) and leaves it active', async () => {
+    const { session, accessToken } = await login(t, who.owner.user);
+
+    const res = await request(t.app).delete(`/api/auth/sessions/${session.id}`).set('Authorization', who.otherUser.auth).expect(404);
+
+    expect(res.body.code).toBe('NOT_FOUND');
+    expect((await t.context.models.AuthSession.findByPk(session.id))!.revokedAt).toBeNull();
+    await request(t.app).get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
+  });
+});
