@@ -78,8 +78,7 @@ describe('pseudonymiseIp', () => {
     }
   });
 
-  // Known defect (reported): an IPv4 suffix inside IPv6 counts as one group, so `::` expands
-  // one group too wide, and the mapped prefix is only recognised in lower-case compressed form.
+  // An IPv4 suffix inside IPv6 is two groups, and a mapped prefix is recognised however it is spelled.
   it('handles embedded-IPv4 IPv6 forms, in any case and spelled out in full', () => {
     expectNetwork48(pseudonymiseIp('1::2:3:4:5:1.2.3.4'), '1:0:2::');
     expect(pseudonymiseIp('::FFFF:10.1.2.3')).toBe('10.1.2.0/24');
