@@ -107,11 +107,23 @@ function fromSequelize(error: SequelizeBaseError): AppError {
   });
 }
 
+/**
+ * Other errors that Express and its parsers raise about the request itself carry a 4xx
+ * `status` (a path parameter that does not decode, a body that does not decompress).
+ */
+function clientErrorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 /** The one converter: whatever was thrown becomes an AppError the handler can answer with. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof ZodError) return zodToAppError(error);
   if (error instanceof SequelizeBaseError) return fromSequelize(error);
   if (isParserError(error)) return fromParser(error);
+  const status = clientErrorStatus(error);
+  if (status === 404) return AppError.notFound();
+  if (status !== undefined) return AppError.badRequest('BAD_REQUEST', 'The request could not be read.');
   return AppError.internal(error);
 }
