@@ -31,8 +31,8 @@ export function createApp(deps: AppDeps): { app: Express; context: AppContext } 
   app.use(context.proxyTrust.middleware()); //    5. notice forwarding hops we do not trust...
   app.use(context.limits.global); //                 ... then the global and write tiers
   app.use(context.limits.write);
-  app.use(jsonBodies(config.bodyLimit, SMALLER_BODY_LIMITS)); // 6. JSON bodies (413 / 400); cookies for /api/auth
-  app.use(cookieParser());
+  app.use(jsonBodies(config.bodyLimit, SMALLER_BODY_LIMITS)); // 6. JSON bodies (413 / 400)
+  app.use('/api/auth', cookieParser()); //           ... and cookies where the refresh cookie lives
   app.use(authenticate({ ...context, monitoringToken: config.secrets.monitoringToken })); // 7. bearer -> req.auth
 
   mountRoutes(app, context); //                   8. routers -> validation -> controller -> service

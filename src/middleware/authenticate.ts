@@ -23,9 +23,8 @@ function refused(detail: string): AppError {
  * that is present must carry a valid, unrevoked access token (or the monitoring token).
  */
 export function authenticate(deps: AuthenticateDeps): RequestHandler {
-  return async function authenticateRequest(req, res, next) {
-    const header = req.get('authorization');
-    if (header === undefined) return next();
+  const verify: RequestHandler = async function verifyBearer(req, res, next) {
+    const header = req.headers.authorization ?? '';
     const token = BEARER.exec(header)?.[1];
     if (!token) throw refused('The Authorization header must be "Bearer <token>".');
 
@@ -49,5 +48,10 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
     req.auth = claims;
     res.locals.userId = claims.userId;
     next();
+  };
+  // Anonymous requests pass straight through, without a promise.
+  return function authenticateRequest(req, res, next) {
+    if (req.headers.authorization === undefined) return next();
+    return verify(req, res, next);
   };
 }

@@ -20,6 +20,10 @@ export function jsonBodies(bodyLimit: string, smallerByPrefix: Record<string, st
     parse: jsonBody(bytes.format(Math.min(bytes.parse(limit) ?? ceiling, ceiling)) ?? bodyLimit),
   }));
   return function parseJsonBody(req, res, next) {
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+      next(); // no body (most GETs): nothing to parse
+      return;
+    }
     const match = parsers.find(({ prefix }) => req.path === prefix || req.path.startsWith(`${prefix}/`));
     (match?.parse ?? fallback)(req, res, next);
   };

@@ -24,7 +24,7 @@ export function isAllowedOrigin(config: Config): (origin: string) => boolean {
  */
 export function corsAllowlist(config: Config): RequestHandler {
   const allowed = isAllowedOrigin(config);
-  return cors({
+  const withOrigin = cors({
     origin: (origin, callback) => callback(null, origin !== undefined && allowed(origin)),
     credentials: true,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -32,4 +32,13 @@ export function corsAllowlist(config: Config): RequestHandler {
     exposedHeaders: ['X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
     maxAge: 600,
   });
+  // Requests without an Origin (servers, probes, native apps) need no CORS work, only the Vary.
+  return function corsForBrowsers(req, res, next) {
+    if (req.headers.origin === undefined) {
+      res.setHeader('Vary', 'Origin');
+      next();
+      return;
+    }
+    withOrigin(req, res, next);
+  };
 }
