@@ -1,4 +1,3 @@
-import cookieParser from 'cookie-parser';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { createContext, type AppContext, type AppDeps } from './context.js';
 import { accessLog } from './middleware/access-log.js';
@@ -31,8 +30,7 @@ export function createApp(deps: AppDeps): { app: Express; context: AppContext } 
   app.use(context.proxyTrust.middleware()); //    5. notice forwarding hops we do not trust...
   app.use(context.limits.global); //                 ... then the global and write tiers
   app.use(context.limits.write);
-  app.use(jsonBodies(config.bodyLimit, SMALLER_BODY_LIMITS)); // 6. JSON bodies (413 / 400)
-  app.use('/api/auth', cookieParser()); //           ... and cookies where the refresh cookie lives
+  app.use(jsonBodies(config.bodyLimit, SMALLER_BODY_LIMITS)); // 6. JSON bodies (413 / 400); cookies in /api/auth only
   app.use(authenticate({ ...context, monitoringToken: config.secrets.monitoringToken })); // 7. bearer -> req.auth
 
   mountRoutes(app, context); //                   8. routers -> validation -> controller -> service

@@ -1,3 +1,4 @@
+import cookieParser from 'cookie-parser';
 import { Router, type RequestHandler } from 'express';
 import { requireAuth } from '../../middleware/authorize.js';
 import { validate } from '../../middleware/validate.js';
@@ -19,6 +20,7 @@ type AuthController = ReturnType<typeof createAuthController>;
 /** `/api/auth`. The auth rate-limit tier guards every route that takes a credential. */
 export function authRoutes(controller: AuthController, authLimit: RequestHandler): Router {
   const router = Router();
+  router.use(cookieParser()); // the refresh and CSRF cookies live under this path only
   router.post('/register', authLimit, validate(registerSchema), controller.register);
   router.post('/login', authLimit, validate(loginSchema), controller.login);
   router.post('/refresh', authLimit, validate(refreshSchema), controller.refresh);
