@@ -64,14 +64,14 @@ const LOST = /connection terminated|not queryable|connection (?:was )?closed|ser
  * The connection died under a query (PostgreSQL gone mid-query: "Connection terminated
  * unexpectedly", ECONNRESET, an admin shutdown): an outage to answer with 503, not a bug.
  */
-function lostConnection(error: SequelizeBaseError): boolean {
-  if (!(error instanceof DatabaseError)) return false;
-  const original = (error as DatabaseError & { original?: { code?: unknown; message?: unknown } }).original;
-  const code = typeof original?.code === 'string' ? original.code : '';
-  return NETWORK_CODES.has(code) || code.startsWith('08') || LOST.test(String(original?.message ?? error.message));
+function lostConnection(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const original = (error as Error & { original?: { code?: unknown; message?: unknown } }).original ?? error;
+  const code = typeof (original as { code?: unknown }).code === 'string' ? String((original as { code: string }).code) : '';
+  return NETWORK_CODES.has(code) || /^08/.test(code) || LOST.test(String((original as { message?: unknown }).message ?? error.message));
 }
 
-function databaseUnavailable(cause: SequelizeBaseError): AppError {
+function databaseUnavailable(cause: unknown): AppError {
   return new AppError(503, 'DATABASE_UNAVAILABLE', 'Service unavailable', {
     detail: 'The database is not reachable right now; try again shortly.',
     errorClass: 'database',
@@ -98,7 +98,7 @@ function fromSequelize(error: SequelizeBaseError): AppError {
   if (error instanceof SequelizeValidationError) {
     return AppError.validation(error.errors.map((item) => ({ path: item.path ?? '', message: item.message })));
   }
-  if (lostConnection(error)) return databaseUnavailable(error);
+  if (error instanceof DatabaseError && lostConnection(error)) return databaseUnavailable(error);
   return new AppError(500, 'DATABASE_ERROR', 'Internal server error', {
     detail: 'An unexpected error occurred.',
     errorClass: 'database',
@@ -122,6 +122,8 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof ZodError) return zodToAppError(error);
   if (error instanceof SequelizeBaseError) return fromSequelize(error);
   if (isParserError(error)) return fromParser(error);
+  // The pg driver can also throw plain errors when its connection dies under a query.
+  if (lostConnection(error)) return databaseUnavailable(error);
   const status = clientErrorStatus(error);
   if (status === 404) return AppError.notFound();
   if (status !== undefined) return AppError.badRequest('BAD_REQUEST', 'The request could not be read.');
