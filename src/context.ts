@@ -49,8 +49,6 @@ export interface AppDeps {
   extraRoutes?: (router: Router) => void;
 }
 
-const CLOCK_SKEW_MS = 30_000;
-
 /** Everything routers and services are built from, assembled once per app. */
 export function createContext(deps: AppDeps) {
   const { config, sequelize } = deps;
@@ -63,7 +61,7 @@ export function createContext(deps: AppDeps) {
   const shared = config.redis.url ? new SharedState(config.redis.url, config.redis.keyPrefix, logger) : undefined;
   const cipher = new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys);
 
-  const keys = new SigningKeyStore(models, config.secrets.authSecret, config.tokens.accessTtlS * 1000 + CLOCK_SKEW_MS);
+  const keys = SigningKeyStore.fromConfig(models, config);
   const accessTokens = new AccessTokens(keys, config);
   const guard = new SessionGuard(models, deps.sessionRecheckMs ?? 60_000, shared && new RedisRevocationBus(shared));
   const authSessions = new AuthSessions(models, guard);

@@ -23,7 +23,6 @@ import { AuditChain } from '../modules/security-events/audit-chain.js';
 import { runCli, type CliContext } from './cli-context.js';
 
 const REASON: RevocationReason = 'breach_response';
-const CLOCK_SKEW_MS = 30_000;
 const REDIS_CONNECT_MS = 3_000;
 /** Session ids per revocation message, so one message stays small. */
 const ANNOUNCE_BATCH = 1_000;
@@ -47,7 +46,7 @@ async function announce({ config, logger }: CliContext, sessionIds: string[]): P
 
 await runCli(async (context) => {
   const { config, sequelize, models, logger } = context;
-  const keys = new SigningKeyStore(models, config.secrets.authSecret, config.tokens.accessTtlS * 1000 + CLOCK_SKEW_MS);
+  const keys = SigningKeyStore.fromConfig(models, config);
   const startedAt = new Date();
   const retiring = await models.SigningKey.count({ where: { [Op.or]: [{ retireAt: null }, { retireAt: { [Op.gt]: startedAt } }] } });
   const kid = await keys.rotate({ retireOthersNow: true });

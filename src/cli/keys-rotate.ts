@@ -6,7 +6,7 @@ import { SigningKeyStore } from '../modules/auth/signing-keys.js';
 import { runCli } from './cli-context.js';
 
 await runCli(async ({ config, models }) => {
-  const keys = new SigningKeyStore(models, config.secrets.authSecret, (config.tokens.accessTtlS + 30) * 1000);
+  const keys = SigningKeyStore.fromConfig(models, config);
   const kid = await keys.rotate();
   const published = (await keys.jwks()).keys.length;
   process.stdout.write(`new signing key ${kid}; ${published} key(s) published in /.well-known/jwks.json\n`);

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { AppError } from '../errors/app-error.js';
 import { constantTimeEqual } from '../lib/constant-time.js';
+import { requestMeta } from '../lib/request-meta.js';
 import { InvalidTokenError, type AccessTokens } from '../modules/auth/access-tokens.js';
 import type { SessionGuard } from '../modules/auth/session-guard.js';
 import type { SecurityEventRecorder } from '../modules/security-events/security-event-recorder.js';
@@ -32,7 +33,7 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
       req.monitoring = true;
       return next();
     }
-    const meta = { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
+    const meta = requestMeta(req);
     let claims;
     try {
       claims = await deps.accessTokens.verify(token);

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import type { Config } from '../../config/env.js';
 import type { Role } from '../../models/user.model.js';
-import type { SigningKeyStore } from './signing-keys.js';
+import { CLOCK_SKEW_S, type SigningKeyStore } from './signing-keys.js';
 
 export const ACCESS_TOKEN_AUDIENCE = 'confidant-api';
-const CLOCK_SKEW_S = 30;
 const VERIFIED_CACHE_LIMIT = 10_000;
 
 export interface AccessClaims {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import { Op } from 'sequelize';
 import { deriveKey, open, seal } from '../../lib/secret-box.js';
+import type { Config } from '../../config/env.js';
 import type { Models } from '../../models/index.js';
 import type { SigningKeyModel } from '../../models/signing-key.model.js';
 
@@ -16,6 +17,8 @@ interface SigningKey {
   privateKey: jose.CryptoKey;
 }
 
+/** Clock skew allowed when verifying tokens; a retired key stays published this much longer. */
+export const CLOCK_SKEW_S = 30;
 const RELOAD_INTERVAL_MS = 60_000;
 /** An unknown `kid` may mean another instance rotated; look again, but not more often than this. */
 const UNKNOWN_KID_RELOAD_MS = 5_000;
@@ -39,6 +42,11 @@ export class SigningKeyStore {
     private readonly retireAfterMs: number,
   ) {
     this.sealKey = deriveKey(authSecret, 'jwks-private-keys');
+  }
+
+  /** Old keys stay published until every token they signed has expired (TTL plus skew). */
+  static fromConfig(models: Pick<Models, 'SigningKey'>, config: Pick<Config, 'secrets' | 'tokens'>): SigningKeyStore {
+    return new SigningKeyStore(models, config.secrets.authSecret, (config.tokens.accessTtlS + CLOCK_SKEW_S) * 1000);
   }
 
   async signingKey(): Promise<SigningKey> {

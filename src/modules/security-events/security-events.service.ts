@@ -21,8 +21,9 @@ function view(event: SecurityEventModel, ip: string | null) {
 /** Reading security events: callers see their own with pseudonymised addresses, admins see everything. */
 export function createSecurityEventsService(models: Pick<Models, 'SecurityEvent'>) {
   return {
-    async forUser(userId: string, limit: number) {
-      const rows = await models.SecurityEvent.findAll({ where: { userId }, order: [['createdAt', 'DESC']], limit });
+    /** Newest first; without a limit, all of them (the export). */
+    async forUser(userId: string, limit?: number) {
+      const rows = await models.SecurityEvent.findAll({ where: { userId }, order: [['createdAt', 'DESC']], ...(limit !== undefined && { limit }) });
       return rows.map((row) => view(row, pseudonymiseIp(row.ip)));
     },
 

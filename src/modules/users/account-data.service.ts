@@ -93,7 +93,7 @@ export function createAccountDataService(deps: AccountDataDeps) {
         ...(profile.role === 'counselor' && {
           counseledSessions: { count: await models.CounselingSession.count({ where: { counselorId: userId } }) },
         }),
-        securityEvents: await deps.securityEvents.forUser(userId, Number.MAX_SAFE_INTEGER),
+        securityEvents: await deps.securityEvents.forUser(userId),
       };
       deps.events.record({ type: 'data_exported', userId, ...meta });
       return document;
