@@ -128,7 +128,7 @@ export function createContext(deps: AppDeps) {
     accountData: createAccountDataService({ sequelize, models, cipher, users, securityEvents, events, guard }),
     admin: createAdminService({ sequelize, models, sessions: authSessions, events }),
     shared,
-    health: createHealthService({ sequelize, shared, lifecycle, proxyTrust, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),
+    health: createHealthService({ sequelize, shared, lifecycle, proxyTrust, logger, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),
     limits: rateLimits(config, shared && ((tier) => new ResilientRateLimitStore(shared, tier))),
   };
 }

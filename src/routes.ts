@@ -22,5 +22,5 @@ export function mountRoutes(app: Router, context: AppContext): void {
   app.use('/api/users', usersRoutes(context.users, context.accountData, context.securityEvents));
   app.use('/api/admin', adminRoutes(context.admin, context.securityEvents));
   app.use('/api', monitoringRoutes(context.errorHandler.stats));
-  app.use('/api', docsRoutes(context.config.publicUrl));
+  app.use('/api', docsRoutes());
 }

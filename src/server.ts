@@ -1,27 +1,35 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import type { Sequelize } from 'sequelize';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config/env.js';
 import { createSequelize, dialectOf, waitForDatabase } from './db/database.js';
-import { migrate } from './db/migrator.js';
+import { migrate, schemaStatus } from './db/migrator.js';
 import { ErrorHandler } from './errors/error-handler.js';
 import { scheduleRetentionJobs } from './jobs/scheduler.js';
 import { Lifecycle } from './lib/lifecycle.js';
+import { processLogSink } from './lib/log-sink.js';
 import { createLogger, describeError, type Logger } from './lib/logger.js';
 import { flushSentry, initSentry } from './lib/sentry.js';
 
+/** A start that cannot succeed: one line that says what to change, exit status 1, no stack. */
+class StartError extends Error {}
+
+function startFailed(error: unknown): never {
+  const message = error instanceof StartError || error instanceof ConfigError ? error.message : `start-up failed: ${describeOneLine(error)}`;
+  processLogSink().write('err', `${message}\n`);
+  process.exit(1);
+}
+
+function describeOneLine(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return `${error.name}: ${error.message}`.replace(/\s*\n\s*/g, ' ');
+}
+
 function readConfig(): Config {
-  try {
-    loadDotEnv();
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  loadDotEnv();
+  return loadConfig();
 }
 
 /**
@@ -38,9 +46,34 @@ function applyTimeouts(server: Server, config: Config): void {
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
 }
 
-async function prepareDatabase(sequelize: Sequelize, config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+const SCHEMA_RECHECK_MS = 5_000;
+
+/**
+ * Production migrates as a deploy step, never on boot. Started before `npm run db:migrate`,
+ * it says so once, reports the pending migrations in /health/ready, and becomes ready as
+ * soon as the schema is current (no restart needed).
+ */
+async function waitForSchema(sequelize: Sequelize, lifecycle: Lifecycle, logger: Logger, signal: AbortSignal): Promise<void> {
+  let said = false;
+  for (;;) {
+    const { missing, pending } = await schemaStatus(sequelize);
+    lifecycle.pendingMigrations = pending;
+    if (pending.length === 0) {
+      if (said) logger.warn('database schema is current now; starting');
+      return;
+    }
+    if (!said) {
+      const state = missing ? 'missing (no migration applied)' : `behind (${pending.length} migrations pending, first ${pending[0]})`;
+      logger.error(`database schema is ${state}: run \`npm run db:migrate\`; waiting for it`);
+      said = true;
+    }
+    await sleep(SCHEMA_RECHECK_MS, undefined, { signal });
+  }
+}
+
+async function prepareDatabase(sequelize: Sequelize, config: Config, lifecycle: Lifecycle, logger: Logger, signal: AbortSignal): Promise<void> {
   await waitForDatabase(sequelize, logger, { signal });
-  if (config.isProduction) return; // production migrates as a deploy step, never on boot
+  if (config.isProduction) return waitForSchema(sequelize, lifecycle, logger, signal);
   const applied = await migrate(sequelize);
   if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
 }
@@ -56,11 +89,27 @@ function releaseKeepAlive(server: Server): () => void {
   return () => clearInterval(sweep);
 }
 
+/** What to change when the port cannot be had, named by its variables. */
+function listenFailure(error: NodeJS.ErrnoException, config: Config): StartError {
+  const where = `${config.host}:${config.port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new StartError(`cannot listen on ${where}: the port is in use by another process; stop it or set PORT to a free port`);
+    case 'EACCES':
+      return new StartError(`cannot listen on ${where}: permission denied; ports below 1024 need privileges, set PORT to 1024 or above`);
+    case 'EADDRNOTAVAIL':
+      return new StartError(`cannot listen on ${where}: ${config.host} is not an address of this machine; set HOST`);
+    default:
+      return new StartError(`cannot listen on ${where}: ${error.code ?? error.message}`);
+  }
+}
+
 function listen(server: Server, config: Config): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: NodeJS.ErrnoException) => reject(listenFailure(error, config));
+    server.once('error', fail);
     server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
@@ -100,7 +149,8 @@ async function main(): Promise<void> {
     await context.shared?.close();
     await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
     await flushSentry(2_000);
-    logger.info('stopped');
+    const dropped = processLogSink().dropped;
+    logger.info('stopped', dropped > 0 ? { droppedLogLines: dropped } : {});
     process.exit(0);
   }
 
@@ -122,17 +172,16 @@ async function main(): Promise<void> {
   });
 
   try {
-    await prepareDatabase(sequelize, config, logger, startup.signal);
+    await prepareDatabase(sequelize, config, lifecycle, logger, startup.signal);
     await context.keys.jwks(); // generates the first signing key on a new database
-    lifecycle.phase = 'ready';
-    stopJobs = scheduleRetentionJobs(context, config.jobsIntervalMs);
-    context.auditChain.schedule(0); // events of other instances, or of a previous run, are sealed too
-    logger.info('ready', { dialect: dialectOf(sequelize) });
   } catch (error) {
     if (startup.signal.aborted) return;
-    logger.error('start-up failed', describeError(error));
-    process.exit(1);
+    throw error;
   }
+  lifecycle.phase = 'ready';
+  stopJobs = scheduleRetentionJobs(context, config.jobsIntervalMs);
+  context.auditChain.schedule(0); // events of other instances, or of a previous run, are sealed too
+  logger.info('ready', { dialect: dialectOf(sequelize) });
 }
 
-void main();
+main().catch(startFailed);

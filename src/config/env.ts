@@ -28,8 +28,20 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeInt = z.coerce.number().int().min(0);
+/**
+ * A whole number written in the environment. An empty value (`PORT=`) is a mistake, not zero:
+ * coercion would turn it into 0, which means "a random port" or "jobs off".
+ */
+const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'is empty; remove the variable to use the default')
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+const positiveInt = wholeNumber(1);
+const nonNegativeInt = wholeNumber(0);
 const optionalText = z
   .string()
   .trim()
@@ -39,7 +51,7 @@ const optionalText = z
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: optionalText.describe('listen address; 0.0.0.0 in production, 127.0.0.1 otherwise'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber(0, 65535).default(3000),
   DATA_DIR: z.string().default('data').describe('where the embedded SQLite file and dev secrets live'),
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   DB_POOL_MAX: positiveInt.default(10),

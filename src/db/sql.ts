@@ -17,3 +17,5 @@ export function sqlDialect(sequelize: Sequelize) {
     utcDay: (column: string) => (postgres ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : `date(${column})`),
   };
 }
+
+export type SqlDialect = ReturnType<typeof sqlDialect>;

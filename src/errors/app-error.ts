@@ -22,6 +22,8 @@ interface AppErrorOptions {
   extensions?: Record<string, unknown>;
   cause?: unknown;
   isOperational?: boolean;
+  /** Its source logs the state behind it (once per change); the handler only counts it. */
+  quiet?: boolean;
 }
 
 function classOf(status: number): ErrorClass {
@@ -46,6 +48,7 @@ export class AppError extends Error {
   readonly headers: Record<string, string>;
   readonly extensions: Record<string, unknown>;
   readonly isOperational: boolean;
+  readonly quiet: boolean;
 
   constructor(
     readonly status: number,
@@ -61,6 +64,7 @@ export class AppError extends Error {
     this.headers = options.headers ?? {};
     this.extensions = options.extensions ?? {};
     this.isOperational = options.isOperational ?? status < 500;
+    this.quiet = options.quiet ?? false;
   }
 
   static badRequest(code: string, detail: string, errors?: FieldError[]): AppError {

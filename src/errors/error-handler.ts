@@ -62,6 +62,10 @@ export class ErrorHandler {
     const fields = { requestId: context.requestId, status: error.status, code: error.code, route: context.route };
     if (error.status >= 500) {
       // An expected outage (database away, still starting) is a warning; a bug gets its stack.
+      if (error.quiet) {
+        this.logger.debug('request failed', fields);
+        return; // the state behind it was logged (and is visible in /health/ready) where it changed
+      }
       if (error.isOperational) this.logger.warn('request failed', { ...fields, message: error.detail });
       else this.logger.error('request failed', { ...fields, ...describeError(error.cause ?? error) });
       for (const report of this.reporters) {

@@ -5,6 +5,9 @@ export type Phase = 'starting' | 'ready' | 'stopping';
  * (in development) migrations ran, and again from the moment shutdown begins.
  */
 export class Lifecycle {
+  /** Migrations the database lacks while a production start waits for `npm run db:migrate`. */
+  pendingMigrations: string[] = [];
+
   constructor(public phase: Phase = 'starting') {}
 
   get accepting(): boolean {

@@ -1,3 +1,5 @@
+import { processLogSink, type LogSink } from './log-sink.js';
+
 /**
  * A small structured logger: JSON lines in production, a readable line in development,
  * nothing in tests unless LOG_LEVEL asks. Callers pass only safe fields: never tokens,
@@ -23,7 +25,7 @@ function formatDev(level: string, message: string, fields: LogFields): string {
   return `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${extras ? ` ${extras}` : ''}`;
 }
 
-export function createLogger(options: { level: LogLevel; format: 'dev' | 'json' }): Logger {
+export function createLogger(options: { level: LogLevel; format: 'dev' | 'json' }, sink: LogSink = processLogSink()): Logger {
   const threshold = LEVELS[options.level];
   const write = (level: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
     if (LEVELS[level] < threshold) return;
@@ -31,7 +33,7 @@ export function createLogger(options: { level: LogLevel; format: 'dev' | 'json' 
       options.format === 'json'
         ? JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })
         : formatDev(level, message, fields);
-    (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(`${line}\n`);
+    sink.write(level === 'error' || level === 'warn' ? 'err' : 'out', `${line}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

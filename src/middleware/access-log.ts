@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import morgan from 'morgan';
 import type { Config } from '../config/env.js';
+import { processLogSink, type LogSink } from '../lib/log-sink.js';
 
 /**
  * The path as it may be logged: auth routes keep their query keys but lose the values
@@ -37,7 +38,7 @@ function lineFields(tokens: morgan.TokenIndexer<IncomingMessage, ServerResponse>
 }
 
 /** One line per request on stdout: JSON in production, a short line in development. */
-export function accessLog(config: Config): RequestHandler {
+export function accessLog(config: Config, sink: LogSink = processLogSink()): RequestHandler {
   const quiet = ['silent', 'warn', 'error'].includes(config.log.level);
   return morgan<IncomingMessage, ServerResponse>(
     (tokens, req, res) => {
@@ -45,6 +46,6 @@ export function accessLog(config: Config): RequestHandler {
       if (config.log.format === 'json') return JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'request', ...fields });
       return `${fields.method} ${fields.path} ${fields.status ?? '-'} ${fields.length}b ${fields.durationMs ?? '-'}ms id=${fields.requestId}${fields.userId ? ` user=${fields.userId}` : ''}`;
     },
-    { skip: () => quiet },
+    { skip: () => quiet, stream: { write: (line: string) => sink.write('out', line) } },
   );
 }

@@ -271,3 +271,38 @@ describe('the summary is computed with aggregates', () => {
     expect(forFew.length).toBeLessThanOrEqual(5);
   });
 });
+
+describe('one definition of active time, on the demo data', () => {
+  let demo: TestApp;
+  beforeAll(async () => {
+    demo = await createTestApp({ env: LENIENT_LIMITS });
+    const queryInterface = demo.sequelize.getQueryInterface();
+    for (const seeder of ['20261122000100-demo-accounts.cjs', '20261122000200-demo-sessions.cjs']) {
+      const { default: module } = (await import(`../../seeders/${seeder}`)) as { default: { up(queryInterface: unknown): Promise<void> } };
+      await module.up(queryInterface);
+    }
+  });
+  afterAll(() => demo?.close());
+
+  const demoSummary = async (email: string, password: string) => {
+    const token = (await request(demo.app).post('/api/auth/login').send({ email, password, transport: 'body' }).expect(200)).body.accessToken as string;
+    return (await request(demo.app).get('/api/dashboard/summary').query({ days: 30 }).set('Authorization', `Bearer ${token}`).expect(200)).body;
+  };
+
+  it('counts a running session the same way for the counselor, per client and for the admin', async () => {
+    const running = await demo.context.models.CounselingSession.count({ where: { status: 'active' } });
+    expect(running).toBeGreaterThan(0); // the demo data has a session still going, the case that differed
+
+    const counselor = await demoSummary('counselor@demo.confidant.local', 'meadow-beacon-quartz-42');
+    const admin = await demoSummary('admin@demo.confidant.local', 'orchard-lantern-velvet-42');
+    const client = await demoSummary('client@demo.confidant.local', 'harbor-compass-saffron-42');
+    const perClient = (counselor.clients as { activeMinutes: number }[]).map((row) => row.activeMinutes);
+
+    // Every demo session is held by the demo counselor: the three scopes cover the same sessions.
+    expect(counselor.sessions).toBe(admin.sessions.inWindow);
+    expect(Math.abs(counselor.activeMinutes - admin.activeMinutes)).toBeLessThanOrEqual(1); // only the clock moved between the requests
+    expect(Math.abs(perClient.reduce((sum, minutes) => sum + minutes, 0) - counselor.activeMinutes)).toBeLessThanOrEqual(perClient.length);
+    const ownRow = (counselor.clients as { name: string; activeMinutes: number }[]).find((row) => row.name === 'Cliff Client');
+    expect(Math.abs(ownRow!.activeMinutes - client.activeMinutes)).toBeLessThanOrEqual(1);
+  });
+});

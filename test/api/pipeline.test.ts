@@ -317,19 +317,41 @@ describe('rate limits', () => {
 });
 
 describe('proxy-trust self-check in GET /health/ready', () => {
+  const many = async (app: Express, count: number, forwardedFor?: string) => {
+    for (let i = 0; i < count; i += 1) {
+      const req = request(app).get('/health');
+      await (forwardedFor ? req.set('X-Forwarded-For', forwardedFor) : req).expect(200);
+    }
+  };
+
   it('is ok when requests arrive through the configured number of hops', async () => {
     const app = appWith({ TRUST_PROXY: '1' });
-    await request(app).get('/health').set('X-Forwarded-For', '198.51.100.7').expect(200);
+    await many(app, 25, '198.51.100.7');
     const res = await request(app).get('/health/ready').expect(200);
-    expect(res.body.proxyTrust).toEqual({ status: 'ok', trustProxy: 1, warnings: [] });
+    expect(res.body.proxyTrust).toMatchObject({ status: 'ok', trustProxy: 1, warnings: [] });
   });
 
-  it('warns when a request arrives with more forwarding hops than TRUST_PROXY', async () => {
+  it('cannot be flipped by clients forging X-Forwarded-For entries: the trusted hop still resolves a public address', async () => {
     const app = appWith({ TRUST_PROXY: '1' });
-    await request(app).get('/health').set('X-Forwarded-For', '198.51.100.7, 10.0.0.1').expect(200);
+    await many(app, 30, '10.0.0.1, 192.168.1.1, 198.51.100.7');
+    const res = await request(app).get('/health/ready').expect(200);
+    expect(res.body.proxyTrust).toMatchObject({ status: 'ok', warnings: [], forwarding: { overTrusted: 0 } });
+  });
+
+  it('is not flipped by a handful of forwarded requests among direct ones', async () => {
+    const app = appWith({ TRUST_PROXY: '0' });
+    await many(app, 25);
+    await many(app, 5, '203.0.113.9, 198.51.100.7');
+    const res = await request(app).get('/health/ready').expect(200);
+    expect(res.body.proxyTrust).toMatchObject({ status: 'ok', warnings: [], forwarding: { requests: 31, overTrusted: 5 } });
+  });
+
+  it('reports TRUST_PROXY=0 behind a proxy (every request forwarded from a private address) as misconfigured', async () => {
+    const app = appWith({ TRUST_PROXY: '0' });
+    await many(app, 25, '203.0.113.9');
     const res = await request(app).get('/health/ready').expect(200);
     expect(res.body.proxyTrust.status).toBe('misconfigured');
-    expect(res.body.proxyTrust.warnings).toEqual([expect.stringMatching(/2 forwarding hops.*TRUST_PROXY=1/)]);
+    expect(res.body.proxyTrust.warnings).toEqual([expect.stringMatching(/25 of 26 requests .* 1 forwarding hops but TRUST_PROXY=0/)]);
   });
 
   it('reports RENDER=true with TRUST_PROXY=0 as misconfigured from the start', async () => {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QueryTypes } from 'sequelize';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSequelize } from '../../src/db/database.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { migrate } from '../../src/db/migrator.js';
+import { createTestDatabase, postgresUrl } from '../helpers/database.js';
 import { runServerToExit, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -55,6 +56,16 @@ function openSocket(port: number): Promise<{ socket: Socket; received: () => str
   });
 }
 
+/** A start failure is one line on stderr naming what to change, exit status 1, and no stack. */
+function expectOneLineFailure(result: { code: number | null; output: string }): string {
+  expect(result.code).toBe(1);
+  const lines = result.output.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(result.output).not.toMatch(/^\s+at /m);
+  expect(result.output).not.toContain('request failed');
+  return lines[0]!;
+}
+
 describe('server start-up refusals', () => {
   it('exits non-zero in production without DATABASE_URL and CORS_ORIGINS, with one line naming both', async () => {
     const { code, output } = await runServerToExit({ NODE_ENV: 'production', ...PRODUCTION_SECRETS });
@@ -65,6 +76,74 @@ describe('server start-up refusals', () => {
     expect(lines[0]).toContain('CORS_ORIGINS');
     expect(output).not.toContain(PRODUCTION_SECRETS.AUTH_SECRET);
   });
+
+  it('exits 1 with one line naming the port and PORT when the port is taken', async () => {
+    const taken = createTcpServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => taken.close(resolve)));
+    const { port } = taken.address() as AddressInfo;
+
+    const line = expectOneLineFailure(await runServerToExit({ NODE_ENV: 'development', DATA_DIR: tempDataDir(), PORT: String(port), LOG_LEVEL: 'info' }));
+    expect(line).toContain(`127.0.0.1:${port}`);
+    expect(line).toMatch(/in use.*\bPORT\b/);
+  });
+
+  it('exits 1 with one line for an empty PORT= instead of picking a random port', async () => {
+    const line = expectOneLineFailure(await runServerToExit({ NODE_ENV: 'development', DATA_DIR: tempDataDir(), PORT: '' }));
+    expect(line).toMatch(/PORT: is empty/);
+  });
+
+  it('exits 1 with one line for an invalid value in development too', async () => {
+    const line = expectOneLineFailure(await runServerToExit({ NODE_ENV: 'development', DATA_DIR: tempDataDir(), TRUST_PROXY: 'yes' }));
+    expect(line).toContain('TRUST_PROXY');
+  });
+});
+
+describe.skipIf(!postgresUrl)('production started before npm run db:migrate', () => {
+  it('says once that the schema is missing and names the command, reports pending migrations, and gets ready once migrated', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const server = await start({
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      CORS_ORIGINS: 'https://app.example.com',
+      ...database.env,
+      ...PRODUCTION_SECRETS,
+    });
+    await waitFor('the schema message', () => server.output().includes('database schema is missing'));
+    const ready = await get(server, '/health/ready');
+    expect(ready.status).toBe(503);
+    const expected = readdirSync(MIGRATIONS_DIR).filter((name) => name.endsWith('.cjs')).sort();
+    expect(await ready.json()).toMatchObject({ code: 'NOT_READY', checks: { schema: { status: 'down', pendingMigrations: expected } } });
+    const schemaLines = server.output().split('\n').filter((line) => line.includes('database schema'));
+    expect(schemaLines).toHaveLength(1);
+    expect(schemaLines[0]).toContain('npm run db:migrate');
+    expect(server.output()).not.toContain('does not exist');
+    expect(server.output()).not.toMatch(/^\s+at /m);
+
+    const sequelize = createSequelize({ dataDir: '', database: { url: database.env.DATABASE_URL, poolMax: 1, readyTimeoutMs: 1000 } });
+    try {
+      await migrate(sequelize);
+    } finally {
+      await sequelize.close();
+    }
+    await waitFor('readiness after the migration', async () => (await get(server, '/health/ready')).status === 200);
+    expect(await server.stop('SIGTERM')).toBe(0);
+  }, 60_000);
+});
+
+describe('a log reader that goes away', () => {
+  it('keeps serving /health, says so once on stderr, and still stops cleanly on SIGTERM', async () => {
+    const server = await start({ NODE_ENV: 'development', DATA_DIR: tempDataDir() });
+    await waitFor('readiness', async () => (await get(server, '/health/ready')).status === 200);
+    server.child.stdout!.destroy(); // like `npm start | head -c 300` once head has read enough
+
+    for (let i = 0; i < 20; i += 1) expect((await get(server, '/health')).status).toBe(200);
+    await waitFor('the notice on stderr', () => server.output().includes('log output to stdout failed'));
+    expect(server.output().match(/log output to stdout failed/g)).toHaveLength(1);
+    expect((await get(server, '/health')).status).toBe(200);
+    expect(await server.stop('SIGTERM')).toBe(0);
+  }, 60_000);
 });
 
 describe('development start', () => {
@@ -113,6 +192,12 @@ describe('database unreachable at start', () => {
 
     await waitFor('a second connection attempt', () => /"attempt":2\b/.test(server.output()));
     expect(server.child.exitCode).toBeNull();
+    // Probes while it is away log the change once, at WARN, not a line per probe.
+    for (let i = 0; i < 5; i += 1) expect((await get(server, '/health/ready')).status).toBe(503);
+    const readinessLines = server.output().split('\n').filter((line) => line.includes('readiness') || line.includes('NOT_READY'));
+    expect(readinessLines).toHaveLength(1);
+    expect(readinessLines[0]).toMatch(/"level":"warn".*readiness: database is down/);
+    expect(server.output()).not.toMatch(/"level":"error"/);
     expect((await get(server, '/health')).status).toBe(200);
     expect(await server.stop('SIGTERM')).toBe(0);
   });

@@ -232,6 +232,31 @@ describe.skipIf(!existsSync(CHROMIUM))('the reference SPA in a real browser (Chr
   });
 
   it.each([
+    ['127.0.0.1', (port: number) => `http://127.0.0.1:${port}`],
+    ['localhost', (port: number) => `http://localhost:${port}`],
+  ])('runs "Try it out" on the interactive docs page opened on %s, within the page\'s CSP', async (_name, originFor) => {
+    const origin = originFor(portOf(api!));
+    const context = await browser!.newContext();
+    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const page = await context.newPage();
+    const consoleLines: string[] = [];
+    page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+    try {
+      await page.goto(`${origin}/api/docs`);
+      const operation = page.locator('#operations-Health-GET_health');
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('.try-out__btn').click();
+      await operation.locator('.execute').click();
+      const status = operation.locator('.live-responses-table .response .response-col_status');
+      await expect.poll(() => status.first().textContent(), { timeout: STEP_TIMEOUT_MS }).toBe('200');
+      expect(seen.filter((s) => s.path === '/health' && s.status === 200).length).toBeGreaterThan(0);
+      expect(consoleLines.filter((line) => /Content Security Policy|Failed to fetch/i.test(line))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it.each([
     ['a same-site origin on another port', (port: number) => `http://127.0.0.1:${port}`],
     ['a cross-site origin (localhost)', (port: number) => `http://localhost:${port}`],
   ])('is blocked by the browser CORS check when served from %s that is not allowlisted', async (_name, originFor) => {

@@ -103,6 +103,19 @@ describe('loadConfig in development and test', () => {
     expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, PORT: port }).message).toMatch(/\bPORT\b/);
   });
 
+  it.each(['PORT', 'TRUST_PROXY', 'JOBS_INTERVAL_S', 'REFRESH_REUSE_GRACE_S', 'RATE_LIMIT_AUTH_MAX'])(
+    'refuses an empty %s= instead of reading it as 0, with a message that says it is empty',
+    (name) => {
+      const { message } = configError({ NODE_ENV: 'test', DATA_DIR: dataDir, [name]: '' });
+      expect(message).toContain(`${name}: is empty`);
+    },
+  );
+
+  it('reads a port with surrounding spaces and keeps the default when PORT is unset', () => {
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, PORT: ' 8080 ' }).port).toBe(8080);
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }).port).toBe(3000);
+  });
+
   it.each([
     ['TRUST_PROXY', 'yes'],
     ['BODY_LIMIT', 'lots'],

@@ -2,6 +2,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { sqlDialect } from '../../db/sql.js';
 import type { Models } from '../../models/index.js';
 import type { Actor } from '../sessions/session-access.js';
+import { activeSecondsSql } from '../sessions/session-state.js';
 import { sessionView } from '../sessions/sessions.service.js';
 import { recommendationsFor, type Numbers } from './recommendations.js';
 
@@ -42,10 +43,8 @@ export function createDashboardService(sequelize: Sequelize, models: Pick<Models
     const now = new Date();
     const today = utcMidnight(now);
     const r = { actorId, since: new Date(now.getTime() - days * DAY_MS), today, yesterday: new Date(today.getTime() - DAY_MS), now };
-    const running = sql.hoursBetween('last_resumed_at', sql.timestampParam('now'));
     const [totals] = await select(
-      `SELECT COUNT(*) AS sessions,
-              COALESCE(SUM(active_seconds + CASE WHEN status = 'active' AND last_resumed_at IS NOT NULL THEN ${running} * 3600 ELSE 0 END), 0) AS seconds
+      `SELECT COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
          FROM counseling_sessions WHERE ${scopeColumn} = :actorId AND started_at >= :since`,
       r,
     );
@@ -105,12 +104,12 @@ export function createDashboardService(sequelize: Sequelize, models: Pick<Models
 
   async function perClient(counselorId: string, days: number) {
     const rows = await select(
-      `SELECT s.user_id AS "userId", u.name AS name, COUNT(*) AS sessions, COALESCE(SUM(s.active_seconds), 0) AS seconds,
+      `SELECT s.user_id AS "userId", u.name AS name, COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql, 's')}), 0) AS seconds,
               MAX(s.started_at) AS "lastSessionAt"
          FROM counseling_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.counselor_id = :counselorId AND s.started_at >= :since
         GROUP BY s.user_id, u.name ORDER BY MAX(s.started_at) DESC LIMIT 100`,
-      { counselorId, since: new Date(Date.now() - days * DAY_MS) },
+      { counselorId, since: new Date(Date.now() - days * DAY_MS), now: new Date() },
     );
     return rows.map((row) => ({
       userId: String(row.userId),
@@ -126,9 +125,9 @@ export function createDashboardService(sequelize: Sequelize, models: Pick<Models
     const roles = await select(`SELECT role, COUNT(*) AS count FROM users GROUP BY role`, {});
     const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions GROUP BY status`, {});
     const [recent] = await select(
-      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(active_seconds), 0) AS seconds
+      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
          FROM counseling_sessions WHERE started_at >= :since`,
-      { since },
+      { since, now: new Date() },
     );
     const [entries] = await select(`SELECT COUNT(*) AS count FROM session_entries WHERE at >= :since`, { since });
     const [disabled] = await select(`SELECT COUNT(*) AS count FROM users WHERE disabled_at IS NOT NULL`, {});

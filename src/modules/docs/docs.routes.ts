@@ -41,12 +41,12 @@ const PAGE = `<!doctype html>
 const INIT = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n`;
 
 /** `/api/openapi.json` and `/api/docs`: built from the running app's own routes on first use. */
-export function docsRoutes(serverUrl: string): Router {
+export function docsRoutes(): Router {
   const router = Router();
   let document: unknown;
 
   router.get('/openapi.json', function openApiDocument(req, res) {
-    document ??= buildOpenApiDocument(listRoutes(req.app as Express), serverUrl);
+    document ??= buildOpenApiDocument(listRoutes(req.app as Express));
     res.set('Cache-Control', 'public, max-age=300').json(document);
   });
 

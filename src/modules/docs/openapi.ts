@@ -60,7 +60,7 @@ function operation(route: RouteInfo) {
 }
 
 /** OpenAPI 3.1 from the routes the app really serves and the zod schemas they validate with. */
-export function buildOpenApiDocument(routes: RouteInfo[], serverUrl: string) {
+export function buildOpenApiDocument(routes: RouteInfo[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -73,7 +73,9 @@ export function buildOpenApiDocument(routes: RouteInfo[], serverUrl: string) {
       version,
       description: 'Counseling and coaching platform API. Errors are RFC 9457 problems with a stable `code` and the `requestId`.',
     },
-    servers: [{ url: serverUrl }],
+    // Relative: "Try it" calls the origin the page was opened on (localhost, 127.0.0.1 or the
+    // public name), which is also the only one the docs page's CSP lets it reach.
+    servers: [{ url: '/' }],
     paths,
     components: {
       securitySchemes: {

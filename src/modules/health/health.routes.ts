@@ -2,6 +2,11 @@ import { Router } from 'express';
 import { AppError } from '../../errors/app-error.js';
 import type { HealthService } from './health.service.js';
 
+function notReadyDetail(report: Awaited<ReturnType<HealthService['readiness']>>): string {
+  if (report.checks.schema) return 'The database schema is behind this version: run `npm run db:migrate`.';
+  return report.phase === 'ready' ? 'A dependency is not answering.' : `The service is ${report.phase}.`;
+}
+
 export function healthRoutes(health: HealthService): Router {
   const router = Router();
 
@@ -17,8 +22,9 @@ export function healthRoutes(health: HealthService): Router {
     const report = await health.readiness();
     if (!report.ready) {
       throw new AppError(503, 'NOT_READY', 'Service unavailable', {
-        detail: report.phase === 'ready' ? 'A dependency is not answering.' : `The service is ${report.phase}.`,
+        detail: notReadyDetail(report),
         errorClass: 'upstream',
+        quiet: true, // probes repeat every few seconds; the health service logs each change once
         headers: { 'Retry-After': '5' },
         extensions: { phase: report.phase, checks: report.checks, proxyTrust: report.proxyTrust },
       });

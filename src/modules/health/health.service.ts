@@ -1,8 +1,10 @@
 import type { Sequelize } from 'sequelize';
 import { pingDatabase } from '../../db/database.js';
 import type { Lifecycle } from '../../lib/lifecycle.js';
+import type { Logger } from '../../lib/logger.js';
 import type { ProxyTrustCheck } from '../../lib/proxy-trust.js';
 import type { SharedState } from '../../lib/shared-state.js';
+import { StateChanges } from '../../lib/state-changes.js';
 import { version } from '../../lib/version.js';
 
 export interface CheckResult {
@@ -19,6 +21,7 @@ export interface HealthDeps {
   proxyTrust: ProxyTrustCheck;
   commit: string;
   dbTimeoutMs: number;
+  logger: Logger;
 }
 
 async function timed(check: () => Promise<void>): Promise<CheckResult> {
@@ -33,6 +36,7 @@ async function timed(check: () => Promise<void>): Promise<CheckResult> {
 }
 
 export function createHealthService(deps: HealthDeps) {
+  const changes = new StateChanges(deps.logger, 'readiness');
   return {
     liveness() {
       return { status: 'ok' as const, uptime: Math.round(process.uptime()), version, commit: deps.commit };
@@ -43,12 +47,16 @@ export function createHealthService(deps: HealthDeps) {
         timed(() => pingDatabase(deps.sequelize, deps.dbTimeoutMs)),
         deps.shared ? timed(() => deps.shared!.ping(deps.dbTimeoutMs)) : undefined,
       ]);
+      changes.observe('database', database.status === 'up', database.error);
+      if (redis) changes.observe('redis', redis.status === 'up', redis.error);
+      const pending = deps.lifecycle.pendingMigrations;
+      const schema = pending.length > 0 ? { status: 'down' as const, pendingMigrations: pending, fix: 'npm run db:migrate' } : undefined;
       const ready = deps.lifecycle.accepting && database.status === 'up';
       return {
         ready,
         status: !ready ? ('unavailable' as const) : redis?.status === 'down' ? ('degraded' as const) : ('ready' as const),
         phase: deps.lifecycle.phase,
-        checks: { database, ...(redis && { redis }) },
+        checks: { database, ...(redis && { redis }), ...(schema && { schema }) },
         proxyTrust: deps.proxyTrust.report(),
       };
     },

@@ -1,3 +1,4 @@
+import type { SqlDialect } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
 import type { SessionStatus } from '../../models/counseling-session.model.js';
 
@@ -13,6 +14,17 @@ export interface SessionClock {
 export function activeSecondsAt(session: SessionClock, now: Date): number {
   const running = session.status === 'active' && session.lastResumedAt ? now.getTime() - session.lastResumedAt.getTime() : 0;
   return session.activeSeconds + Math.max(0, Math.floor(running / 1000));
+}
+
+/**
+ * `activeSecondsAt` as an SQL expression over a counseling_sessions row (optionally
+ * aliased), for aggregates; `:now` must be bound. Every dashboard and the report count
+ * active time this one way: banked seconds plus the running stretch of an active session.
+ */
+export function activeSecondsSql(sql: SqlDialect, alias = ''): string {
+  const column = (name: string) => (alias ? `${alias}.${name}` : name);
+  const running = sql.hoursBetween(column('last_resumed_at'), sql.timestampParam('now'));
+  return `(${column('active_seconds')} + CASE WHEN ${column('status')} = 'active' AND ${column('last_resumed_at')} IS NOT NULL THEN ${running} * 3600 ELSE 0 END)`;
 }
 
 const ALLOWED: Record<SessionAction, SessionStatus[]> = {
