@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: SPEC §10 measured. The API runs in production mode on PostgreSQL,
+ * `npm run bench`: the targets of docs/DESIGN.md §10, measured. The API runs in production mode on PostgreSQL,
  * pinned to core 0; autocannon drives it from this process, pinned to core 1; a bare
  * Express 5 app is measured the same way in the same run. Results go to
  * docs/PERFORMANCE.md. Not a CI test: the machine is shared and noisy.

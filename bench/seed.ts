@@ -7,7 +7,7 @@ export const BENCH_PASSWORD = 'bench-lantern-orchard-velvet-42';
 const DAY_MS = 86_400_000;
 
 /**
- * The data SPEC §10 names: one client with 1,000 sessions and 50,000 emotion entries
+ * The data docs/DESIGN.md §10 names: one client with 1,000 sessions and 50,000 emotion entries
  * spread over the last 90 days, plus a plain user for the /api/users/me scenario.
  */
 export async function seedBenchData(sequelize: Sequelize) {

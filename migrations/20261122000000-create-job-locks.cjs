@@ -1,7 +1,7 @@
 'use strict';
 
 /**
- * Scheduled jobs (SPEC §7) run on one instance at a time: an instance takes a job's row
+ * Scheduled jobs (docs/DESIGN.md §7.4) run on one instance at a time: an instance takes a job's row
  * until `locked_until`, so a crashed holder's lock simply expires.
  * @type {import('sequelize-cli').Migration}
  */

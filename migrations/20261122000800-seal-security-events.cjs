@@ -1,7 +1,7 @@
 'use strict';
 
 /**
- * The tamper-evident audit chain (SPEC §6). Each sealed event gets a gap-free `seq`, the
+ * The tamper-evident audit chain (docs/DESIGN.md §6). Each sealed event gets a gap-free `seq`, the
  * previous event's hash and its own; `personal_digest` keeps the hash of its personal
  * fields, so scrubbing them on account deletion leaves the chain verifiable. Retention
  * purges record where the remaining chain starts in `audit_checkpoints`.

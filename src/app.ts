@@ -14,7 +14,7 @@ export type { AppContext, AppDeps };
 /** Most routes take a few fields; entries carry up to 10,000 characters of text. */
 const SMALLER_BODY_LIMITS = { '/api/auth': '16kb', '/api/users': '16kb', '/api/admin': '16kb', '/api/sessions': '64kb' };
 
-/** Builds the app: the security pipeline of SPEC §2, in order. No listening, no connecting. */
+/** Builds the app: the security pipeline of docs/DESIGN.md §2, in order. No listening, no connecting. */
 export function createApp(deps: AppDeps): { app: Express; context: AppContext } {
   const context = createContext(deps);
   const { config } = context;

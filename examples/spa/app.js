@@ -1,4 +1,4 @@
-// Confidant reference client: the cookie transport of SPEC §4/§5 from a browser, with no
+// Confidant reference client: the cookie transport of docs/DESIGN.md §5.5-§5.6 from a browser, with no
 // framework and no build step. The access token and the CSRF token live in memory only
 // (never localStorage); the refresh token lives in an HttpOnly cookie the page cannot read.
 

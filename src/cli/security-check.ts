@@ -1,7 +1,7 @@
 /**
  * `npm run security:check -- <base-url> [options]`: checks a running deployment against
- * SPEC §2/§4/§5 (health, readiness, JWKS, security headers, CORS, rate-limit headers,
- * problem responses, response time), prints a text report, writes an HTML status page,
+ * docs/DESIGN.md §2, §4 and §5 (health, readiness, JWKS, security headers, CORS, rate-limit
+ * headers, problem responses, response time), prints a text report, writes an HTML status page,
  * and exits 0 when every check passes, 1 on any failure or an unreachable URL, 2 on bad usage.
  *
  * Standalone on purpose: it loads no app configuration and touches no database.

@@ -1,5 +1,5 @@
 /**
- * The least-privilege PostgreSQL role the app connects as (SPEC §9). Migrations run as the
+ * The least-privilege PostgreSQL role the app connects as (docs/DESIGN.md §7.2). Migrations run as the
  * owner role; this role gets DML on the tables in `public` and nothing else: it cannot
  * create, alter, drop or truncate tables, create indexes or schemas, or create roles.
  * `npm run db:create-app-role` (src/cli/create-app-role.ts) runs this as the owner;

@@ -18,7 +18,7 @@ export interface RetentionDeps {
 export type RetentionJob = (deps: RetentionDeps, now: Date) => Promise<number>;
 
 /**
- * The data-lifecycle jobs of SPEC §7. Each deletes what is past its date and returns how
+ * The data-lifecycle jobs of docs/DESIGN.md §7.4. Each deletes what is past its date and returns how
  * many rows it removed: running one twice, or on two instances, removes nothing more.
  */
 export const RETENTION_JOBS: Record<string, RetentionJob> = {

@@ -15,7 +15,7 @@ function dataKeyFrom(master: string): DataKey {
 }
 
 /**
- * Field-level encryption of counseling text (SPEC §7): AES-256-GCM under a key derived
+ * Field-level encryption of counseling text (docs/DESIGN.md §7.1): AES-256-GCM under a key derived
  * from DATA_ENCRYPTION_KEY, stored as `enc1:<key id>:<iv>.<tag>.<ciphertext>`. The key id
  * makes keys rotatable: earlier keys (DATA_ENCRYPTION_KEYS_PREVIOUS) still decrypt until
  * `npm run keys:rotate-data` has re-encrypted every row under the current one. The

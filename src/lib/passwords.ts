@@ -38,7 +38,7 @@ export function dummyPasswordHash(): Promise<string> {
 }
 
 /**
- * SPEC §5: 12..128 characters, zxcvbn score >= 3, and not containing the email (or its
+ * The policy of docs/DESIGN.md §5.7: 12..128 characters, zxcvbn score >= 3, and not containing the email (or its
  * local part) or the name. Returns the problems, empty when the password is acceptable.
  */
 export function passwordProblems(password: string, context: { email?: string; name?: string }, field = 'password'): FieldError[] {

@@ -15,7 +15,7 @@ function groupsOf(address: string): number[] {
   return [...left, ...Array<string>(missing).fill('0'), ...right].map((group) => parseInt(group, 16));
 }
 
-/** An address cut to its network: /24 for IPv4, /48 for IPv6 (SPEC §6), for exports and logs. */
+/** An address cut to its network: /24 for IPv4, /48 for IPv6 (docs/DESIGN.md §6), for exports and logs. */
 export function pseudonymiseIp(address: string | null | undefined): string | null {
   if (!address) return null;
   if (isIPv4(address)) return `${address.split('.').slice(0, 3).join('.')}.0/24`;

@@ -20,7 +20,7 @@ function refused(detail: string): AppError {
 }
 
 /**
- * Optional authentication (SPEC §2.7): no Authorization header means anonymous; a header
+ * Optional authentication (docs/DESIGN.md §2.7): no Authorization header means anonymous; a header
  * that is present must carry a valid, unrevoked access token (or the monitoring token).
  */
 export function authenticate(deps: AuthenticateDeps): RequestHandler {

@@ -64,7 +64,7 @@ describe('auth rate-limit tier (RATE_LIMIT_AUTH_MAX=3)', () => {
   });
 });
 
-describe('per-account slowing (SPEC §2.5)', () => {
+describe('per-account slowing', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ env: { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', TRUST_PROXY: '1' } });

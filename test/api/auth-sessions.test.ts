@@ -188,7 +188,7 @@ describe('POST /api/auth/logout-all', () => {
   });
 });
 
-describe('revocation cost (SPEC §5: at most 0.02 session-table queries per request)', () => {
+describe('revocation cost (at most 0.02 session-table queries per request)', () => {
   it('reads auth_sessions at most 10 times for 500 authenticated requests, and still refuses at once after logout', async () => {
     const user = await createUser(t);
     const { accessToken, session } = await login(t, user);

@@ -14,7 +14,7 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { TEST_PASSWORD } from '../helpers/users.js';
 
 /**
- * SPEC §11 fault tests, each against a real server process: PostgreSQL lost and regained
+ * The fault tests of docs/DESIGN.md §11, each against a real server process: PostgreSQL lost and regained
  * mid-traffic, Redis killed and restarted, SIGTERM during a stream of writes. Every loop
  * is bounded in count and time; every process and server started here is stopped here.
  */
@@ -84,7 +84,7 @@ async function logIn(server: ServerProcess, email: string) {
   return { accessToken: res.body.accessToken as string, auth: { authorization: `Bearer ${res.body.accessToken as string}` } };
 }
 
-/** A 5xx body must be a problem without internals (SPEC §3). */
+/** A 5xx body must be a problem without internals (docs/DESIGN.md §3). */
 function expectCleanProblem(res: LoopbackResponse): void {
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ status: res.status, code: expect.any(String), requestId: expect.any(String) });

@@ -10,8 +10,8 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, login, type TestUser } from '../helpers/users.js';
 
 /**
- * Fuzzing (SPEC §11: "malformed input of every kind on every route: 4xx, never 5xx, never a
- * stack"). Every operation of GET /api/openapi.json gets fast-check generated hostile requests
+ * Fuzzing (docs/DESIGN.md §11: malformed input of every kind on every route: 4xx, never 5xx,
+ * never a stack). Every operation of GET /api/openapi.json gets fast-check generated hostile requests
  * (wrong types per field, huge strings, deep nesting, prototype-pollution keys, SQL and NoSQL
  * injection, invalid UTF-8, wrong content types and encodings, odd path ids and query strings,
  * hostile headers) as anonymous, as a user, counselor and admin, and with broken tokens, over a

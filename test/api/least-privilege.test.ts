@@ -16,7 +16,7 @@ import { createSequelize } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrator.js';
 import { createTestDatabase, postgresUrl, type TestDatabase } from '../helpers/database.js';
 
-// SPEC §9: migrations run as the owner; the app connects as a role with DML rights only.
+// docs/DESIGN.md §7.2: migrations run as the owner; the app connects as a role with DML rights only.
 // This proves it on a real PostgreSQL database: the role created by `npm run db:create-app-role`
 // reads and writes (the real app works over it) but cannot create, alter, drop or truncate.
 

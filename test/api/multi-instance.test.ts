@@ -10,8 +10,8 @@ import { startServerProcess, type ServerProcess } from '../helpers/server-proces
 import { TEST_PASSWORD } from '../helpers/users.js';
 
 /**
- * SPEC §11 "N instances with shared Redis: one rate limit and instant revocation across
- * them": two API processes on their own loopback ports, one PostgreSQL database, one
+ * docs/DESIGN.md §11, N instances with shared Redis (one rate limit and instant revocation
+ * across them): two API processes on their own loopback ports, one PostgreSQL database, one
  * Redis (a private redis-server, so nothing else sharing a Redis can disturb the counts).
  */
 
@@ -159,7 +159,7 @@ describe.skipIf(!postgresUrl)('two instances sharing PostgreSQL and Redis', () =
     }
     process.stdout.write(`[multi-instance] logout through A refused by B after ${Math.round(elapsed)} ms (polls: ${seen.join(',')})\n`);
     expect(seen).toContain(401);
-    expect(elapsed).toBeLessThan(1_000); // SPEC §5: refused on every instance within 1 s
+    expect(elapsed).toBeLessThan(1_000); // docs/DESIGN.md §5.4: refused on every instance within 1 s
 
     // A, where the logout happened, refuses it too.
     expect((await call(a, { path: '/api/auth/me', headers: auth, from: CLIENT.revocationSetup })).status).toBe(401);

@@ -68,7 +68,7 @@ function headerLines(response: string): string[] {
   return response.split('\r\n\r\n', 1)[0]!.split('\r\n').slice(1);
 }
 
-describe('security headers (SPEC §2.3)', () => {
+describe('security headers', () => {
   it('sets every API header on a JSON route', async () => {
     const res = await request(t.app).get('/health').expect(200);
     expect(cspDirectives(res.headers['content-security-policy'])).toEqual(["default-src 'none'", "frame-ancestors 'none'"]);

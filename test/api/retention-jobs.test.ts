@@ -7,7 +7,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
 /**
- * The data-lifecycle jobs of SPEC §7 on a real database. No test here logs in: the only
+ * The data-lifecycle jobs of docs/DESIGN.md §7.4 on a real database. No test here logs in: the only
  * security events are the ones a test writes, so their order in the audit chain is known.
  */
 

@@ -14,7 +14,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The default CORS origin of the test configuration. */
 const ALLOWED_ORIGIN = 'http://localhost:5173';
-/** Response time is a benchmark's business (SPEC §10); here the threshold only has to never bite. */
+/** Response time is a benchmark's business (docs/DESIGN.md §10); here the threshold only has to never bite. */
 const GENEROUS = { maxMs: 60_000, timeoutMs: 20_000 };
 
 const servers: Server[] = [];

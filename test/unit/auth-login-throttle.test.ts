@@ -7,7 +7,7 @@ async function failTimes(throttle: LoginThrottle, times: number, email = EMAIL) 
   for (let i = 0; i < times; i += 1) await throttle.failed(email);
 }
 
-describe('LoginThrottle (per-account slowing, SPEC §2.5)', () => {
+describe('LoginThrottle (per-account slowing)', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
   });

@@ -22,7 +22,7 @@ export class InvalidTokenError extends Error {
 }
 
 /**
- * Signs and verifies access tokens (SPEC §5). EdDSA verification costs as much as a
+ * Signs and verifies access tokens (docs/DESIGN.md §5.1). EdDSA verification costs as much as a
  * whole bare Express request, so a token verified once is remembered until it expires;
  * revocation is checked separately, per session, on every request.
  */

@@ -28,7 +28,7 @@ export interface AccountRecoveryDeps {
 const invalidToken = () => AppError.badRequest('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid, expired or already used.');
 
 /**
- * The mail flows of SPEC §4: verification, forgotten and changed passwords. Answers never
+ * The mail flows of docs/DESIGN.md §4.2: verification, forgotten and changed passwords. Answers never
  * reveal whether an email has an account: the work for an email happens after the reply.
  */
 export function createAccountRecovery(deps: AccountRecoveryDeps) {
@@ -41,7 +41,7 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
     mailer.send(templates.verifyEmail(user, token, config.tokens.emailVerificationTtlH));
   }
 
-  /** The policy of SPEC §5 against this user's email and name, then the argon2id hash. */
+  /** The password policy (docs/DESIGN.md §5.7) against this user's email and name, then the argon2id hash. */
   async function newPasswordHash(user: UserModel, password: string, field: string): Promise<string> {
     const problems = passwordProblems(password, user, field);
     if (problems.length > 0) throw AppError.validation(problems);

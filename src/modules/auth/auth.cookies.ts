@@ -11,7 +11,7 @@ export const CSRF_COOKIE = 'confidant_csrf';
 export const CSRF_HEADER = 'X-CSRF-Token';
 
 /**
- * The cookie transport of SPEC §5: the refresh token in an HttpOnly, SameSite=Strict
+ * The cookie transport of docs/DESIGN.md §5.5: the refresh token in an HttpOnly, SameSite=Strict
  * cookie scoped to /api/auth, plus a double-submit CSRF token bound to the session
  * (HMAC of the session id) that the SPA echoes in X-CSRF-Token with an allowlisted Origin.
  */

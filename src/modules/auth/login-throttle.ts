@@ -81,7 +81,7 @@ export class SharedFailureStore implements FailureStore {
 }
 
 /**
- * Per-account slowing (SPEC §2.5): after 5 failed logins for one email, whatever the
+ * Per-account slowing (docs/DESIGN.md §2.5): after 5 failed logins for one email, whatever the
  * client address, the next attempt must wait 1 s, then 2, 4... capped at 60 s. The cap
  * keeps an attacker from locking a victim out for long; a success clears the count.
  */

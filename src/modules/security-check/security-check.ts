@@ -1,7 +1,7 @@
 /**
- * The deployment checker of SPEC §9: probes a running Confidant over HTTP and reports, check
- * by check, whether health, readiness, the JWKS, the §2 security headers, the CORS allowlist,
- * the rate-limit headers, problem responses and response time are what the spec promises.
+ * The deployment checker of docs/DESIGN.md §9: probes a running Confidant over HTTP and reports, check
+ * by check, whether health, readiness, the JWKS, the §2.3 security headers, the CORS allowlist,
+ * the rate-limit headers, problem responses and response time are what the design promises.
  *
  * It sends a dozen or so requests, all to the given base URL, never follows a redirect
  * (a redirect is reported, not chased), and bounds every request with a timeout.
@@ -342,7 +342,7 @@ export async function runSecurityCheck(baseUrl: string, options: SecurityCheckOp
     },
   );
 
-  // --- the §2.3 headers, on a JSON route outside /api and on a problem response under /api ---
+  // --- the headers of docs/DESIGN.md §2.3, on a JSON route outside /api and on a problem response under /api ---
   const headerTargets: [string, Outcome][] = [
     ['/health', health],
     [`/api 404`, apiMissing],

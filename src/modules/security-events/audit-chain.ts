@@ -40,7 +40,7 @@ export interface VerifyResult {
 }
 
 /**
- * The tamper-evident log of SPEC §6. Events are written unsealed (off the request path);
+ * The tamper-evident log of docs/DESIGN.md §6. Events are written unsealed (off the request path);
  * `sealPending` links them, in order, into a hash chain. Several sealers (instances) can
  * never fork it: `seq` is unique and each event is claimed with `WHERE seq IS NULL`, so a
  * competing batch fails and rolls back whole. Retention purges cut a prefix of the chain

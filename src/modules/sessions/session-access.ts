@@ -17,7 +17,7 @@ export function participation(session: Pick<CounselingSessionModel, 'userId' | '
   return 'none';
 }
 
-/** Who may do what with a session (SPEC §4). Non-participants never learn that it exists. */
+/** Who may do what with a session (docs/DESIGN.md §4.3). Non-participants never learn that it exists. */
 export const sessionPolicy = {
   view: (p: Participation) => p !== 'none',
   changeState: (p: Participation) => p !== 'none',

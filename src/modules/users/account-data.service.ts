@@ -25,7 +25,7 @@ export interface AccountDataDeps {
 export const EXPORT_FORMAT_VERSION = 1;
 
 /**
- * GDPR access and erasure (SPEC §4 Users, §6). The export holds what is stored about the
+ * GDPR access and erasure (docs/DESIGN.md §7.3). The export holds what is stored about the
  * caller and nothing of anyone else: their own counseling sessions with the entries they
  * can see (a counselor's private notes stay out, as in the API), and for a counselor only
  * how many sessions they held. Deletion removes their data in one transaction and keeps
