@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
-import { hashPassword } from '../src/lib/passwords.js';
+import { hashPassword } from '../src/crypto/passwords.js';
 import { defineModels } from '../src/models/index.js';
 
 export const BENCH_PASSWORD = 'bench-lantern-orchard-velvet-42';

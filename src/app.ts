@@ -1,23 +1,54 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { createContext, type AppContext, type AppDeps } from './context.js';
+import { createInfra, type AppDeps, type Infra } from './context.js';
+import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './http/cookie-topology.js';
+import { ProxyTrustCheck } from './http/proxy-trust.js';
+import { RouteTable } from './http/route-table.js';
+import { describeError } from './infra/logger.js';
 import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
 import { jsonBodies } from './middleware/body-parser.js';
 import { corsAllowlist } from './middleware/cors.js';
 import { notFound } from './middleware/not-found.js';
+import { rateLimits } from './middleware/rate-limit.js';
+import { ResilientRateLimitStore } from './middleware/rate-limit-store.js';
 import { requestId } from './middleware/request-id.js';
 import { httpsRedirect, securityHeaders } from './middleware/security-headers.js';
+import { createModules, type Modules } from './modules/index.js';
 import { mountRoutes } from './routes.js';
 
-export type { AppContext, AppDeps };
+export type { AppDeps, Infra };
 
-/** Most routes take a few fields; entries carry up to 10,000 characters of text. */
-const SMALLER_BODY_LIMITS = { '/api/auth': '16kb', '/api/users': '16kb', '/api/admin': '16kb', '/api/sessions': '64kb' };
+export interface BuiltApp {
+  app: Express;
+  infra: Infra;
+  modules: Modules;
+  /** Every endpoint, from the route declarations. */
+  routes: RouteTable;
+  /**
+   * The shutdown order, after the server stopped taking requests: background work first
+   * (mail, events, sealing), so nothing touches a closed database, then Redis, then the pool.
+   */
+  drain(): Promise<void>;
+}
+
+function warnAboutCookieTopology(infra: Infra): void {
+  const { config, logger } = infra;
+  const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
+  if (crossSite.length > 0) {
+    logger.warn(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);
+  }
+}
 
 /** Builds the app: the security pipeline of docs/DESIGN.md §2, in order. No listening, no connecting. */
-export function createApp(deps: AppDeps): { app: Express; context: AppContext } {
-  const context = createContext(deps);
-  const { config } = context;
+export function createApp(deps: AppDeps): BuiltApp {
+  const infra = createInfra(deps);
+  const { config, shared, logger } = infra;
+  const proxyTrust = new ProxyTrustCheck(config, logger);
+  const limits = rateLimits(config, shared && ((tier) => new ResilientRateLimitStore(shared, tier)));
+  const routes = new RouteTable({ authLimit: limits.auth, checkResponses: !config.isProduction });
+  const modules = createModules(infra, { proxyTrust, routes: () => routes.routes });
+  warnAboutCookieTopology(infra);
+
   const app = express();
   app.set('trust proxy', config.trustProxy); // req.ip = the address seen through exactly this many hops
   app.set('etag', false); // responses are no-store; hashing them is wasted work
@@ -27,13 +58,13 @@ export function createApp(deps: AppDeps): { app: Express; context: AppContext } 
   app.use(securityHeaders(config)); //            3. helmet, Permissions-Policy, no-store
   app.use(httpsRedirect(config)); //                 ... and HTTPS behind a trusted proxy
   app.use(corsAllowlist(config)); //              4. only allowlisted origins get CORS headers
-  app.use(context.proxyTrust.middleware()); //    5. notice forwarding hops we do not trust...
-  app.use(context.limits.global); //                 ... then the global and write tiers
-  app.use(context.limits.write);
-  app.use(jsonBodies(config.bodyLimit, SMALLER_BODY_LIMITS)); // 6. JSON bodies (413 / 400); cookies in /api/auth only
-  app.use(authenticate({ ...context, monitoringToken: config.secrets.monitoringToken })); // 7. bearer -> req.auth
+  app.use(proxyTrust.middleware()); //            5. notice forwarding hops we do not trust...
+  app.use(limits.global); //                         ... then the global and write tiers
+  app.use(limits.write);
+  app.use(jsonBodies(config.bodyLimit, (method, path) => routes.bodyLimitFor(method, path))); // 6. JSON bodies, the route's limit (413 / 400)
+  app.use(authenticate({ verifyBearer: modules.auth.verifyBearer, monitoringToken: config.secrets.monitoringToken })); // 7. bearer -> req.auth
 
-  mountRoutes(app, context); //                   8. routers -> validation -> controller -> service
+  mountRoutes(app, routes, modules); //           8. route declarations: tier, access, validation, handler
   if (deps.extraRoutes) {
     const extra = express.Router();
     deps.extraRoutes(extra);
@@ -41,7 +72,18 @@ export function createApp(deps: AppDeps): { app: Express; context: AppContext } 
   }
 
   app.use(notFound); //                           9. unknown routes, then the central handler
-  const handleError: ErrorRequestHandler = (error, req, res, _next) => context.errorHandler.handleRequestError(error, req, res);
+  const handleError: ErrorRequestHandler = (error, req, res, _next) => infra.errorHandler.handleRequestError(error, req, res);
   app.use(handleError);
-  return { app, context };
+
+  async function drain(): Promise<void> {
+    await modules.auth.idle();
+    await infra.mailer.idle();
+    await modules.securityEvents.recorder.flush();
+    await modules.securityEvents.auditChain.sealPending().catch((error: unknown) => logger.warn('sealing on shutdown failed', describeError(error)));
+    await modules.securityEvents.auditChain.stop();
+    await shared?.close();
+    await infra.sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
+  }
+
+  return { app, infra, modules, routes, drain };
 }

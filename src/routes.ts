@@ -1,26 +1,39 @@
-import { Router } from 'express';
-import type { AppContext } from './context.js';
-import { adminRoutes } from './modules/admin/admin.routes.js';
-import { createAuthController } from './modules/auth/auth.controller.js';
-import { authRoutes, jwksRoutes } from './modules/auth/auth.routes.js';
-import { dashboardRoutes } from './modules/dashboard/dashboard.routes.js';
-import { docsRoutes } from './modules/docs/docs.routes.js';
-import { healthRoutes } from './modules/health/health.routes.js';
-import { monitoringRoutes } from './modules/monitoring/monitoring.routes.js';
-import { createSessionsController } from './modules/sessions/sessions.controller.js';
-import { sessionsRoutes } from './modules/sessions/sessions.routes.js';
-import { usersRoutes } from './modules/users/users.routes.js';
+import cookieParser from 'cookie-parser';
+import type { Router } from 'express';
+import type { ModuleDefaults, RouteTable } from './http/route-table.js';
+import type { RouteDefinition } from './http/route.js';
+import type { Modules } from './modules/index.js';
+
+interface Mount extends Omit<ModuleDefaults, 'use'> {
+  prefix: string;
+  routes: (modules: Modules) => RouteDefinition[];
+  use?: (modules: Modules) => ModuleDefaults['use'];
+}
+
+/**
+ * Where every module's routes are served, with the module's defaults for its routes (body
+ * limit, documentation tag). Most routes take a few fields; entries carry up to 10,000
+ * characters of text.
+ */
+export const MOUNTS: Mount[] = [
+  { prefix: '', routes: (m: Modules) => m.health.routes, tag: 'Health' },
+  { prefix: '', routes: (m: Modules) => m.auth.jwksRoutes, tag: 'Auth' },
+  // The refresh and CSRF cookies live under /api/auth only: nothing else parses cookies.
+  { prefix: '/api/auth', routes: (m: Modules) => m.auth.routes, tag: 'Auth', bodyLimit: '16kb', use: () => [{ handler: cookieParser() }] },
+  { prefix: '/api/sessions', routes: (m: Modules) => m.sessions.routes, tag: 'Counseling sessions', bodyLimit: '64kb' },
+  { prefix: '/api/dashboard', routes: (m: Modules) => m.dashboard.routes, tag: 'Dashboard' },
+  { prefix: '/api/users', routes: (m: Modules) => m.users.routes, tag: 'Users', bodyLimit: '16kb' },
+  { prefix: '/api/users', routes: (m: Modules) => m.privacy.routes, tag: 'Users', bodyLimit: '16kb' },
+  { prefix: '/api/admin', routes: (m: Modules) => m.admin.routes, tag: 'Admin', bodyLimit: '16kb' },
+  { prefix: '/api', routes: (m: Modules) => m.monitoring.routes, tag: 'Monitoring' },
+  { prefix: '/api', routes: (m: Modules) => m.docs.routes, tag: 'Docs', use: (m: Modules) => [{ path: '/docs/assets', handler: m.docs.assets }] },
+];
 
 /** Every feature router, mounted in one place. */
-export function mountRoutes(app: Router, context: AppContext): void {
-  const auth = createAuthController(context.auth, context.recovery, context.cookies, context.keys);
-  app.use(healthRoutes(context.health));
-  app.use(jwksRoutes(auth));
-  app.use('/api/auth', authRoutes(auth, context.limits.auth));
-  app.use('/api/sessions', sessionsRoutes(createSessionsController(context.sessions)));
-  app.use('/api/dashboard', dashboardRoutes(context.dashboard));
-  app.use('/api/users', usersRoutes(context.users, context.accountData, context.securityEvents));
-  app.use('/api/admin', adminRoutes(context.admin, context.securityEvents));
-  app.use('/api', monitoringRoutes(context.errorHandler.stats));
-  app.use('/api', docsRoutes());
+export function mountRoutes(app: Router, table: RouteTable, modules: Modules): void {
+  for (const mount of MOUNTS) {
+    const router = table.router(mount.prefix, mount.routes(modules), { tag: mount.tag, bodyLimit: mount.bodyLimit, use: mount.use?.(modules) });
+    if (mount.prefix === '') app.use(router);
+    else app.use(mount.prefix, router);
+  }
 }

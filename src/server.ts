@@ -7,11 +7,12 @@ import { ConfigError, loadConfig, loadDotEnv, type Config } from './config/env.j
 import { createSequelize, dialectOf, waitForDatabase } from './db/database.js';
 import { migrate, schemaStatus } from './db/migrator.js';
 import { ErrorHandler } from './errors/error-handler.js';
+import { retentionJobs } from './jobs/retention-jobs.js';
 import { scheduleRetentionJobs } from './jobs/scheduler.js';
-import { Lifecycle } from './lib/lifecycle.js';
-import { processLogSink } from './lib/log-sink.js';
-import { createLogger, describeError, type Logger } from './lib/logger.js';
-import { flushSentry, initSentry } from './lib/sentry.js';
+import { Lifecycle } from './infra/lifecycle.js';
+import { processLogSink } from './infra/log-sink.js';
+import { createLogger, type Logger } from './infra/logger.js';
+import { flushSentry, initSentry } from './infra/sentry.js';
 
 /** A start that cannot succeed: one line that says what to change, exit status 1, no stack. */
 class StartError extends Error {}
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
   const sequelize = createSequelize(config);
   const lifecycle = new Lifecycle('starting');
   const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
-  const { app, context } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
+  const { app, infra, modules, drain } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
   const reportToSentry = initSentry(config, logger);
   if (reportToSentry) errorHandler.addReporter(reportToSentry);
   const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, app);
@@ -141,13 +142,7 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     stopKeepAlive();
     clearTimeout(force);
-    await context.background.idle();
-    await context.mailer.idle();
-    await context.events.flush();
-    await context.auditChain.sealPending().catch((error: unknown) => logger.warn('sealing on shutdown failed', describeError(error)));
-    await context.auditChain.stop();
-    await context.shared?.close();
-    await sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
+    await drain();
     await flushSentry(2_000);
     const dropped = processLogSink().dropped;
     logger.info('stopped', dropped > 0 ? { droppedLogLines: dropped } : {});
@@ -173,14 +168,14 @@ async function main(): Promise<void> {
 
   try {
     await prepareDatabase(sequelize, config, lifecycle, logger, startup.signal);
-    await context.keys.jwks(); // generates the first signing key on a new database
+    await modules.auth.keys.jwks(); // generates the first signing key on a new database
   } catch (error) {
     if (startup.signal.aborted) return;
     throw error;
   }
   lifecycle.phase = 'ready';
-  stopJobs = scheduleRetentionJobs(context, config.jobsIntervalMs);
-  context.auditChain.schedule(0); // events of other instances, or of a previous run, are sealed too
+  stopJobs = scheduleRetentionJobs({ jobs: retentionJobs(modules), locks: infra.locks, logger }, config.jobsIntervalMs);
+  modules.securityEvents.auditChain.schedule(0); // events of other instances, or of a previous run, are sealed too
   logger.info('ready', { dialect: dialectOf(sequelize) });
 }
 

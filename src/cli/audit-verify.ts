@@ -3,8 +3,8 @@
  * its latest checkpoint, prints how many events verified and the first broken link, and
  * exits non-zero when the chain is broken.
  */
-import { JobLocks, newHolderId } from '../jobs/job-lock.js';
-import { AuditChain } from '../modules/security-events/audit-chain.js';
+import { JobLocks, newHolderId } from '../infra/job-locks.js';
+import { AuditChain } from '../modules/security-events/index.js';
 import { runCli } from './cli-context.js';
 
 await runCli(async ({ sequelize, models, logger }) => {

@@ -14,12 +14,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Op } from 'sequelize';
-import { JobLocks, newHolderId } from '../jobs/job-lock.js';
-import { SharedState } from '../lib/shared-state.js';
-import type { RevocationReason } from '../modules/auth/auth-sessions.js';
-import { RedisRevocationBus } from '../modules/auth/revocation-bus.js';
-import { SigningKeyStore } from '../modules/auth/signing-keys.js';
-import { AuditChain } from '../modules/security-events/audit-chain.js';
+import { JobLocks, newHolderId } from '../infra/job-locks.js';
+import { SharedState } from '../infra/shared-state.js';
+import { RedisRevocationBus, SigningKeyStore, type RevocationReason } from '../modules/auth/index.js';
+import { AuditChain } from '../modules/security-events/index.js';
 import { runCli, type CliContext } from './cli-context.js';
 
 const REASON: RevocationReason = 'breach_response';

@@ -1,7 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import { loadConfig, loadDotEnv, type Config } from '../config/env.js';
 import { createSequelize } from '../db/database.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger } from '../infra/logger.js';
 import { defineModels, type Models } from '../models/index.js';
 
 export interface CliContext {

@@ -3,8 +3,8 @@
  * DATA_ENCRYPTION_KEY. Put the old key in DATA_ENCRYPTION_KEYS_PREVIOUS first; remove it
  * once this has finished. Safe to interrupt and run again.
  */
-import { DataCipher } from '../lib/data-cipher.js';
-import { rotateDataKeys } from '../modules/sessions/text-rotation.js';
+import { DataCipher } from '../crypto/data-cipher.js';
+import { rotateDataKeys } from '../modules/sessions/index.js';
 import { runCli } from './cli-context.js';
 
 await runCli(async ({ config, models }) => {

@@ -2,7 +2,7 @@
  * `npm run keys:rotate`: adds a new current EdDSA signing key. Tokens signed by older keys
  * keep verifying until they expire; every instance picks the new key up within a minute.
  */
-import { SigningKeyStore } from '../modules/auth/signing-keys.js';
+import { SigningKeyStore } from '../modules/auth/index.js';
 import { runCli } from './cli-context.js';
 
 await runCli(async ({ config, models }) => {

@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sequelize, Transaction, type Options } from 'sequelize';
 import type { Config } from '../config/env.js';
-import type { Logger } from '../lib/logger.js';
+import type { Logger } from '../infra/logger.js';
 import { queueSqliteWrites } from './write-queue.js';
-import { describeError } from '../lib/logger.js';
+import { describeError } from '../infra/logger.js';
 
 export type Dialect = 'postgres' | 'sqlite';
 

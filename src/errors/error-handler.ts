@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import type { Logger } from '../lib/logger.js';
-import { describeError } from '../lib/logger.js';
+import type { Logger } from '../infra/logger.js';
+import { describeError } from '../infra/logger.js';
 import type { AppError } from './app-error.js';
 import { ErrorStats } from './error-stats.js';
 import { problemBody } from './problem.js';

@@ -1,28 +1,32 @@
-import type { Logger } from '../lib/logger.js';
-import { describeError } from '../lib/logger.js';
-import type { Models } from '../models/index.js';
-import { JobLocks, newHolderId } from './job-lock.js';
-import { RETENTION_JOBS, type RetentionDeps } from './retention-jobs.js';
+import type { JobLocks } from '../infra/job-locks.js';
+import type { Logger } from '../infra/logger.js';
+import { describeError } from '../infra/logger.js';
+import type { RetentionJob } from './retention-jobs.js';
 
 const LOCK_TTL_MS = 10 * 60_000;
 
+export interface JobRunnerDeps {
+  jobs: Record<string, RetentionJob>;
+  locks: JobLocks;
+  logger: Logger;
+}
+
 /** Runs every retention job whose lock this instance wins; returns what each removed. */
-export async function runRetentionJobs(deps: RetentionDeps & { models: Pick<Models, 'JobLock'>; logger: Logger; holder?: string }) {
-  const locks = new JobLocks(deps.models, deps.holder ?? newHolderId());
+export async function runRetentionJobs({ jobs, locks, logger }: JobRunnerDeps) {
   const results: Record<string, number | 'skipped' | 'failed'> = {};
-  for (const [name, job] of Object.entries(RETENTION_JOBS)) {
+  for (const [name, job] of Object.entries(jobs)) {
     if (!(await locks.acquire(name, LOCK_TTL_MS))) {
       results[name] = 'skipped';
       continue;
     }
     try {
-      const removed = await job(deps, new Date());
+      const removed = await job(new Date());
       results[name] = removed;
-      deps.logger.info('retention job done', { job: name, removed });
+      logger.info('retention job done', { job: name, removed });
       await locks.release(name, { removed });
     } catch (error) {
       results[name] = 'failed';
-      deps.logger.error('retention job failed', { job: name, ...describeError(error) });
+      logger.error('retention job failed', { job: name, ...describeError(error) });
       await locks.release(name, { failed: true }).catch(() => undefined);
     }
   }
@@ -30,7 +34,7 @@ export async function runRetentionJobs(deps: RetentionDeps & { models: Pick<Mode
 }
 
 /** Every `intervalMs`, in-process; the locks make concurrent instances take turns. */
-export function scheduleRetentionJobs(deps: Parameters<typeof runRetentionJobs>[0], intervalMs: number): () => void {
+export function scheduleRetentionJobs(deps: JobRunnerDeps, intervalMs: number): () => void {
   if (intervalMs <= 0) return () => undefined;
   const timer = setInterval(() => {
     runRetentionJobs(deps).catch((error: unknown) => deps.logger.error('retention jobs failed', describeError(error)));

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import morgan from 'morgan';
 import type { Config } from '../config/env.js';
-import { processLogSink, type LogSink } from '../lib/log-sink.js';
+import { processLogSink, type LogSink } from '../infra/log-sink.js';
 
 /**
  * The path as it may be logged: auth routes keep their query keys but lose the values

@@ -1,23 +1,18 @@
 import type { RequestHandler } from 'express';
+import { constantTimeEqual } from '../crypto/constant-time.js';
 import { AppError } from '../errors/app-error.js';
-import { constantTimeEqual } from '../lib/constant-time.js';
-import { requestMeta } from '../lib/request-meta.js';
-import { InvalidTokenError, type AccessTokens } from '../modules/auth/access-tokens.js';
-import type { SessionGuard } from '../modules/auth/session-guard.js';
-import type { SecurityEventRecorder } from '../modules/security-events/security-event-recorder.js';
+import { requestMeta, type RequestMeta } from '../http/request-meta.js';
+import type { AccessClaims } from '../http/route.js';
+
+/** Checks an access token and its login session; throws a 401 AppError when either is not valid. */
+export type BearerVerifier = (token: string, meta: RequestMeta) => Promise<AccessClaims>;
 
 export interface AuthenticateDeps {
-  accessTokens: AccessTokens;
-  guard: SessionGuard;
-  events: SecurityEventRecorder;
+  verifyBearer: BearerVerifier;
   monitoringToken?: string;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
-
-function refused(detail: string): AppError {
-  return AppError.unauthorized('INVALID_TOKEN', detail);
-}
 
 /**
  * Optional authentication (docs/DESIGN.md §2.7): no Authorization header means anonymous; a header
@@ -27,25 +22,13 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
   const verify: RequestHandler = async function verifyBearer(req, res, next) {
     const header = req.headers.authorization ?? '';
     const token = BEARER.exec(header)?.[1];
-    if (!token) throw refused('The Authorization header must be "Bearer <token>".');
+    if (!token) throw AppError.unauthorized('INVALID_TOKEN', 'The Authorization header must be "Bearer <token>".');
 
     if (deps.monitoringToken !== undefined && constantTimeEqual(token, deps.monitoringToken)) {
       req.monitoring = true;
       return next();
     }
-    const meta = requestMeta(req);
-    let claims;
-    try {
-      claims = await deps.accessTokens.verify(token);
-    } catch (error) {
-      if (!(error instanceof InvalidTokenError)) throw error;
-      deps.events.record({ type: 'token_validation_failure', ...meta, metadata: { reason: error.reason } });
-      throw refused('The access token is invalid or expired.');
-    }
-    if (!(await deps.guard.isActive(claims.sessionId))) {
-      deps.events.record({ type: 'token_validation_failure', userId: claims.userId, ...meta, metadata: { reason: 'session_ended' } });
-      throw refused('The session of this access token has ended.');
-    }
+    const claims = await deps.verifyBearer(token, requestMeta(req));
     req.auth = claims;
     res.locals.userId = claims.userId;
     next();

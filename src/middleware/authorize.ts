@@ -1,24 +1,31 @@
 import type { RequestHandler } from 'express';
 import { AppError } from '../errors/app-error.js';
-import type { Role } from '../models/user.model.js';
+import type { AccessSpec } from '../http/route.js';
 
-/** Who may call a route, as data: the OpenAPI document reads it from the middleware. */
-export type Access = { kind: 'authenticated' } | { kind: 'roles'; roles: Role[] };
+const requireAuth: RequestHandler = function requireAuth(req, _res, next) {
+  if (!req.auth) throw AppError.unauthorized();
+  next();
+};
 
-export const requireAuth: RequestHandler & { access: Access } = Object.assign(
-  function requireAuth(req: Parameters<RequestHandler>[0], _res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]) {
-    if (!req.auth) throw AppError.unauthorized();
-    next();
-  },
-  { access: { kind: 'authenticated' } as Access },
-);
-
-/** Roles as data: `requireRole('counselor', 'admin')`. Implies requireAuth. */
-export function requireRole(...roles: Role[]): RequestHandler & { access: Access } {
-  const requireRoleMiddleware: RequestHandler = function requireRoleMiddleware(req, _res, next) {
+function requireRole(roles: readonly string[]): RequestHandler {
+  return function requireRole(req, _res, next) {
     if (!req.auth) throw AppError.unauthorized();
     if (!roles.includes(req.auth.role)) throw AppError.forbidden('FORBIDDEN_ROLE', 'Your role does not allow this.');
     next();
   };
-  return Object.assign(requireRoleMiddleware, { access: { kind: 'roles', roles } as Access });
+}
+
+/** Admins, or the bearer MONITORING_TOKEN (recognised, in constant time, by `authenticate`). */
+const requireMonitoring: RequestHandler = function requireMonitoring(req, _res, next) {
+  if (req.monitoring || req.auth?.role === 'admin') return next();
+  if (req.auth) throw AppError.forbidden('FORBIDDEN_ROLE', 'Only admins and monitoring may read error statistics.');
+  throw AppError.unauthorized('MONITORING_ACCESS_REQUIRED', 'An admin access token or the monitoring token is required.');
+};
+
+/** The middleware that enforces a route's declared access (roles as data). */
+export function accessGuard(access: AccessSpec): RequestHandler[] {
+  if (access === 'public') return [];
+  if (access === 'authenticated') return [requireAuth];
+  if (access === 'monitoring') return [requireMonitoring];
+  return [requireRole(access.roles)];
 }

@@ -1,6 +1,6 @@
 import { MemoryStore, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import type { SharedState } from '../lib/shared-state.js';
+import type { SharedState } from '../infra/shared-state.js';
 import type { RateLimitTier } from './rate-limit.js';
 
 /**

@@ -1,5 +1,5 @@
 import 'express';
-import type { AccessClaims } from '../modules/auth/access-tokens.js';
+import type { AccessClaims } from '../http/route.js';
 
 declare global {
   namespace Express {

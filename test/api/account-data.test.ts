@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/lib/passwords.js';
+import { hashPassword } from '../../src/crypto/passwords.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
@@ -292,7 +292,7 @@ describe('DELETE /api/users/me', () => {
       await sessionWithTexts(first, null, 'leaving again'),
     ];
     await request(t.app).post('/api/auth/forgot-password').send({ email: user.email }).expect(202);
-    await t.context.background.idle();
+    await t.modules.auth.idle();
     await settle();
     const counts = await personalCounts(user.id);
     for (const [table] of PERSONAL_TABLES) expect(counts[table], table).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
-import type { LogFields, Logger } from '../../src/lib/logger.js';
+import type { LogFields, Logger } from '../../src/infra/logger.js';
 import type { SecurityEventType } from '../../src/models/security-event.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp.js';
@@ -35,7 +35,7 @@ function sha256(value: string): string {
 
 /** Everything the request started in the background: the mail flows, their mail, then the security events. */
 async function settle(app: TestApp): Promise<void> {
-  await app.context.background.idle();
+  await app.modules.auth.idle();
   await app.context.mailer.idle();
   await app.context.events.flush();
 }

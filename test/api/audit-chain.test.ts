@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Op, QueryTypes } from 'sequelize';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { JobLocks, newHolderId } from '../../src/jobs/job-lock.js';
+import { JobLocks, newHolderId } from '../../src/infra/job-locks.js';
 import { AuditChain, eventHash, personalDigestOf } from '../../src/modules/security-events/audit-chain.js';
 import type { SecurityEventModel } from '../../src/models/security-event.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import { verifyPassword } from '../../src/lib/passwords.js';
+import { verifyPassword } from '../../src/crypto/passwords.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, TEST_PASSWORD } from '../helpers/users.js';
 

@@ -321,7 +321,7 @@ describe('POST /api/auth/refresh (cookie transport, CSRF-protected)', () => {
 
   it('clears the cookies when the refresh cookie is no longer valid', async () => {
     const browser = await cookieLogin(t);
-    await t.context.authSessions.revoke({ id: browser.sessionId }, 'logout');
+    await t.modules.auth.endSessions({ id: browser.sessionId }, 'logout');
 
     const res = await request(t.app)
       .post('/api/auth/refresh')

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyPassword } from '../../src/lib/passwords.js';
+import { verifyPassword } from '../../src/crypto/passwords.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/users.js';
 

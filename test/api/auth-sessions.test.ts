@@ -196,7 +196,7 @@ describe('revocation cost (at most 0.02 session-table queries per request)', () 
     t.sequelize.addHook('afterQuery', 'count-auth-sessions', (_options, query) => {
       if (/auth_sessions/.test((query as unknown as { sql?: string }).sql ?? '')) sessionQueries += 1;
     });
-    const guardBefore = t.context.guard.queries;
+    const guardBefore = t.modules.auth.guard.queries;
 
     try {
       for (let i = 0; i < 500; i += 1) await me(accessToken).expect(200);
@@ -205,7 +205,7 @@ describe('revocation cost (at most 0.02 session-table queries per request)', () 
     }
 
     expect(sessionQueries).toBeLessThanOrEqual(10);
-    expect(t.context.guard.queries - guardBefore).toBeLessThanOrEqual(10);
+    expect(t.modules.auth.guard.queries - guardBefore).toBeLessThanOrEqual(10);
     expect(sessionQueries / 500).toBeLessThanOrEqual(0.02);
     await request(t.app).post('/api/auth/logout').set('Authorization', `Bearer ${accessToken}`).expect(204);
     expect((await me(accessToken).expect(401)).body.code).toBe('INVALID_TOKEN');

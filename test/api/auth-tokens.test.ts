@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveKey, seal } from '../../src/lib/secret-box.js';
+import { deriveKey, seal } from '../../src/crypto/secret-box.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { userWithToken } from '../helpers/users.js';
 
@@ -308,7 +308,7 @@ describe('signing key rotation (npm run keys:rotate)', () => {
     const before = await userWithToken(t);
     const oldKid = jose.decodeProtectedHeader(before.accessToken).kid!;
 
-    const newKid = await t.context.keys.rotate();
+    const newKid = await t.modules.auth.keys.rotate();
 
     expect(newKid).not.toBe(oldKid);
     expect(await jwksKids(t)).toEqual(expect.arrayContaining([oldKid, newKid]));

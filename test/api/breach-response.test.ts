@@ -8,9 +8,9 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createSequelize } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrator.js';
-import { JobLocks, newHolderId } from '../../src/jobs/job-lock.js';
-import { createLogger } from '../../src/lib/logger.js';
-import { hashPassword } from '../../src/lib/passwords.js';
+import { JobLocks, newHolderId } from '../../src/infra/job-locks.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { hashPassword } from '../../src/crypto/passwords.js';
 import { InvalidTokenError } from '../../src/modules/auth/access-tokens.js';
 import { OneTimeTokens } from '../../src/modules/auth/one-time-tokens.js';
 import { AuditChain } from '../../src/modules/security-events/audit-chain.js';
@@ -59,14 +59,14 @@ describe('npm run breach:respond', () => {
   function instance(overrides: Record<string, string> = {}, sessionRecheckMs?: number) {
     const config = loadConfig({ ...env, ...overrides });
     const sequelize = createSequelize(config);
-    const { app, context } = createApp({ config, sequelize, sessionRecheckMs });
+    const { app, infra, modules } = createApp({ config, sequelize, sessionRecheckMs });
     opened.push({
       async close() {
-        await context.shared?.close();
+        await infra.shared?.close();
         await sequelize.close();
       },
     });
-    return { app, context };
+    return { app, infra, modules };
   }
   type Instance = ReturnType<typeof instance>;
 
@@ -106,7 +106,7 @@ describe('npm run breach:respond', () => {
     const passwordHash = await hashPassword(TEST_PASSWORD);
     for (const name of ['Breach Client', 'Breach Counselor']) {
       const email = `breach-${randomBytes(4).toString('hex')}@example.com`;
-      const user = await running.context.models.User.create({ email, name, passwordHash, emailVerifiedAt: new Date(), role: name.endsWith('Counselor') ? 'counselor' : 'user' });
+      const user = await running.infra.models.User.create({ email, name, passwordHash, emailVerifiedAt: new Date(), role: name.endsWith('Counselor') ? 'counselor' : 'user' });
       users.push({ id: user.id, email });
     }
     tokens = [];
@@ -116,8 +116,8 @@ describe('npm run breach:respond', () => {
     }
     for (const { accessToken } of tokens) await me(running.app, accessToken).expect(200); // verified and cached as active
     oldKid = jose.decodeProtectedHeader(tokens[0]!.accessToken).kid!;
-    resetLink = await new OneTimeTokens(running.context.sequelize, running.context.models).issue(users[0]!.id, 'reset_password', 30 * 60_000);
-    await running.context.events.flush();
+    resetLink = await new OneTimeTokens(running.infra.sequelize, running.infra.models).issue(users[0]!.id, 'reset_password', 30 * 60_000);
+    await running.modules.securityEvents.recorder.flush();
 
     cli = await runBreachResponse(env);
   }, 120_000);
@@ -142,7 +142,7 @@ describe('npm run breach:respond', () => {
   });
 
   it('revokes every login session in the database with reason breach_response', async () => {
-    const sessions = await running.context.models.AuthSession.findAll();
+    const sessions = await running.infra.models.AuthSession.findAll();
     expect(sessions).toHaveLength(3);
     for (const session of sessions) {
       expect(session.revokedAt).not.toBeNull();
@@ -162,7 +162,7 @@ describe('npm run breach:respond', () => {
     const res = await me(fresh.app, tokens[0]!.accessToken).expect(401);
     expect(res.body.code).toBe('INVALID_TOKEN');
     // Refused for the key itself, not only for the revoked session.
-    const error = await fresh.context.accessTokens.verify(tokens[0]!.accessToken).catch((caught: unknown) => caught);
+    const error = await fresh.modules.auth.accessTokens.verify(tokens[0]!.accessToken).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InvalidTokenError);
     expect((error as InvalidTokenError).reason).toBe('unknown key');
   });
@@ -182,19 +182,19 @@ describe('npm run breach:respond', () => {
     expect(kids).toHaveLength(1);
     expect(kids).not.toContain(oldKid);
     expect(cli.stdout).toContain(`new current key ${kids[0]}`);
-    const old = await fresh.context.models.SigningKey.findByPk(oldKid);
+    const old = await fresh.infra.models.SigningKey.findByPk(oldKid);
     expect(old!.retireAt!.getTime()).toBeLessThanOrEqual(Date.now());
   });
 
   it('deletes the unused one-time links: the reset link no longer works', async () => {
-    expect(await running.context.models.OneTimeToken.count({ where: { usedAt: null } })).toBe(0);
+    expect(await running.infra.models.OneTimeToken.count({ where: { usedAt: null } })).toBe(0);
     const fresh = instance({ REDIS_URL: '' });
     const res = await request(fresh.app).post('/api/auth/reset-password').send({ token: resetLink, password: NEW_PASSWORD }).expect(400);
     expect(res.body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
   });
 
   it('records suspicious_activity with the action and the count, sealed into a chain that verifies', async () => {
-    const { models, sequelize } = running.context;
+    const { models, sequelize } = running.infra;
     const events = await models.SecurityEvent.findAll({ where: { type: 'suspicious_activity' } });
     expect(events).toHaveLength(1);
     expect(events[0]!.metadata).toMatchObject({ action: 'breach_response', sessionsRevoked: 3 });
@@ -206,7 +206,7 @@ describe('npm run breach:respond', () => {
   it('lets people sign in again, with tokens under the new key', async () => {
     const fresh = instance({ REDIS_URL: '' });
     const res = await login(fresh.app, users[0]!.email).expect(200);
-    const [newKid] = (await fresh.context.keys.jwks()).keys.map((key) => key.kid);
+    const [newKid] = (await fresh.modules.auth.keys.jwks()).keys.map((key) => key.kid);
     expect(jose.decodeProtectedHeader(res.body.accessToken).kid).toBe(newKid);
     await me(fresh.app, res.body.accessToken).expect(200);
   });
@@ -216,7 +216,7 @@ describe('npm run breach:respond', () => {
     let keyUnderOldSecret: string;
 
     it('keeps the key sealed under the old secret trusted by instances on the new secret only until its tokens expire', async () => {
-      const current = await running.context.models.SigningKey.findAll({ where: { retireAt: null } });
+      const current = await running.infra.models.SigningKey.findAll({ where: { retireAt: null } });
       expect(current).toHaveLength(1); // the key the first run made, sealed under the old secret
       keyUnderOldSecret = current[0]!.kid;
       const restarted = instance({ AUTH_SECRET: newSecret, REDIS_URL: '' });
@@ -225,7 +225,7 @@ describe('npm run breach:respond', () => {
       const res = await request(fresh.app).get('/.well-known/jwks.json');
       const kids = res.status === 200 ? (res.body.keys as { kid: string }[]).map((key) => key.kid) : [];
       // The restarted instance could not open it, made its own key and scheduled this one to retire.
-      const stillActive = await running.context.models.SigningKey.findByPk(keyUnderOldSecret);
+      const stillActive = await running.infra.models.SigningKey.findByPk(keyUnderOldSecret);
       expect(stillActive!.retireAt).toBeInstanceOf(Date);
       expect(stillActive!.retireAt!.getTime()).toBeGreaterThan(Date.now());
       expect(res.status).toBe(200);
@@ -233,12 +233,12 @@ describe('npm run breach:respond', () => {
     });
 
     it('running it again with the new secret retires every key of the old secret, revokes the sessions opened meanwhile, and sign-in works', async () => {
-      const active = await running.context.models.AuthSession.count({ where: { revokedAt: null } });
+      const active = await running.infra.models.AuthSession.count({ where: { revokedAt: null } });
       expect(active).toBeGreaterThan(0); // the sign-in after the first run, at least
       const again = await runBreachResponse({ ...env, AUTH_SECRET: newSecret });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain(`login sessions: ${active} revoked`);
-      expect(await running.context.models.AuthSession.count({ where: { revokedAt: null } })).toBe(0);
+      expect(await running.infra.models.AuthSession.count({ where: { revokedAt: null } })).toBe(0);
 
       const fresh = instance({ AUTH_SECRET: newSecret, REDIS_URL: '' });
       const kids = ((await request(fresh.app).get('/.well-known/jwks.json').expect(200)).body.keys as { kid: string }[]).map((key) => key.kid);

@@ -8,9 +8,9 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import { DataCipher } from '../../src/lib/data-cipher.js';
-import type { Logger } from '../../src/lib/logger.js';
-import { textContext } from '../../src/modules/sessions/sessions.service.js';
+import { DataCipher } from '../../src/crypto/data-cipher.js';
+import type { Logger } from '../../src/infra/logger.js';
+import { textContext } from '../../src/modules/sessions/session-views.js';
 import { rotateDataKeys } from '../../src/modules/sessions/text-rotation.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
@@ -263,7 +263,7 @@ describe('encryption at rest of counseling text', () => {
     }
 
     expect(lines.some((line) => line.includes('request failed'))).toBe(true);
-    const everything = `${lines.join('\n')}\n${JSON.stringify(logged.context.errorHandler.stats.snapshot())}`;
+    const everything = `${lines.join('\n')}\n${JSON.stringify(logged.infra.errorHandler.stats.snapshot())}`;
     const stored = await entryRows(t);
     for (const session of mine) for (const text of [...session.texts, ...(session.feedback ? [session.feedback] : [])]) expect(everything).not.toContain(text);
     for (const row of stored) expect(everything).not.toContain(row.text.split('.').at(-1)!);
@@ -297,7 +297,7 @@ describe('data key rotation midway through a data set (two instances over one da
     const halfB = [...(await writeSessions(appB.app, clientB, counselorB, counselorUser.id, 'B-1')), ...(await writeSessions(appB.app, clientB, counselorB, counselorUser.id, 'B-2'))];
     written.push(...halfA, ...halfB);
 
-    const byKey = (await storedValues(t)).map((value) => appB.context.cipher.keyIdOf(value));
+    const byKey = (await storedValues(t)).map((value) => appB.infra.cipher.keyIdOf(value));
     expect(byKey.filter((id) => id === K1_ID)).toHaveLength(12); // 2 x (5 texts + 1 comment)
     expect(byKey.filter((id) => id === K2_ID)).toHaveLength(12);
 
@@ -327,14 +327,14 @@ describe('data key rotation midway through a data set (two instances over one da
     });
     legacyEntryId = legacy.id;
     const before = await storedValues(t);
-    expect(before.filter((value) => appB.context.cipher.needsRotation(value))).toHaveLength(13);
+    expect(before.filter((value) => appB.infra.cipher.needsRotation(value))).toHaveLength(13);
 
-    const progress = await rotateDataKeys(appB.context.models, appB.context.cipher, { batchSize: 3, maxBatches: 1 });
+    const progress = await rotateDataKeys(appB.infra.models, appB.infra.cipher, { batchSize: 3, maxBatches: 1 });
     expect(progress.batches).toBe(1);
     expect(progress.examined).toBe(3);
     expect(progress.reencrypted).toBeLessThanOrEqual(3);
     const after = await storedValues(t);
-    const stillOld = after.filter((value) => appB.context.cipher.needsRotation(value));
+    const stillOld = after.filter((value) => appB.infra.cipher.needsRotation(value));
     expect(stillOld.length).toBe(13 - progress.reencrypted);
     expect(stillOld.length).toBeGreaterThan(0);
     for (const value of after) expect(value === legacyText || value.startsWith('enc1:')).toBe(true);
@@ -345,7 +345,7 @@ describe('data key rotation midway through a data set (two instances over one da
 
   it('running it again finishes the job: every value is under key 2, the legacy text too, and a third run changes nothing', async () => {
     const batches: number[] = [];
-    const progress = await rotateDataKeys(appB.context.models, appB.context.cipher, { batchSize: 3, onBatch: (p) => batches.push(p.batches) });
+    const progress = await rotateDataKeys(appB.infra.models, appB.infra.cipher, { batchSize: 3, onBatch: (p) => batches.push(p.batches) });
     expect(progress.batches).toBeGreaterThan(1);
     expect(batches).toEqual(Array.from({ length: progress.batches }, (_, index) => index + 1));
     const values = await storedValues(t);
@@ -354,9 +354,9 @@ describe('data key rotation midway through a data set (two instances over one da
     expect(values.join('\n')).not.toContain(legacyText);
 
     const [legacy] = await t.sequelize.query<{ text: string }>('SELECT text FROM session_entries WHERE id = :id', { replacements: { id: legacyEntryId }, type: QueryTypes.SELECT });
-    expect(appB.context.cipher.decrypt(legacy!.text, textContext.entry(legacyEntryId))).toBe(legacyText);
+    expect(appB.infra.cipher.decrypt(legacy!.text, textContext.entry(legacyEntryId))).toBe(legacyText);
 
-    const again = await rotateDataKeys(appB.context.models, appB.context.cipher, { batchSize: 3 });
+    const again = await rotateDataKeys(appB.infra.models, appB.infra.cipher, { batchSize: 3 });
     expect(again.reencrypted).toBe(0);
     expect(again.examined).toBe(25);
     expect(await storedValues(t)).toEqual(values);
@@ -378,7 +378,7 @@ describe('data key rotation midway through a data set (two instances over one da
     const report = await request(onlyK1.app).get(`/api/sessions/${withFeedback.sessionId}/report`).set('Authorization', client).expect(500);
     expect(JSON.stringify(report.body)).not.toContain(withFeedback.feedback!);
     for (const row of await entryRows(t)) {
-      expect(() => onlyK1.context.cipher.decrypt(row.text, textContext.entry(row.id))).toThrow(/no data key/);
+      expect(() => onlyK1.infra.cipher.decrypt(row.text, textContext.entry(row.id))).toThrow(/no data key/);
     }
   });
 });

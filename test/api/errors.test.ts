@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import { validate, validated } from '../../src/middleware/validate.js';
+import { parseInput } from '../../src/middleware/validate.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 const MONITORING_TOKEN = 'monitoring-token-for-tests-0123456789';
@@ -21,8 +21,8 @@ function diagnosticRoutes(router: Router): void {
     await Promise.resolve();
     throw new TypeError(SECRET_MESSAGE);
   });
-  router.post('/test/profile', validate(profileSchema), function echo(_req, res) {
-    res.json(validated(res, profileSchema).body);
+  router.post('/test/profile', function echo(req, res) {
+    res.json(parseInput(req, profileSchema).body);
   });
 }
 
@@ -89,7 +89,7 @@ describe('unexpected errors', () => {
   });
 });
 
-describe('validation through validate()', () => {
+describe('validation through parseInput()', () => {
   it('accepts a valid body and hands the parsed value to the controller', async () => {
     const res = await request(t.app).post('/test/profile').send({ name: 'Ada', age: 36, extra: 'dropped' }).expect(200);
     expect(res.body).toEqual({ name: 'Ada', age: 36 });

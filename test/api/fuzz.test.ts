@@ -5,7 +5,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogFields, Logger } from '../../src/lib/logger.js';
+import type { LogFields, Logger } from '../../src/infra/logger.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, login, type TestUser } from '../helpers/users.js';
 

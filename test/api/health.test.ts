@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createSequelize } from '../../src/db/database.js';
-import { Lifecycle } from '../../src/lib/lifecycle.js';
+import { Lifecycle } from '../../src/infra/lifecycle.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 describe('health routes', () => {

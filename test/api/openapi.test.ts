@@ -1,8 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATIONS } from '../../src/modules/docs/operations.js';
-import { listRoutes } from '../../src/modules/docs/route-inventory.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 describe('API documentation', () => {
@@ -22,10 +20,9 @@ describe('API documentation', () => {
     });
 
     it('documents every route the app serves, and nothing else', async () => {
-      const served = listRoutes(t.app).map((route) => `${route.method} ${route.path}`).sort();
+      const served = t.routes.routes.map((route) => `${route.method} ${route.path}`).sort();
       expect(served.length).toBeGreaterThan(40);
-      expect(served.filter((key) => !OPERATIONS[key])).toEqual([]); // a route without a documented operation
-      expect(Object.keys(OPERATIONS).filter((key) => !served.includes(key))).toEqual([]); // a doc for a route that is gone
+      for (const { spec } of t.routes.routes) expect(spec.summary.length, `${spec.method} ${spec.path} has a summary`).toBeGreaterThan(0);
 
       const res = await request(t.app).get('/api/openapi.json').expect(200);
       const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>)

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobLocks } from '../../src/jobs/job-lock.js';
-import { RETENTION_JOBS } from '../../src/jobs/retention-jobs.js';
+import { JobLocks } from '../../src/infra/job-locks.js';
+import { retentionJobs } from '../../src/jobs/retention-jobs.js';
 import { runRetentionJobs } from '../../src/jobs/scheduler.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
@@ -23,9 +23,11 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 function run(holder?: string) {
-  const { models, logger, auditChain } = t.context;
-  return runRetentionJobs({ sequelize: t.sequelize, models, config: t.config, logger, auditChain, ...(holder && { holder }) });
+  const { models, logger, locks } = t.infra;
+  return runRetentionJobs({ jobs: retentionJobs(t.modules), locks: holder ? new JobLocks(models, holder) : locks, logger });
 }
+
+const RETENTION_JOBS = () => retentionJobs(t.modules);
 
 const ago = (ms: number) => new Date(Date.now() - ms);
 const hash = () => randomBytes(32).toString('hex');
@@ -124,7 +126,7 @@ describe('runRetentionJobs', () => {
 
     const first = await run();
 
-    for (const name of Object.keys(RETENTION_JOBS)) expect([name, first[name]]).toEqual([name, EXPECTED_FIRST_RUN[name] ?? 0]);
+    for (const name of Object.keys(RETENTION_JOBS())) expect([name, first[name]]).toEqual([name, EXPECTED_FIRST_RUN[name] ?? 0]);
     expect(await ids(AuthSession, { userId: user.id })).toEqual([...kept.sessions].sort());
     expect(await ids(OneTimeToken)).toEqual(kept.tokens);
     expect(await ids(IdempotencyKey)).toEqual(kept.keys);
@@ -139,7 +141,7 @@ describe('runRetentionJobs', () => {
 
     const second = await run();
 
-    for (const name of Object.keys(RETENTION_JOBS)) expect([name, second[name]]).toEqual([name, 0]);
+    for (const name of Object.keys(RETENTION_JOBS())) expect([name, second[name]]).toEqual([name, 0]);
   });
 
   it('skips a job whose lock another instance holds, and runs it once the lock is released', async () => {
@@ -171,7 +173,7 @@ describe('runRetentionJobs', () => {
 
     const [a, b] = await Promise.all([run('instance-a'), run('instance-b')]);
 
-    for (const name of Object.keys(RETENTION_JOBS)) {
+    for (const name of Object.keys(RETENTION_JOBS())) {
       const outcomes = [a[name], b[name]];
       for (const outcome of outcomes) expect(outcome === 'skipped' || typeof outcome === 'number', `${name}: ${String(outcome)}`).toBe(true);
       const removed = outcomes.filter((outcome): outcome is number => typeof outcome === 'number');

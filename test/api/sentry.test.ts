@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { loadConfig } from '../../src/config/env.js';
 import { AppError } from '../../src/errors/app-error.js';
 import type { ErrorReporter } from '../../src/errors/error-handler.js';
-import { createLogger } from '../../src/lib/logger.js';
-import { flushSentry, initSentry, scrubEvent } from '../../src/lib/sentry.js';
-import { validate } from '../../src/middleware/validate.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { flushSentry, initSentry, scrubEvent } from '../../src/infra/sentry.js';
+import { parseInput } from '../../src/middleware/validate.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 // A JWT-shaped monitoring token: the one bearer token that reaches a route without a session.
@@ -62,7 +62,8 @@ function diagnosticRoutes(router: Router): void {
   router.post('/test/sentry-boom/:id', function leaksInItsMessage() {
     throw new Error(`lookup failed for ${EMAIL} with Bearer ${LEAKED_TOKEN} api_key ${API_SECRET}`);
   });
-  router.post('/test/sentry-validated', validate({ body: z.object({ age: z.number().int() }) }), (_req, res) => {
+  router.post('/test/sentry-validated', (req, res) => {
+    parseInput(req, { body: z.object({ age: z.number().int() }) });
     res.status(204).end();
   });
 }

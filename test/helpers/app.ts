@@ -5,8 +5,13 @@ import { createSequelize } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrator.js';
 import { createTestDatabase } from './database.js';
 
+/** Rate limits far above what any test sends, for files that are not about the limits. */
+export const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
+
 export interface TestAppOptions {
   env?: Record<string, string>;
+  /** Lift the rate-limit tiers out of the way (LENIENT_LIMITS), unless `env` sets them. */
+  lenientLimits?: boolean;
   extraRoutes?: (router: Router) => void;
   deps?: Partial<Omit<AppDeps, 'config' | 'sequelize'>>;
 }
@@ -16,24 +21,24 @@ export interface TestAppOptions {
  */
 export async function createTestApp(options: TestAppOptions = {}) {
   const database = await createTestDatabase();
-  const config = loadConfig({ NODE_ENV: 'test', ...database.env, ...options.env });
+  const env = { ...(options.lenientLimits && LENIENT_LIMITS), ...options.env };
+  const config = loadConfig({ NODE_ENV: 'test', ...database.env, ...env });
   const sequelize = createSequelize(config);
   await migrate(sequelize);
-  const { app, context } = createApp({ config, sequelize, extraRoutes: options.extraRoutes, ...options.deps });
+  const built = createApp({ config, sequelize, extraRoutes: options.extraRoutes, ...options.deps });
+  const { app, infra, modules, drain } = built;
   return {
     app,
-    context,
+    infra,
+    modules,
+    routes: built.routes,
+    /** The infrastructure and the security-event log, which most tests read. */
+    context: { ...infra, events: modules.securityEvents.recorder, auditChain: modules.securityEvents.auditChain },
     config,
     sequelize,
     dialect: database.dialect,
     async close() {
-      // Background work first (mail, events, sealing), so nothing touches a closed database.
-      await context.background.idle();
-      await context.mailer.idle();
-      await context.events.flush();
-      await context.auditChain.stop();
-      await context.shared?.close();
-      await sequelize.close();
+      await drain();
       await database.drop();
     },
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { hashPassword } from '../../src/lib/passwords.js';
+import { hashPassword } from '../../src/crypto/passwords.js';
 import type { Role } from '../../src/models/user.model.js';
 import type { TestApp } from './app.js';
 

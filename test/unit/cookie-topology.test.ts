@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from '../../src/lib/cookie-topology.js';
-import type { LogFields, Logger } from '../../src/lib/logger.js';
+import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from '../../src/http/cookie-topology.js';
+import type { LogFields, Logger } from '../../src/infra/logger.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 describe('crossSiteOrigins', () => {

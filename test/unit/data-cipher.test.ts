@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataCipher } from '../../src/lib/data-cipher.js';
+import { DataCipher } from '../../src/crypto/data-cipher.js';
 
 const K1 = 'unit-data-key-one-0123456789abcdef-0123456789';
 const K2 = 'unit-data-key-two-fedcba9876543210-9876543210';

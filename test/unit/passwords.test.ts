@@ -9,7 +9,7 @@ import {
   PASSWORD_MIN,
   passwordProblems,
   verifyPassword,
-} from '../../src/lib/passwords.js';
+} from '../../src/crypto/passwords.js';
 
 const STRONG = 'amber-quarry-lantern-sextant-48';
 

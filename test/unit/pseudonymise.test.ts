@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { pseudonymiseIp } from '../../src/lib/pseudonymise.js';
+import { pseudonymiseIp } from '../../src/crypto/pseudonymise.js';
 
 /** The canonical (RFC 5952) text of an IPv6 address, from the WHATWG URL parser. */
 function canonicalIPv6(address: string): string {

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/lib/logger.js';
+import type { Logger } from '../../src/infra/logger.js';
 import type { Models } from '../../src/models/index.js';
 import { SecurityEventRecorder } from '../../src/modules/security-events/security-event-recorder.js';
 

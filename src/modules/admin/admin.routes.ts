@@ -1,28 +1,36 @@
-import { Router } from 'express';
-import { requestMeta } from '../../lib/request-meta.js';
-import { requireRole } from '../../middleware/authorize.js';
-import { validate, validated } from '../../middleware/validate.js';
-import { adminEventsSchema } from '../security-events/security-events.schemas.js';
-import type { SecurityEventsService } from '../security-events/security-events.service.js';
-import { listUsersSchema, updateUserSchema } from './admin.schemas.js';
+import { z } from 'zod';
+import { route, type RouteDefinition } from '../../http/route.js';
+import type { SecurityEventsModule } from '../security-events/index.js';
+import { adminEventsSchema, eventListResponse, suspiciousResponse } from '../security-events/index.js';
+import { adminUserResponse, listUsersSchema, updateAccessSchema } from '../users/index.js';
 import type { AdminService } from './admin.service.js';
 
+const ADMIN = { roles: ['admin'] } as const;
+
 /** `/api/admin`: admins only, every route. */
-export function adminRoutes(admin: AdminService, securityEvents: SecurityEventsService): Router {
-  const router = Router();
-  router.use(requireRole('admin'));
-  router.get('/users', validate(listUsersSchema), async function listUsers(_req, res) {
-    res.json(await admin.listUsers(validated(res, listUsersSchema).query));
-  });
-  router.patch('/users/:id', validate(updateUserSchema), async function updateUser(req, res) {
-    const { params, body } = validated(res, updateUserSchema);
-    res.json(await admin.updateUser(req.auth!.userId, params.id, body, requestMeta(req)));
-  });
-  router.get('/security-events', validate(adminEventsSchema), async function searchSecurityEvents(_req, res) {
-    res.json({ items: await securityEvents.search(validated(res, adminEventsSchema).query) });
-  });
-  router.get('/security-events/suspicious', async function suspiciousAddresses(_req, res) {
-    res.json({ items: await securityEvents.suspicious() });
-  });
-  return router;
+export function adminRoutes(admin: AdminService, securityEvents: Pick<SecurityEventsModule, 'search' | 'suspicious'>): RouteDefinition[] {
+  return [
+    route(
+      {
+        method: 'GET', path: '/users', access: ADMIN, summary: 'List users', request: listUsersSchema,
+        response: { status: 200, description: '{ items, nextCursor }', schema: z.strictObject({ items: z.array(adminUserResponse), nextCursor: z.string().nullable() }) },
+      },
+      ({ input }) => admin.listUsers(input.query),
+    ),
+    route(
+      { method: 'PATCH', path: '/users/:id', access: ADMIN, summary: 'Change a user’s role or disable them', request: updateAccessSchema, response: { status: 200, description: 'The user', schema: adminUserResponse } },
+      ({ actor, input, meta }) => admin.updateUser(actor.userId, input.params.id, input.body, meta),
+    ),
+    route(
+      { method: 'GET', path: '/security-events', access: ADMIN, summary: 'Search security events', request: adminEventsSchema, response: { status: 200, description: '{ items }', schema: eventListResponse } },
+      async ({ input }) => ({ items: await securityEvents.search(input.query) }),
+    ),
+    route(
+      {
+        method: 'GET', path: '/security-events/suspicious', access: ADMIN, summary: 'Addresses with more than 5 failed logins in the last hour',
+        response: { status: 200, description: '{ items }', schema: suspiciousResponse },
+      },
+      async () => ({ items: await securityEvents.suspicious() }),
+    ),
+  ];
 }

@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import type { Config } from '../../config/env.js';
+import type { AccessClaims } from '../../http/route.js';
 import type { Role } from '../../models/user.model.js';
 import { CLOCK_SKEW_S, type SigningKeyStore } from './signing-keys.js';
 
 export const ACCESS_TOKEN_AUDIENCE = 'confidant-api';
 const VERIFIED_CACHE_LIMIT = 10_000;
 
-export interface AccessClaims {
-  userId: string;
-  sessionId: string;
-  role: Role;
-  expiresAt: number;
-}
+export type { AccessClaims };
 
 export class InvalidTokenError extends Error {
   constructor(readonly reason: string) {

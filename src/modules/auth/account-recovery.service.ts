@@ -1,9 +1,9 @@
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
-import type { Background } from '../../lib/background.js';
-import type { Mailer } from '../../lib/mailer.js';
-import { hashPassword, passwordProblems, verifyPassword } from '../../lib/passwords.js';
+import type { Background } from '../../infra/background.js';
+import type { Mailer } from '../../infra/mailer.js';
+import { hashPassword, passwordProblems, verifyPassword } from '../../crypto/passwords.js';
 import type { Models } from '../../models/index.js';
 import type { UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';

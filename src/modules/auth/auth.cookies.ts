@@ -2,8 +2,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { CookieOptions, Request, Response } from 'express';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
-import { constantTimeEqual } from '../../lib/constant-time.js';
-import { deriveKey } from '../../lib/secret-box.js';
+import { constantTimeEqual } from '../../crypto/constant-time.js';
+import { deriveKey } from '../../crypto/secret-box.js';
 import { isAllowedOrigin } from '../../middleware/cors.js';
 
 export const REFRESH_COOKIE = 'confidant_refresh';

@@ -1,46 +1,168 @@
-import cookieParser from 'cookie-parser';
-import { Router, type RequestHandler } from 'express';
-import { requireAuth } from '../../middleware/authorize.js';
-import { validate } from '../../middleware/validate.js';
-import type { createAuthController } from './auth.controller.js';
+import { z } from 'zod';
+import { AppError } from '../../errors/app-error.js';
+import { route, type RouteDefinition } from '../../http/route.js';
+import { publicUserResponse } from '../users/index.js';
+import type { AccountRecovery } from './account-recovery.service.js';
+import type { AuthCookies } from './auth.cookies.js';
 import {
+  acceptedResponse,
   changePasswordSchema,
   emailOnlySchema,
+  jwksResponse,
   loginSchema,
+  loginSessionsResponse,
   logoutSchema,
   refreshSchema,
   registerSchema,
   resetPasswordSchema,
   sessionIdSchema,
+  statusResponse,
+  tokenResponse,
   verifyEmailSchema,
 } from './auth.schemas.js';
+import type { AuthService } from './auth.service.js';
+import { tokenTransport } from './auth.transport.js';
+import { RefreshTokens } from './refresh-tokens.js';
+import type { SigningKeyStore } from './signing-keys.js';
 
-type AuthController = ReturnType<typeof createAuthController>;
+const ACCEPTED = { status: 'accepted' as const, message: 'If the address belongs to an account, we have sent it an email.' };
+const CSRF_HEADER_DOC = { name: 'X-CSRF-Token', description: 'Required with the cookie transport: the value from login or GET /api/auth/csrf.' };
+const tokens = (description: string) => ({ status: 200, description, schema: tokenResponse });
+const accepted = (description: string) => ({ status: 202, description, schema: acceptedResponse });
+const RECOVERY = 'Account recovery';
 
-/** `/api/auth`. The auth rate-limit tier guards every route that takes a credential. */
-export function authRoutes(controller: AuthController, authLimit: RequestHandler): Router {
-  const router = Router();
-  router.use(cookieParser()); // the refresh and CSRF cookies live under this path only
-  router.post('/register', authLimit, validate(registerSchema), controller.register);
-  router.post('/login', authLimit, validate(loginSchema), controller.login);
-  router.post('/refresh', authLimit, validate(refreshSchema), controller.refresh);
-  router.post('/logout', validate(logoutSchema), controller.logout);
-  router.post('/logout-all', requireAuth, controller.logoutAll);
-  router.get('/me', requireAuth, controller.me);
-  router.get('/sessions', requireAuth, controller.sessions);
-  router.delete('/sessions/:id', requireAuth, validate(sessionIdSchema), controller.revokeSession);
-  router.get('/csrf', controller.csrf);
-  router.post('/verify-email', authLimit, validate(verifyEmailSchema), controller.verifyEmail);
-  router.post('/resend-verification', authLimit, validate(emailOnlySchema), controller.resendVerification);
-  router.post('/forgot-password', authLimit, validate(emailOnlySchema), controller.forgotPassword);
-  router.post('/reset-password', authLimit, validate(resetPasswordSchema), controller.resetPassword);
-  router.post('/change-password', authLimit, requireAuth, validate(changePasswordSchema), controller.changePassword);
-  return router;
+export interface AuthRouteDeps {
+  auth: AuthService;
+  recovery: AccountRecovery;
+  cookies: AuthCookies;
+}
+
+/** `/api/auth`. The auth rate-limit tier guards every route that takes a credential or sends mail. */
+export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
+  const transport = tokenTransport(cookies);
+  return [
+    route(
+      {
+        method: 'POST', path: '/register', access: 'public', rateLimit: 'auth', summary: 'Register', request: registerSchema,
+        description: 'Sends a verification email (or, for an existing address, a notice to its owner).',
+        response: { status: 202, description: 'Generic answer, whether or not the email exists', schema: acceptedResponse },
+      },
+      async ({ input, meta }) => {
+        await auth.register(input.body, meta);
+        return { status: 'accepted' as const, message: 'Check your email to finish creating your account.' };
+      },
+    ),
+    route(
+      { method: 'POST', path: '/login', access: 'public', rateLimit: 'auth', summary: 'Sign in', request: loginSchema, response: tokens('Access token, user and session; the refresh token in a cookie or the body') },
+      async ({ input, meta, res }) => transport.body(res, await auth.login(input.body, meta), input.body.transport),
+    ),
+    route(
+      {
+        method: 'POST', path: '/refresh', access: 'public', rateLimit: 'auth', summary: 'Rotate the refresh token', request: refreshSchema,
+        description: 'Cookie transport requires X-CSRF-Token and an allowlisted Origin.', headers: [CSRF_HEADER_DOC],
+        response: tokens('A new access token and refresh token'),
+      },
+      async ({ input, meta, req, res }) => {
+        const presented = transport.presented(req, input.body.refreshToken);
+        if (!presented) throw AppError.unauthorized('REFRESH_TOKEN_REQUIRED', 'No refresh token was presented.');
+        try {
+          return transport.body(res, await auth.refresh(presented.token, meta), presented.transport);
+        } catch (error) {
+          if (presented.transport === 'cookie' && error instanceof AppError && error.status === 401) cookies.clear(res);
+          throw error;
+        }
+      },
+    ),
+    // Ends the current session: the bearer's, or the one named by the refresh cookie or body token.
+    route(
+      { method: 'POST', path: '/logout', access: 'public', summary: 'End the current session', request: logoutSchema, headers: [{ name: 'X-CSRF-Token', description: 'Required when logging out by cookie.' }], response: { status: 204, description: 'Ended' } },
+      async ({ actor, input, meta, req, res }) => {
+        if (actor) {
+          await auth.logout(actor.sessionId, actor.userId, meta);
+        } else {
+          const presented = transport.presented(req, input.body.refreshToken);
+          if (!presented) throw AppError.unauthorized();
+          await auth.logoutWithRefreshToken(presented.token, meta);
+        }
+        cookies.clear(res);
+      },
+    ),
+    route(
+      { method: 'POST', path: '/logout-all', access: 'authenticated', summary: 'End every session of the caller', response: { status: 200, description: 'How many sessions ended', schema: z.strictObject({ endedSessions: z.number().int() }) } },
+      async ({ actor, meta, res }) => {
+        const ended = await auth.logoutAll(actor.userId, meta);
+        cookies.clear(res);
+        return { endedSessions: ended };
+      },
+    ),
+    route({ method: 'GET', path: '/me', access: 'authenticated', summary: 'The caller', response: { status: 200, description: 'The user', schema: publicUserResponse } }, ({ actor }) =>
+      auth.me(actor.userId),
+    ),
+    route(
+      { method: 'GET', path: '/sessions', access: 'authenticated', summary: 'The caller’s login sessions', response: { status: 200, description: 'Sessions with a current flag', schema: loginSessionsResponse } },
+      async ({ actor }) => ({ items: await auth.listSessions(actor.userId, actor.sessionId) }),
+    ),
+    route(
+      { method: 'DELETE', path: '/sessions/:id', access: 'authenticated', summary: 'Revoke one login session', request: sessionIdSchema, response: { status: 204, description: 'Revoked' } },
+      ({ actor, input, meta }) => auth.revokeSession(actor.userId, input.params.id, meta),
+    ),
+    // A fresh CSRF token for the session named by the refresh cookie.
+    route(
+      { method: 'GET', path: '/csrf', access: 'public', summary: 'CSRF token for cookie-based refresh', response: { status: 200, description: '{ csrfToken }', schema: z.strictObject({ csrfToken: z.string() }) } },
+      ({ req, res }) => {
+        const sessionId = RefreshTokens.parse(cookies.refreshTokenFrom(req) ?? '')?.sessionId;
+        if (!sessionId) throw AppError.unauthorized('REFRESH_TOKEN_REQUIRED', 'Sign in with the cookie transport first.');
+        return { csrfToken: cookies.issueCsrf(res, sessionId) };
+      },
+    ),
+    route(
+      { method: 'POST', path: '/verify-email', access: 'public', rateLimit: 'auth', tag: RECOVERY, summary: 'Verify an email address', request: verifyEmailSchema, response: { status: 200, description: 'Verified', schema: statusResponse } },
+      async ({ input, meta }) => {
+        await recovery.verifyEmail(input.body.token, meta);
+        return { status: 'verified' };
+      },
+    ),
+    route(
+      { method: 'POST', path: '/resend-verification', access: 'public', rateLimit: 'auth', tag: RECOVERY, summary: 'Send the verification email again', request: emailOnlySchema, response: accepted('Generic answer') },
+      ({ input }) => {
+        recovery.resendVerification(input.body.email);
+        return ACCEPTED;
+      },
+    ),
+    route(
+      {
+        method: 'POST', path: '/forgot-password', access: 'public', rateLimit: 'auth', tag: RECOVERY, summary: 'Request a password reset', request: emailOnlySchema,
+        response: accepted('Generic answer, whether or not the email exists'),
+      },
+      ({ input, meta }) => {
+        recovery.forgotPassword(input.body.email, meta);
+        return ACCEPTED;
+      },
+    ),
+    route(
+      { method: 'POST', path: '/reset-password', access: 'public', rateLimit: 'auth', tag: RECOVERY, summary: 'Reset the password with the emailed token', request: resetPasswordSchema, response: { status: 200, description: 'Changed; every session ended', schema: statusResponse } },
+      async ({ input, meta, res }) => {
+        await recovery.resetPassword(input.body.token, input.body.password, meta);
+        cookies.clear(res);
+        return { status: 'password_reset', message: 'Your password was changed; sign in with the new one.' };
+      },
+    ),
+    route(
+      { method: 'POST', path: '/change-password', access: 'authenticated', rateLimit: 'auth', tag: RECOVERY, summary: 'Change the password', request: changePasswordSchema, response: { status: 200, description: 'Changed; other sessions ended', schema: statusResponse } },
+      async ({ actor, input, meta }) => {
+        await recovery.changePassword(actor.userId, actor.sessionId, input.body, meta);
+        return { status: 'password_changed', message: 'Your password was changed; your other sessions were signed out.' };
+      },
+    ),
+  ];
 }
 
 /** The public signing keys, at the root as `/.well-known/jwks.json`. */
-export function jwksRoutes(controller: AuthController): Router {
-  const router = Router();
-  router.get('/.well-known/jwks.json', controller.jwks);
-  return router;
+export function jwksRoutes(keys: SigningKeyStore): RouteDefinition[] {
+  return [
+    route(
+      { method: 'GET', path: '/.well-known/jwks.json', access: 'public', summary: 'Public signing keys (JWKS)', response: { status: 200, description: 'EdDSA public keys', schema: jwksResponse, cacheControl: 'public, max-age=300' } },
+      async () => (await keys.jwks()) as { keys: { kty: string; kid: string }[] },
+    ),
+  ];
 }

@@ -1,9 +1,5 @@
 import { z } from 'zod';
-import { singleLine } from '../../lib/text-fields.js';
-
-export const personName = singleLine(100);
-
-export const emailField = z.string().trim().toLowerCase().pipe(z.email().max(254));
+import { emailField, personName, publicUserResponse } from '../users/index.js';
 /** Length and strength are the password policy's job (it needs the email and name); this only bounds the input. */
 const passwordInput = z.string().min(1).max(1024);
 const refreshTokenField = z.string().min(1).max(256);
@@ -50,3 +46,41 @@ export const resetPasswordSchema = { body: z.strictObject({ token: oneTimeToken,
 export const changePasswordSchema = {
   body: z.strictObject({ currentPassword: passwordInput, newPassword: passwordInput }),
 };
+
+// ---- responses ------------------------------------------------------------------------
+
+const isoTime = z.iso.datetime();
+
+const issued = {
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number().int(),
+  user: publicUserResponse,
+  session: z.strictObject({ id: z.uuid(), expiresAt: isoTime, rememberMe: z.boolean() }),
+};
+
+/** A sign-in or refresh: the refresh token in the body (native apps) or a CSRF token for the cookie (browsers). */
+export const tokenResponse = z.union([
+  z.strictObject({ ...issued, refreshToken: z.string() }),
+  z.strictObject({ ...issued, csrfToken: z.string() }),
+]);
+
+export const acceptedResponse = z.strictObject({ status: z.literal('accepted'), message: z.string() });
+export const statusResponse = z.strictObject({ status: z.string(), message: z.string().optional() });
+
+export const loginSessionsResponse = z.strictObject({
+  items: z.array(
+    z.strictObject({
+      id: z.uuid(),
+      userAgent: z.string().nullable(),
+      ip: z.string().nullable(),
+      rememberMe: z.boolean(),
+      createdAt: isoTime,
+      lastUsedAt: isoTime,
+      expiresAt: isoTime,
+      current: z.boolean(),
+    }),
+  ),
+});
+
+export const jwksResponse = z.strictObject({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintError } from 'sequelize';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
-import { dummyPasswordHash, hashPassword, needsRehash, passwordProblems, verifyPassword } from '../../lib/passwords.js';
+import { dummyPasswordHash, hashPassword, needsRehash, passwordProblems, verifyPassword } from '../../crypto/passwords.js';
 import type { Models } from '../../models/index.js';
 import { publicUser, type UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SharedState } from '../../lib/shared-state.js';
+import type { SharedState } from '../../infra/shared-state.js';
 
 const FREE_FAILURES = 5;
 const WINDOW_MS = 15 * 60_000;

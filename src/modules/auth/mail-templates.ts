@@ -1,5 +1,5 @@
 import escapeHtml from 'escape-html';
-import type { MailMessage } from '../../lib/mailer.js';
+import type { MailMessage } from '../../infra/mailer.js';
 
 interface Recipient {
   email: string;

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { constantTimeEqual } from '../../lib/constant-time.js';
-import { deriveKey } from '../../lib/secret-box.js';
+import { constantTimeEqual } from '../../crypto/constant-time.js';
+import { deriveKey } from '../../crypto/secret-box.js';
 
 export interface ParsedRefreshToken {
   sessionId: string;

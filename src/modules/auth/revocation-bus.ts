@@ -1,4 +1,4 @@
-import type { SharedState } from '../../lib/shared-state.js';
+import type { SharedState } from '../../infra/shared-state.js';
 import type { RevocationBus } from './session-guard.js';
 
 

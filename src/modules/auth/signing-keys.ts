@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import { Op } from 'sequelize';
-import { deriveKey, open, seal } from '../../lib/secret-box.js';
+import { deriveKey, open, seal } from '../../crypto/secret-box.js';
 import type { Config } from '../../config/env.js';
 import type { Models } from '../../models/index.js';
 import type { SigningKeyModel } from '../../models/signing-key.model.js';

@@ -1,145 +1,45 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
-import { sqlDialect } from '../../db/sql.js';
-import type { Models } from '../../models/index.js';
-import type { Actor } from '../sessions/session-access.js';
-import { activeSecondsSql } from '../sessions/session-state.js';
-import { sessionView } from '../sessions/sessions.service.js';
-import { recommendationsFor, type Numbers } from './recommendations.js';
-
-const DAY_MS = 86_400_000;
-
-type Row = Record<string, string | number | null>;
-
-function utcMidnight(date: Date): Date {
-  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
-}
-
-const num = (value: unknown) => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
-
-/** Consecutive UTC days with a session, ending today (or yesterday, while today is still open). */
-export function streakOf(days: string[], today: Date): number {
-  const set = new Set(days);
-  const key = (date: Date) => date.toISOString().slice(0, 10);
-  let cursor = set.has(key(today)) ? today : new Date(today.getTime() - DAY_MS);
-  let streak = 0;
-  while (set.has(key(cursor))) {
-    streak += 1;
-    cursor = new Date(cursor.getTime() - DAY_MS);
-  }
-  return streak;
-}
+import type { Actor } from '../../http/route.js';
+import type { SessionsModule } from '../sessions/index.js';
+import type { UsersModule } from '../users/index.js';
+import { recommendationsFor } from './recommendations.js';
 
 /**
- * The dashboard, computed in the database: every figure is an aggregate over the caller's
- * scope (their own sessions as a client, their clients' as a counselor), never rows
- * loaded into memory.
+ * The dashboard of each role, composed from the numbers the sessions module computes in the
+ * database and the account totals of the users module; recommendations are derived here.
  */
-export function createDashboardService(sequelize: Sequelize, models: Pick<Models, 'CounselingSession'>) {
-  const sql = sqlDialect(sequelize);
-  const select = <T extends object = Row>(query: string, replacements: Record<string, unknown>): Promise<T[]> =>
-    sequelize.query<T>(query, { replacements, type: QueryTypes.SELECT });
+export function createDashboardService(deps: { stats: SessionsModule['stats']; accounts: UsersModule['accounts'] }) {
+  const { stats, accounts } = deps;
 
-  async function scoped(scopeColumn: 'user_id' | 'counselor_id', actorId: string, days: number) {
-    const now = new Date();
-    const today = utcMidnight(now);
-    const r = { actorId, since: new Date(now.getTime() - days * DAY_MS), today, yesterday: new Date(today.getTime() - DAY_MS), now };
-    const [totals] = await select(
-      `SELECT COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-         FROM counseling_sessions WHERE ${scopeColumn} = :actorId AND started_at >= :since`,
-      r,
-    );
-    // A client's entries carry their user_id; a counselor's are those of sessions they hold.
-    const entryScope =
-      scopeColumn === 'user_id' ? 'e.user_id = :actorId' : 'e.session_id IN (SELECT id FROM counseling_sessions WHERE counselor_id = :actorId)';
-    const [mood] = await select(
-      `SELECT AVG(CASE WHEN e.at >= :today THEN e.valence END) AS tv, AVG(CASE WHEN e.at >= :today THEN e.arousal END) AS ta,
-              AVG(CASE WHEN e.at < :today THEN e.valence END) AS yv, AVG(CASE WHEN e.at < :today THEN e.arousal END) AS ya
-         FROM session_entries e WHERE ${entryScope} AND e.kind = 'emotion' AND e.at >= :yesterday`,
-      r,
-    );
-    const days366 = await select<{ day: string }>(
-      `SELECT DISTINCT ${sql.utcDay('started_at')} AS day FROM counseling_sessions
-        WHERE ${scopeColumn} = :actorId AND started_at >= :streakSince`,
-      { ...r, streakSince: new Date(today.getTime() - 366 * DAY_MS) },
-    );
-    const recent = await models.CounselingSession.findAll({
-      where: scopeColumn === 'user_id' ? { userId: actorId } : { counselorId: actorId },
-      order: [['startedAt', 'DESC'], ['id', 'DESC']],
-      limit: 3,
-    });
-
-    const todayMood = { valence: num(mood?.tv), arousal: num(mood?.ta) };
-    const yesterdayMood = { valence: num(mood?.yv), arousal: num(mood?.ya) };
-    const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : num(a - b));
-    const numbers: Numbers = {
-      sessions: Number(totals?.sessions ?? 0),
-      activeMinutes: Math.round(Number(totals?.seconds ?? 0) / 60),
-      today: todayMood,
-      yesterday: yesterdayMood,
-      trend: { valence: delta(todayMood.valence, yesterdayMood.valence), arousal: delta(todayMood.arousal, yesterdayMood.arousal) },
-      streakDays: streakOf(days366.map((row) => row.day), today),
-      lastSessionAt: recent[0]?.startedAt ?? null,
-    };
+  async function scoped(scope: Parameters<typeof stats.forScope>[0], days: number) {
+    const { lastSessions, ...numbers } = await stats.forScope(scope, days);
     return {
       windowDays: days,
       sessions: numbers.sessions,
       activeMinutes: numbers.activeMinutes,
-      mood: { today: todayMood, yesterday: yesterdayMood, trend: numbers.trend },
+      mood: { today: numbers.today, yesterday: numbers.yesterday, trend: numbers.trend },
       streakDays: numbers.streakDays,
-      lastSessions: recent.map((session) => sessionView(session, now)),
-      recommendations: recommendationsFor(numbers, now),
+      lastSessions,
+      recommendations: recommendationsFor(numbers, new Date()),
     };
   }
 
   return {
-    async summary(actor: Actor, days: number) {
-      if (actor.role === 'admin') return { role: 'admin' as const, ...(await platformTotals(days)) };
-      if (actor.role === 'counselor') {
-        const summary = await scoped('counselor_id', actor.userId, days);
-        return { role: 'counselor' as const, ...summary, clients: await perClient(actor.userId, days) };
+    async summary(actor: Pick<Actor, 'userId' | 'role'>, days: number) {
+      if (actor.role === 'admin') {
+        const [users, sessions] = await Promise.all([accounts.totals(), stats.platform(days)]);
+        const { activeMinutes, entriesInWindow, ...counts } = sessions;
+        return { role: 'admin' as const, windowDays: days, users, sessions: counts, activeMinutes, entriesInWindow };
       }
-      return { role: 'user' as const, ...(await scoped('user_id', actor.userId, days)) };
+      if (actor.role === 'counselor') {
+        const summary = await scoped({ counselorId: actor.userId }, days);
+        const rows = await stats.perClient(actor.userId, days);
+        const names = await accounts.namesOf(rows.map((row) => row.userId));
+        const clients = rows.map(({ userId, ...row }) => ({ userId, name: names.get(userId) ?? '', ...row }));
+        return { role: 'counselor' as const, ...summary, clients };
+      }
+      return { role: 'user' as const, ...(await scoped({ clientId: actor.userId }, days)) };
     },
   };
-
-  async function perClient(counselorId: string, days: number) {
-    const rows = await select(
-      `SELECT s.user_id AS "userId", u.name AS name, COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql, 's')}), 0) AS seconds,
-              MAX(s.started_at) AS "lastSessionAt"
-         FROM counseling_sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.counselor_id = :counselorId AND s.started_at >= :since
-        GROUP BY s.user_id, u.name ORDER BY MAX(s.started_at) DESC LIMIT 100`,
-      { counselorId, since: new Date(Date.now() - days * DAY_MS), now: new Date() },
-    );
-    return rows.map((row) => ({
-      userId: String(row.userId),
-      name: String(row.name),
-      sessions: Number(row.sessions),
-      activeMinutes: Math.round(Number(row.seconds) / 60),
-      lastSessionAt: new Date(row.lastSessionAt as string | number | Date).toISOString(),
-    }));
-  }
-
-  async function platformTotals(days: number) {
-    const since = new Date(Date.now() - days * DAY_MS);
-    const roles = await select(`SELECT role, COUNT(*) AS count FROM users GROUP BY role`, {});
-    const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions GROUP BY status`, {});
-    const [recent] = await select(
-      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-         FROM counseling_sessions WHERE started_at >= :since`,
-      { since, now: new Date() },
-    );
-    const [entries] = await select(`SELECT COUNT(*) AS count FROM session_entries WHERE at >= :since`, { since });
-    const [disabled] = await select(`SELECT COUNT(*) AS count FROM users WHERE disabled_at IS NOT NULL`, {});
-    const tally = (rows: Row[], key: string) => Object.fromEntries(rows.map((row) => [String(row[key]), Number(row.count)]));
-    return {
-      windowDays: days,
-      users: { byRole: tally(roles, 'role'), disabled: Number(disabled?.count ?? 0) },
-      sessions: { byStatus: tally(statuses, 'status'), inWindow: Number(recent?.sessions ?? 0), activeClients: Number(recent?.clients ?? 0) },
-      activeMinutes: Math.round(Number(recent?.seconds ?? 0) / 60),
-      entriesInWindow: Number(entries?.count ?? 0),
-    };
-  }
 }
 
 export type DashboardService = ReturnType<typeof createDashboardService>;

@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import express, { Router, type Express } from 'express';
+import express, { type RequestHandler } from 'express';
+import { z } from 'zod';
+import { route, type RouteDefinition } from '../../http/route.js';
+import type { MountedRoute } from '../../http/route-table.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { listRoutes } from './route-inventory.js';
 
 const require = createRequire(import.meta.url);
 const SWAGGER_UI_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -40,28 +42,29 @@ const PAGE = `<!doctype html>
 
 const INIT = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n`;
 
-/** `/api/openapi.json` and `/api/docs`: built from the running app's own routes on first use. */
-export function docsRoutes(): Router {
-  const router = Router();
+/** `/api/openapi.json` and `/api/docs`: the document is built from the route declarations on first use. */
+export function docsRoutes(routes: () => MountedRoute[]): RouteDefinition[] {
   let document: unknown;
+  const page = (contentType: string) => ({ status: 200, description: contentType === 'text/html' ? 'An HTML page' : 'JavaScript', contentType, cacheControl: 'public, max-age=300' });
+  return [
+    route(
+      { method: 'GET', path: '/openapi.json', access: 'public', summary: 'This OpenAPI 3.1 document', response: { status: 200, description: 'The document', schema: z.looseObject({ openapi: z.literal('3.1.0') }), cacheControl: 'public, max-age=300' } },
+      () => (document ??= buildOpenApiDocument(routes())) as { openapi: '3.1.0' },
+    ),
+    route({ method: 'GET', path: '/docs', access: 'public', summary: 'Interactive API documentation', response: page('text/html') }, ({ res }) => {
+      res.set('Content-Security-Policy', DOCS_CSP).set('Cache-Control', 'public, max-age=300').type('html').send(PAGE);
+    }),
+    route({ method: 'GET', path: '/docs/init.js', access: 'public', summary: 'Script of the documentation page', response: page('application/javascript') }, ({ res }) => {
+      res.set('Content-Security-Policy', DOCS_CSP).set('Cache-Control', 'public, max-age=300').type('application/javascript').send(INIT);
+    }),
+  ];
+}
 
-  router.get('/openapi.json', function openApiDocument(req, res) {
-    document ??= buildOpenApiDocument(listRoutes(req.app as Express));
-    res.set('Cache-Control', 'public, max-age=300').json(document);
-  });
-
-  const docsPage = Router();
-  docsPage.use((_req, res, next) => {
+/** Swagger UI's files, under the docs page's CSP (static files, not API endpoints): mounted at `/docs/assets`. */
+export function docsAssets(): RequestHandler {
+  const serveStatic = express.static(SWAGGER_UI_DIR, { index: false });
+  return function docsAsset(req, res, next) {
     res.set('Content-Security-Policy', DOCS_CSP).set('Cache-Control', 'public, max-age=300');
-    next();
-  });
-  docsPage.get('/', function docsIndex(_req, res) {
-    res.type('html').send(PAGE);
-  });
-  docsPage.get('/init.js', function docsInit(_req, res) {
-    res.type('application/javascript').send(INIT);
-  });
-  docsPage.use('/assets', express.static(SWAGGER_UI_DIR, { index: false }));
-  router.use('/docs', docsPage);
-  return router;
+    serveStatic(req, res, next);
+  };
 }

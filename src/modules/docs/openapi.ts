@@ -1,19 +1,18 @@
 import { z } from 'zod';
-import { version } from '../../lib/version.js';
-import { OPERATIONS } from './operations.js';
-import type { RouteInfo } from './route-inventory.js';
+import type { MountedRoute } from '../../http/route-table.js';
+import { version } from '../../infra/version.js';
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
   return rest;
 }
 
 /** Params and query objects become OpenAPI parameters, one per property. */
 function parameters(schema: z.ZodType | undefined, location: 'path' | 'query') {
   if (!schema) return [];
-  const object = jsonSchema(schema) as { properties?: Record<string, JsonSchema>; required?: string[] };
+  const object = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
   return Object.entries(object.properties ?? {}).map(([name, property]) => ({
     name,
     in: location,
@@ -24,43 +23,42 @@ function parameters(schema: z.ZodType | undefined, location: 'path' | 'query') {
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
 
-const EXTRA_HEADERS: Record<string, { name: string; description: string }[]> = {
-  'POST /api/sessions': [{ name: 'Idempotency-Key', description: 'Same key and user within 24 h returns the first result (1-255 of A-Z a-z 0-9 . _ : -).' }],
-  'POST /api/auth/refresh': [{ name: 'X-CSRF-Token', description: 'Required with the cookie transport: the value from login or GET /api/auth/csrf.' }],
-  'POST /api/auth/logout': [{ name: 'X-CSRF-Token', description: 'Required when logging out by cookie.' }],
-};
+function success({ response }: MountedRoute['spec']) {
+  if (response.schema) return { description: response.description, content: { 'application/json': { schema: jsonSchema(response.schema, 'output') } } };
+  if (response.contentType) return { description: response.description, content: { [response.contentType]: { schema: { type: 'string' } } } };
+  return { description: response.description };
+}
 
-function operation(route: RouteInfo) {
+function operation(route: MountedRoute) {
+  const { spec } = route;
   const key = `${route.method} ${route.path}`;
-  const doc = OPERATIONS[key];
-  const [status, description] = doc?.success ?? [200, 'Success'];
-  const responses: Record<string, unknown> = {
-    [status]: status === 204 ? { description } : { description, content: { 'application/json': { schema: { type: 'object' } } } },
-  };
-  if (route.schemas.body || route.schemas.query || route.schemas.params) responses['400'] = problem('Invalid input (VALIDATION_FAILED and others)');
-  if (route.access) responses['401'] = problem('Missing or invalid access token');
-  if (route.access?.kind === 'roles') responses['403'] = problem('The caller’s role is not allowed');
-  if (route.schemas.params) responses['404'] = problem('Not found (or not visible to the caller)');
+  const request = spec.request ?? {};
+  const protectedRoute = spec.access !== 'public';
+  const responses: Record<string, unknown> = { [spec.response.status]: success(spec) };
+  if (request.body || request.query || request.params) responses['400'] = problem('Invalid input (VALIDATION_FAILED and others)');
+  if (protectedRoute) responses['401'] = problem('Missing or invalid access token');
+  if (typeof spec.access === 'object' || spec.access === 'monitoring') responses['403'] = problem('The caller’s role is not allowed');
+  if (request.params) responses['404'] = problem('Not found (or not visible to the caller)');
   responses['429'] = problem('Rate limited; see Retry-After');
   responses.default = problem('Unexpected error');
   return {
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, ''),
-    summary: doc?.summary ?? key,
-    ...(doc?.description && { description: doc.description }),
-    tags: [doc?.tag ?? 'Other'],
+    summary: spec.summary,
+    ...(spec.description && { description: spec.description }),
+    tags: [spec.tag ?? 'Other'],
     parameters: [
-      ...parameters(route.schemas.params, 'path'),
-      ...parameters(route.schemas.query, 'query'),
-      ...(EXTRA_HEADERS[key] ?? []).map(({ name, description: text }) => ({ name, in: 'header', required: false, description: text, schema: { type: 'string' } })),
+      ...parameters(request.params, 'path'),
+      ...parameters(request.query, 'query'),
+      ...(spec.headers ?? []).map(({ name, description }) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
     ],
-    ...(route.schemas.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.schemas.body) } } } }),
-    ...(route.access && { security: [{ bearerAuth: [] }, ...(route.monitoring ? [{ monitoringToken: [] }] : [])] }),
+    ...(request.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(request.body, 'input') } } } }),
+    ...(protectedRoute && { security: [{ bearerAuth: [] }, ...(spec.access === 'monitoring' ? [{ monitoringToken: [] }] : [])] }),
     responses,
   };
 }
 
-/** OpenAPI 3.1 from the routes the app really serves and the zod schemas they validate with. */
-export function buildOpenApiDocument(routes: RouteInfo[]) {
+/** OpenAPI 3.1 from the route declarations: the same zod schemas the routes validate with and answer in. */
+export function buildOpenApiDocument(routes: MountedRoute[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

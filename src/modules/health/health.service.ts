@@ -1,11 +1,11 @@
 import type { Sequelize } from 'sequelize';
 import { pingDatabase } from '../../db/database.js';
-import type { Lifecycle } from '../../lib/lifecycle.js';
-import type { Logger } from '../../lib/logger.js';
-import type { ProxyTrustCheck } from '../../lib/proxy-trust.js';
-import type { SharedState } from '../../lib/shared-state.js';
-import { StateChanges } from '../../lib/state-changes.js';
-import { version } from '../../lib/version.js';
+import type { Lifecycle } from '../../infra/lifecycle.js';
+import type { Logger } from '../../infra/logger.js';
+import type { ProxyTrustCheck } from '../../http/proxy-trust.js';
+import type { SharedState } from '../../infra/shared-state.js';
+import { StateChanges } from '../../infra/state-changes.js';
+import { version } from '../../infra/version.js';
 
 export interface CheckResult {
   status: 'up' | 'down';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Op, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
-import type { JobLocks } from '../../jobs/job-lock.js';
-import type { Logger } from '../../lib/logger.js';
-import { describeError } from '../../lib/logger.js';
+import type { JobLocks } from '../../infra/job-locks.js';
+import type { Logger } from '../../infra/logger.js';
+import { describeError } from '../../infra/logger.js';
 import type { Models } from '../../models/index.js';
 import type { SecurityEventModel } from '../../models/security-event.model.js';
 

@@ -1,6 +1,6 @@
 import { ForeignKeyConstraintError } from 'sequelize';
-import type { Logger } from '../../lib/logger.js';
-import { describeError } from '../../lib/logger.js';
+import type { Logger } from '../../infra/logger.js';
+import { describeError } from '../../infra/logger.js';
 import type { Models } from '../../models/index.js';
 import type { SecurityEventType } from '../../models/security-event.model.js';
 

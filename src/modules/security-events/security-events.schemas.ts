@@ -18,3 +18,19 @@ export const adminEventsSchema = {
 };
 
 export type AdminEventsQuery = z.output<typeof adminEventsSchema.query>;
+
+export const securityEventResponse = z.strictObject({
+  id: z.uuid(),
+  type: z.enum(SECURITY_EVENT_TYPES),
+  userId: z.uuid().nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  createdAt: z.iso.datetime(),
+});
+
+export const eventListResponse = z.strictObject({ items: z.array(securityEventResponse) });
+
+export const suspiciousResponse = z.strictObject({
+  items: z.array(z.strictObject({ ip: z.string(), failures: z.number().int(), lastAt: z.iso.datetime() })),
+});

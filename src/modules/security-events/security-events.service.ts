@@ -1,5 +1,5 @@
-import { Op, fn, col, literal } from 'sequelize';
-import { pseudonymiseIp } from '../../lib/pseudonymise.js';
+import { Op, fn, col, literal, type Transaction } from 'sequelize';
+import { pseudonymiseIp } from '../../crypto/pseudonymise.js';
 import type { Models } from '../../models/index.js';
 import type { SecurityEventModel } from '../../models/security-event.model.js';
 import type { AdminEventsQuery } from './security-events.schemas.js';
@@ -39,6 +39,14 @@ export function createSecurityEventsService(models: Pick<Models, 'SecurityEvent'
         limit: query.limit,
       });
       return rows.map((row) => view(row, row.ip));
+    },
+
+    /**
+     * A deleted person's events stay (the audit chain must still verify) without anything
+     * that names them: the personal digest in the chain keeps the link intact.
+     */
+    async scrubUser(userId: string, options: { transaction?: Transaction } = {}): Promise<void> {
+      await models.SecurityEvent.update({ userId: null, ip: null, userAgent: null, metadata: {}, scrubbedAt: new Date() }, { where: { userId }, ...options });
     },
 
     /** Addresses with more than 5 failed logins in the last hour, worst first. */

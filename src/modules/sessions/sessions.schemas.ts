@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { multiLine, singleLine } from '../../lib/text-fields.js';
+import { multiLine, singleLine } from '../../http/text-fields.js';
 import { SESSION_STATUSES } from '../../models/counseling-session.model.js';
 
 export const EMOTIONS = [
@@ -71,3 +71,64 @@ export type StartSessionInput = z.output<typeof startSessionSchema.body>;
 export type ListSessionsQuery = z.output<typeof listSessionsSchema.query>;
 export type EntryInput = z.output<typeof addEntrySchema.body>;
 export type FeedbackInput = z.output<typeof feedbackSchema.body>;
+
+// ---- responses ------------------------------------------------------------------------
+
+const isoTime = z.iso.datetime();
+
+export const sessionResponse = z.strictObject({
+  id: z.uuid(),
+  userId: z.uuid(),
+  counselorId: z.uuid().nullable(),
+  topic: z.string().nullable(),
+  status: z.enum(SESSION_STATUSES),
+  startedAt: isoTime,
+  pausedAt: isoTime.nullable(),
+  endedAt: isoTime.nullable(),
+  durationSeconds: z.number().int().min(0),
+});
+
+const author = { id: z.uuid(), authorId: z.uuid().nullable(), authorRole: z.enum(['client', 'counselor']), at: isoTime };
+export const entryResponse = z.discriminatedUnion('kind', [
+  z.strictObject({ ...author, kind: z.literal('emotion'), emotion: z.enum(EMOTIONS), valence: z.number(), arousal: z.number() }),
+  z.strictObject({ ...author, kind: z.literal('note'), text: z.string().nullable() }),
+  z.strictObject({ ...author, kind: z.literal('transcript'), text: z.string().nullable(), speaker: z.enum(['client', 'counselor']) }),
+]);
+
+export const pageOf = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
+
+export const feedbackResponse = z.strictObject({ rating: z.number().int().min(1).max(5), comment: z.string().nullable(), createdAt: isoTime });
+
+const trend = z.strictObject({
+  mean: z.number().nullable(),
+  slopePerHour: z.number().nullable(),
+  direction: z.enum(['rising', 'falling', 'steady']).nullable(),
+});
+
+export const reportResponse = z.strictObject({
+  session: sessionResponse,
+  durationSeconds: z.number().int().min(0),
+  entries: z.strictObject({ emotion: z.number().int(), note: z.number().int(), transcript: z.number().int(), total: z.number().int() }),
+  emotions: z.array(z.strictObject({ emotion: z.enum(EMOTIONS), count: z.number().int() })),
+  valence: trend,
+  arousal: trend,
+  feedback: feedbackResponse.nullable(),
+});
+
+/** A session in the owner's GDPR export: the session, the entries they can see, their feedback. */
+export const exportedSessionResponse = sessionResponse.extend({
+  entries: z.array(
+    z.strictObject({
+      id: z.uuid(),
+      kind: z.enum(['emotion', 'note', 'transcript']),
+      authorRole: z.enum(['client', 'counselor']),
+      emotion: z.enum(EMOTIONS).nullable(),
+      valence: z.number().nullable(),
+      arousal: z.number().nullable(),
+      text: z.string().nullable(),
+      speaker: z.enum(['client', 'counselor']).nullable(),
+      at: isoTime,
+    }),
+  ),
+  feedback: feedbackResponse.nullable(),
+});

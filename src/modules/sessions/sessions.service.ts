@@ -1,49 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { Op, QueryTypes, type Sequelize, type WhereOptions } from 'sequelize';
+import { Op, type Sequelize, type WhereOptions } from 'sequelize';
+import type { DataCipher } from '../../crypto/data-cipher.js';
 import { idempotent } from '../../db/idempotency.js';
-import { sqlDialect } from '../../db/sql.js';
 import { AppError } from '../../errors/app-error.js';
-import { decodeCursor, page } from '../../lib/cursor.js';
-import type { DataCipher } from '../../lib/data-cipher.js';
+import { decodeCursor, page } from '../../http/cursor.js';
 import type { Models } from '../../models/index.js';
-import type { CounselingSessionModel } from '../../models/counseling-session.model.js';
-import type { SessionEntryModel } from '../../models/session-entry.model.js';
 import { hiddenFromClient, participation, sessionPolicy, type Actor } from './session-access.js';
-import { activeSecondsAt, transition, type SessionAction } from './session-state.js';
+import { createSessionReport } from './session-report.js';
+import { transition, type SessionAction } from './session-state.js';
+import { contentViews, sessionView, textContext } from './session-views.js';
 import type { EntryInput, FeedbackInput, ListSessionsQuery, StartSessionInput } from './sessions.schemas.js';
 
 export interface SessionsDeps {
   sequelize: Sequelize;
-  models: Pick<Models, 'User' | 'CounselingSession' | 'SessionEntry' | 'SessionFeedback' | 'IdempotencyKey'>;
+  models: Pick<Models, 'CounselingSession' | 'SessionEntry' | 'SessionFeedback' | 'IdempotencyKey'>;
   maxEntriesPerSession: number;
   /** Entry text and feedback comments are encrypted here, and only here, at rest. */
   cipher: DataCipher;
+  /** Whether an account is an active counselor (the users module's answer). */
+  isActiveCounselor: (userId: string) => Promise<boolean>;
 }
-
-/** What a stored ciphertext is bound to: moving it to another row makes it undecryptable. */
-export const textContext = {
-  entry: (entryId: string) => `session_entries:${entryId}`,
-  feedback: (sessionId: string) => `session_feedback:${sessionId}`,
-};
 
 /** Accepted clock difference for a client-supplied entry time. */
 const FUTURE_SKEW_MS = 60_000;
-
-export function sessionView(session: CounselingSessionModel, now = new Date()) {
-  return {
-    id: session.id,
-    userId: session.userId,
-    counselorId: session.counselorId,
-    topic: session.topic,
-    status: session.status,
-    startedAt: session.startedAt.toISOString(),
-    pausedAt: session.pausedAt?.toISOString() ?? null,
-    endedAt: session.endedAt?.toISOString() ?? null,
-    durationSeconds: activeSecondsAt(session, now),
-  };
-}
-
-export type SessionView = ReturnType<typeof sessionView>;
 
 /** Sessions the actor may list: own (clients), own or assigned (counselors), all (admins). */
 function listScope(actor: Actor): WhereOptions {
@@ -53,22 +32,9 @@ function listScope(actor: Actor): WhereOptions {
 }
 
 export function createSessionsService(deps: SessionsDeps) {
-  const { models, sequelize } = deps;
-  const { cipher } = deps;
-  const sql = sqlDialect(sequelize);
-
-  function entryView(entry: SessionEntryModel) {
-    return {
-      id: entry.id,
-      kind: entry.kind,
-      authorId: entry.authorId,
-      authorRole: entry.authorRole,
-      ...(entry.kind === 'emotion' && { emotion: entry.emotion, valence: entry.valence, arousal: entry.arousal }),
-      ...(entry.kind !== 'emotion' && { text: entry.text === null ? null : cipher.decrypt(entry.text, textContext.entry(entry.id)) }),
-      ...(entry.kind === 'transcript' && { speaker: entry.speaker }),
-      at: entry.at.toISOString(),
-    };
-  }
+  const { models, sequelize, cipher } = deps;
+  const views = contentViews(cipher);
+  const report = createSessionReport({ sequelize, models, views });
 
   /** Loads a session the actor may see, or 404: strangers cannot tell a session exists. */
   async function loadFor(actor: Actor, sessionId: string) {
@@ -80,8 +46,7 @@ export function createSessionsService(deps: SessionsDeps) {
 
   async function assertCounselor(counselorId: string | undefined, clientId: string): Promise<void> {
     if (counselorId === undefined) return;
-    const counselor = await models.User.findOne({ where: { id: counselorId, role: 'counselor', disabledAt: null }, attributes: ['id'] });
-    if (!counselor || counselorId === clientId) {
+    if (counselorId === clientId || !(await deps.isActiveCounselor(counselorId))) {
       throw new AppError(422, 'COUNSELOR_NOT_FOUND', 'Unprocessable request', { detail: 'counselorId does not name an active counselor.' });
     }
   }
@@ -182,7 +147,8 @@ export function createSessionsService(deps: SessionsDeps) {
           { transaction },
         );
       });
-      return entryView(entry);
+      // What was just written, from the input: no need to decrypt the ciphertext we made.
+      return views.entry(entry, input.kind === 'emotion' ? null : input.text);
     },
 
     async listEntries(actor: Actor, sessionId: string, query: { limit: number; cursor?: string }) {
@@ -193,7 +159,7 @@ export function createSessionsService(deps: SessionsDeps) {
       if (cursor) conditions.push({ [Op.or]: [{ at: { [Op.gt]: cursor.at } }, { at: cursor.at, id: { [Op.gt]: cursor.id } }] });
       const rows = await models.SessionEntry.findAll({ where: { [Op.and]: conditions }, order: [['at', 'ASC'], ['id', 'ASC']], limit: query.limit + 1 });
       const { items, nextCursor } = page(rows, query.limit, (row) => ({ at: row.at, id: row.id }));
-      return { items: items.map(entryView), nextCursor };
+      return { items: items.map((row) => views.entry(row)), nextCursor };
     },
 
     /** The client's rating, once, after the session ended. */
@@ -208,73 +174,18 @@ export function createSessionsService(deps: SessionsDeps) {
           rating: input.rating,
           comment: input.comment ? cipher.encrypt(input.comment, textContext.feedback(session.id)) : null,
         });
-        return { rating: feedback.rating, comment: input.comment ?? null, createdAt: feedback.createdAt.toISOString() };
+        return views.feedback(feedback, input.comment ?? null);
       } catch (error) {
         if ((error as Error).name === 'SequelizeUniqueConstraintError') throw AppError.conflict('FEEDBACK_EXISTS', 'Feedback was already given.');
         throw error;
       }
     },
 
-    /** Duration, counts, emotion distribution, valence/arousal mean and trend: aggregated in SQL. */
     async report(actor: Actor, sessionId: string) {
       const { session, role } = await loadFor(actor, sessionId);
-      const hiddenNotes = hiddenFromClient.applies(role) ? `AND ${hiddenFromClient.sql}` : '';
-      const replacements = { sessionId: session.id, startedAt: session.startedAt };
-      const counts = await sequelize.query<{ kind: string; count: number | string }>(
-        `SELECT kind, COUNT(*) AS count FROM session_entries WHERE session_id = :sessionId ${hiddenNotes} GROUP BY kind`,
-        { replacements, type: QueryTypes.SELECT },
-      );
-      const emotions = await sequelize.query<{ emotion: string; count: number | string }>(
-        `SELECT emotion, COUNT(*) AS count FROM session_entries WHERE session_id = :sessionId AND kind = 'emotion' GROUP BY emotion ORDER BY COUNT(*) DESC, emotion`,
-        { replacements, type: QueryTypes.SELECT },
-      );
-      const x = sql.hoursBetween(sql.timestampParam('startedAt'), 'at');
-      const [stats] = await sequelize.query<Record<string, number | string | null>>(
-        `SELECT COUNT(*) AS n, AVG(valence) AS mv, AVG(arousal) AS ma,
-                SUM(${x}) AS sx, SUM(${x} * ${x}) AS sxx,
-                SUM(${x} * valence) AS sxv, SUM(${x} * arousal) AS sxa, SUM(valence) AS sv, SUM(arousal) AS sa
-           FROM session_entries WHERE session_id = :sessionId AND kind = 'emotion'`,
-        { replacements, type: QueryTypes.SELECT },
-      );
-      const feedback = await models.SessionFeedback.findOne({ where: { sessionId: session.id } });
-      const byKind = Object.fromEntries(counts.map((row) => [row.kind, Number(row.count)]));
-      return {
-        session: sessionView(session),
-        durationSeconds: activeSecondsAt(session, new Date()),
-        entries: {
-          emotion: byKind.emotion ?? 0,
-          note: byKind.note ?? 0,
-          transcript: byKind.transcript ?? 0,
-          total: Object.values(byKind).reduce((sum, value) => sum + value, 0),
-        },
-        emotions: emotions.map((row) => ({ emotion: row.emotion, count: Number(row.count) })),
-        valence: trendOf(stats, 'mv', 'sxv', 'sv'),
-        arousal: trendOf(stats, 'ma', 'sxa', 'sa'),
-        feedback: feedback
-          ? {
-              rating: feedback.rating,
-              comment: feedback.comment === null ? null : cipher.decrypt(feedback.comment, textContext.feedback(session.id)),
-              createdAt: feedback.createdAt.toISOString(),
-            }
-          : null,
-      };
+      return report(session, { hideNotes: hiddenFromClient.applies(role) });
     },
   };
-}
-
-/** Mean, and the least-squares slope per hour over the session's emotion entries. */
-function trendOf(stats: Record<string, number | string | null> | undefined, meanKey: string, sxyKey: string, syKey: string) {
-  const n = Number(stats?.n ?? 0);
-  if (!stats || n === 0) return { mean: null, slopePerHour: null, direction: null };
-  const [sx, sxx, sxy, sy] = [stats.sx, stats.sxx, stats[sxyKey], stats[syKey]].map(Number) as [number, number, number, number];
-  const denominator = n * sxx - sx * sx;
-  const slope = n > 1 && Math.abs(denominator) > 1e-12 ? (n * sxy - sx * sy) / denominator : 0;
-  const direction = slope > 0.05 ? 'rising' : slope < -0.05 ? 'falling' : 'steady';
-  return { mean: round(Number(stats[meanKey])), slopePerHour: round(slope), direction };
-}
-
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>;

@@ -1,7 +1,7 @@
 import { Op } from 'sequelize';
-import type { DataCipher } from '../../lib/data-cipher.js';
+import type { DataCipher } from '../../crypto/data-cipher.js';
 import type { Models } from '../../models/index.js';
-import { textContext } from './sessions.service.js';
+import { textContext } from './session-views.js';
 
 export interface RotationProgress {
   examined: number;

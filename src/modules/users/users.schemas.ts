@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { personName } from '../auth/auth.schemas.js';
+import { singleLine } from '../../http/text-fields.js';
+import { ROLES } from '../../models/user.model.js';
+
+export const personName = singleLine(100);
+export const emailField = z.string().trim().toLowerCase().pipe(z.email().max(254));
 
 const httpsUrl = z
   .url({ protocol: /^https$/, hostname: z.regexes.domain })
@@ -53,3 +57,45 @@ export type Preferences = z.output<typeof preferencesSchema.body>;
 export const deleteAccountSchema = {
   body: z.strictObject({ password: z.string().min(1).max(1024) }),
 };
+
+export const listUsersSchema = {
+  query: z.strictObject({
+    role: z.enum(ROLES).optional(),
+    disabled: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+    email: singleLine(254).toLowerCase().optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z.string().min(1).max(200).optional(),
+  }),
+};
+
+export const updateAccessSchema = {
+  params: z.strictObject({ id: z.uuid() }),
+  body: z
+    .strictObject({ role: z.enum(ROLES).optional(), disabled: z.boolean().optional() })
+    .refine((body) => body.role !== undefined || body.disabled !== undefined, { message: 'send role and/or disabled' }),
+};
+
+export type ListUsersQuery = z.output<typeof listUsersSchema.query>;
+export type AccessUpdate = z.output<typeof updateAccessSchema.body>;
+
+// ---- responses ------------------------------------------------------------------------
+
+export const publicUserResponse = z.strictObject({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  avatarUrl: z.string().nullable(),
+  emailVerified: z.boolean(),
+  createdAt: z.iso.datetime(),
+});
+
+const preferencesShape = preferencesSchema.body;
+export const preferencesResponse = z.strictObject({
+  language: z.string(),
+  theme: preferencesShape.shape.theme.unwrap(),
+  timezone: z.string(),
+  notifications: z.strictObject({ email: z.boolean(), push: z.boolean(), sessionReminders: z.boolean(), weeklySummary: z.boolean() }),
+});
+
+export const adminUserResponse = publicUserResponse.extend({ disabled: z.boolean(), disabledAt: z.iso.datetime().nullable() });

@@ -1,7 +1,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/env.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../infra/logger.js';
 
 export interface ProxyTrustReport {
   status: 'ok' | 'misconfigured';

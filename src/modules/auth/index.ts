@@ -1,0 +1,105 @@
+import { Op } from 'sequelize';
+import type { Infra } from '../../context.js';
+import { pseudonymiseIp } from '../../crypto/pseudonymise.js';
+import { Background } from '../../infra/background.js';
+import type { SecurityEventsModule } from '../security-events/index.js';
+import type { UsersModule } from '../users/index.js';
+import { AccessTokens } from './access-tokens.js';
+import { createAccountRecovery } from './account-recovery.service.js';
+import { createAuthCookies } from './auth.cookies.js';
+import { authRoutes, jwksRoutes } from './auth.routes.js';
+import { AuthSessions } from './auth-sessions.js';
+import { createAuthService } from './auth.service.js';
+import { bearerVerifier } from './bearer.js';
+import { LoginThrottle, SharedFailureStore } from './login-throttle.js';
+import { mailTemplates } from './mail-templates.js';
+import { OneTimeTokens } from './one-time-tokens.js';
+import { RefreshTokens } from './refresh-tokens.js';
+import { RedisRevocationBus } from './revocation-bus.js';
+import { SessionGuard } from './session-guard.js';
+import { SigningKeyStore } from './signing-keys.js';
+
+export { InvalidTokenError } from './access-tokens.js';
+export type { RevocationReason } from './auth-sessions.js';
+export { OneTimeTokens } from './one-time-tokens.js';
+export { RedisRevocationBus } from './revocation-bus.js';
+export { SigningKeyStore } from './signing-keys.js';
+
+const DAY_MS = 86_400_000;
+/** Revoked sessions stay a day for the owner's session list and for investigating reuse. */
+const REVOKED_SESSION_KEEP_MS = DAY_MS;
+
+/**
+ * Sign-in and the login sessions behind it (`auth_sessions`, `jwks`, `one_time_tokens`):
+ * passwords, tokens, revocation, the mail flows of account recovery.
+ */
+export function createAuthModule(
+  infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'shared' | 'mailer' | 'logger' | 'sessionRecheckMs'>,
+  deps: { users: Pick<UsersModule, 'accounts'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
+) {
+  const { config, sequelize, models, shared, mailer, logger } = infra;
+  const events = deps.securityEvents.recorder;
+  const keys = SigningKeyStore.fromConfig(models, config);
+  const accessTokens = new AccessTokens(keys, config);
+  const guard = new SessionGuard(models, infra.sessionRecheckMs, shared && new RedisRevocationBus(shared));
+  const sessions = new AuthSessions(models, guard);
+  const background = new Background(logger, 'account mail flow');
+  const cookies = createAuthCookies(config);
+  const recovery = createAccountRecovery({
+    config,
+    sequelize,
+    models,
+    tokens: new OneTimeTokens(sequelize, models),
+    sessions,
+    events,
+    mailer,
+    templates: mailTemplates(config.appUrl),
+    background,
+  });
+  const auth = createAuthService({
+    config,
+    models,
+    accessTokens,
+    refreshTokens: new RefreshTokens(config.secrets.authSecret),
+    sessions,
+    throttle: new LoginThrottle(shared && new SharedFailureStore(shared)),
+    events,
+    notifier: recovery.notifier,
+  });
+
+  return {
+    routes: authRoutes({ auth, recovery, cookies }),
+    jwksRoutes: jwksRoutes(keys),
+    keys,
+    accessTokens,
+    /** For the pipeline's `authenticate` step. */
+    verifyBearer: bearerVerifier({ accessTokens, guard, events }),
+    /** Ends login sessions (every flow that does: admins, deletion, breach response) and refuses their tokens at once. */
+    endSessions: sessions.revoke.bind(sessions),
+    guard,
+    async loginSessionsForExport(userId: string) {
+      const rows = await models.AuthSession.findAll({ where: { userId }, order: [['createdAt', 'ASC']] });
+      return rows.map((session) => ({
+        id: session.id,
+        userAgent: session.userAgent,
+        ip: pseudonymiseIp(session.ip),
+        rememberMe: session.rememberMe,
+        createdAt: session.createdAt.toISOString(),
+        lastUsedAt: session.lastUsedAt.toISOString(),
+        expiresAt: session.expiresAt.toISOString(),
+        revokedAt: session.revokedAt?.toISOString() ?? null,
+      }));
+    },
+    /** Mail flows answer first and work after the reply: shutdown and tests wait for them. */
+    idle: () => background.idle(),
+    retentionJobs: {
+      'purge-login-sessions': (now: Date) =>
+        models.AuthSession.destroy({
+          where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { revokedAt: { [Op.lt]: new Date(now.getTime() - REVOKED_SESSION_KEEP_MS) } }] },
+        }),
+      'purge-one-time-tokens': (now: Date) => models.OneTimeToken.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] } }),
+    },
+  };
+}
+
+export type AuthModule = ReturnType<typeof createAuthModule>;

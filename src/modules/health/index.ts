@@ -1,0 +1,18 @@
+import type { Infra } from '../../context.js';
+import type { ProxyTrustCheck } from '../../http/proxy-trust.js';
+import { healthRoutes } from './health.routes.js';
+import { createHealthService } from './health.service.js';
+
+/** Liveness and readiness for the platform's probes; owns no table. */
+export function createHealthModule(infra: Pick<Infra, 'sequelize' | 'shared' | 'lifecycle' | 'logger' | 'config'>, deps: { proxyTrust: ProxyTrustCheck }) {
+  const service = createHealthService({
+    sequelize: infra.sequelize,
+    shared: infra.shared,
+    lifecycle: infra.lifecycle,
+    proxyTrust: deps.proxyTrust,
+    logger: infra.logger,
+    commit: infra.config.commit,
+    dbTimeoutMs: infra.config.database.readyTimeoutMs,
+  });
+  return { routes: healthRoutes(service) };
+}

@@ -1,0 +1,35 @@
+import type { Infra } from '../context.js';
+import type { ProxyTrustCheck } from '../http/proxy-trust.js';
+import type { MountedRoute } from '../http/route-table.js';
+import { createAdminModule } from './admin/index.js';
+import { createAuthModule } from './auth/index.js';
+import { createDashboardModule } from './dashboard/index.js';
+import { createDocsModule } from './docs/index.js';
+import { createHealthModule } from './health/index.js';
+import { createMonitoringModule } from './monitoring/index.js';
+import { createPrivacyModule } from './privacy/index.js';
+import { createSecurityEventsModule } from './security-events/index.js';
+import { createSessionsModule } from './sessions/index.js';
+import { createUsersModule } from './users/index.js';
+
+/** The modules and what each may call of the others: a module is built from infra and the exports it names. */
+export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[] }) {
+  const securityEvents = createSecurityEventsModule(infra);
+  const users = createUsersModule(infra);
+  const auth = createAuthModule(infra, { users, securityEvents });
+  const sessions = createSessionsModule(infra, { users });
+  return {
+    securityEvents,
+    users,
+    auth,
+    sessions,
+    dashboard: createDashboardModule({ sessions, users }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, users, auth, sessions, securityEvents }),
+    admin: createAdminModule({ users, auth, securityEvents }),
+    health: createHealthModule(infra, { proxyTrust: pipeline.proxyTrust }),
+    monitoring: createMonitoringModule(infra.errorHandler.stats),
+    docs: createDocsModule(pipeline.routes),
+  };
+}
+
+export type Modules = ReturnType<typeof createModules>;

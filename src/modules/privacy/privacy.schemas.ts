@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { eventListResponse, ownEventsSchema } from '../security-events/index.js';
+import { exportedSessionResponse } from '../sessions/index.js';
+import { deleteAccountSchema, preferencesResponse, publicUserResponse } from '../users/index.js';
+
+export { deleteAccountSchema, eventListResponse, ownEventsSchema };
+
+const isoTime = z.iso.datetime();
+
+export const exportResponse = z.strictObject({
+  format: z.literal('confidant-export'),
+  version: z.number().int(),
+  exportedAt: isoTime,
+  profile: publicUserResponse,
+  preferences: preferencesResponse,
+  loginSessions: z.array(
+    z.strictObject({
+      id: z.uuid(),
+      userAgent: z.string().nullable(),
+      ip: z.string().nullable(),
+      rememberMe: z.boolean(),
+      createdAt: isoTime,
+      lastUsedAt: isoTime,
+      expiresAt: isoTime,
+      revokedAt: isoTime.nullable(),
+    }),
+  ),
+  counselingSessions: z.array(exportedSessionResponse),
+  counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
+  securityEvents: eventListResponse.shape.items,
+});

@@ -1,0 +1,69 @@
+import type { Sequelize } from 'sequelize';
+import { verifyPassword } from '../../crypto/passwords.js';
+import { AppError } from '../../errors/app-error.js';
+import type { RequestMeta } from '../../http/request-meta.js';
+import type { AuthModule } from '../auth/index.js';
+import type { SecurityEventsModule } from '../security-events/index.js';
+import type { SessionsModule } from '../sessions/index.js';
+import type { UsersModule } from '../users/index.js';
+
+export interface PrivacyDeps {
+  sequelize: Sequelize;
+  users: Pick<UsersModule, 'profile' | 'preferences' | 'accounts'>;
+  auth: Pick<AuthModule, 'endSessions' | 'loginSessionsForExport'>;
+  sessions: Pick<SessionsModule, 'data'>;
+  securityEvents: SecurityEventsModule;
+}
+
+export const EXPORT_FORMAT_VERSION = 1;
+
+/**
+ * GDPR access and erasure (docs/DESIGN.md §7.3), composed from what each module exports
+ * about a person. The export holds what is stored about the caller and nothing of anyone
+ * else. Deletion removes their data in one transaction and keeps their security events,
+ * scrubbed of personal data, so the audit chain still verifies.
+ */
+export function createPrivacyService(deps: PrivacyDeps) {
+  const { users, auth, sessions, securityEvents } = deps;
+  const events = securityEvents.recorder;
+
+  return {
+    ownSecurityEvents: (userId: string, limit: number) => securityEvents.forUser(userId, limit),
+
+    async exportAll(userId: string, meta: RequestMeta) {
+      const profile = await users.profile(userId);
+      const document = {
+        format: 'confidant-export' as const,
+        version: EXPORT_FORMAT_VERSION,
+        exportedAt: new Date().toISOString(),
+        profile,
+        preferences: await users.preferences(userId),
+        loginSessions: await auth.loginSessionsForExport(userId),
+        counselingSessions: await sessions.data.exportFor(userId),
+        ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
+        securityEvents: await securityEvents.forUser(userId),
+      };
+      events.record({ type: 'data_exported', userId, ...meta });
+      return document;
+    },
+
+    /** Re-authenticated erasure; every access token of the user is refused before the rows go. */
+    async deleteAccount(userId: string, password: string, meta: RequestMeta): Promise<void> {
+      const user = await users.accounts.findById(userId);
+      if (!user) throw AppError.notFound('user');
+      if (!(await verifyPassword(user.passwordHash, password))) {
+        events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'delete_account_wrong_password' } });
+        throw AppError.forbidden('INVALID_PASSWORD', 'The password is incorrect.');
+      }
+      await events.flush(); // this user's queued events are written (and scrubbed) with the rest
+      await auth.endSessions({ userId }, 'account_deleted');
+      await deps.sequelize.transaction(async (transaction) => {
+        await securityEvents.scrubUser(userId, { transaction });
+        await users.accounts.destroy(userId, { transaction });
+      });
+      events.record({ type: 'account_deleted', metadata: { role: user.role } });
+    },
+  };
+}
+
+export type PrivacyService = ReturnType<typeof createPrivacyService>;

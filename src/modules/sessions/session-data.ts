@@ -1,0 +1,49 @@
+import { Op } from 'sequelize';
+import type { Models } from '../../models/index.js';
+import { hiddenFromClient } from './session-access.js';
+import { sessionView, type ContentViews, type EntryView } from './session-views.js';
+
+/** The export's entry: every field present (null where it does not apply), as the format has always had it. */
+function exportedEntry(entry: EntryView) {
+  return {
+    id: entry.id,
+    kind: entry.kind,
+    authorRole: entry.authorRole,
+    emotion: entry.kind === 'emotion' ? entry.emotion : null,
+    valence: entry.kind === 'emotion' ? entry.valence : null,
+    arousal: entry.kind === 'emotion' ? entry.arousal : null,
+    text: entry.kind === 'emotion' ? null : entry.text,
+    speaker: entry.kind === 'transcript' ? entry.speaker : null,
+    at: entry.at,
+  };
+}
+
+/**
+ * A person's counseling data for the GDPR export: their own sessions as the client, with
+ * the entries they can see (a counselor's notes stay out, as in the API) and their feedback.
+ */
+export function createSessionData(models: Pick<Models, 'CounselingSession' | 'SessionEntry' | 'SessionFeedback'>, views: ContentViews) {
+  return {
+    async exportFor(userId: string) {
+      const sessions = await models.CounselingSession.findAll({ where: { userId }, order: [['startedAt', 'ASC']] });
+      const ids = sessions.map((session) => session.id);
+      const entries = ids.length
+        ? await models.SessionEntry.findAll({ where: { [Op.and]: [{ sessionId: ids }, hiddenFromClient.where] }, order: [['at', 'ASC'], ['id', 'ASC']] })
+        : [];
+      const feedback = ids.length ? await models.SessionFeedback.findAll({ where: { sessionId: ids } }) : [];
+      return sessions.map((session) => {
+        const own = feedback.find((item) => item.sessionId === session.id);
+        return {
+          ...sessionView(session),
+          entries: entries.filter((entry) => entry.sessionId === session.id).map((entry) => exportedEntry(views.entry(entry))),
+          feedback: own ? views.feedback(own) : null,
+        };
+      });
+    },
+
+    /** A counselor's export says only how many sessions they held: the content is their clients'. */
+    countHeldBy(counselorId: string): Promise<number> {
+      return models.CounselingSession.count({ where: { counselorId } });
+    },
+  };
+}

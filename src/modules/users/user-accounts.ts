@@ -1,0 +1,99 @@
+import { Op, col, fn, where, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+import { dialectOf } from '../../db/database.js';
+import { AppError } from '../../errors/app-error.js';
+import { decodeCursor, page } from '../../http/cursor.js';
+import type { Models } from '../../models/index.js';
+import { publicUser, type Role, type UserModel } from '../../models/user.model.js';
+import type { AccessUpdate, ListUsersQuery } from './users.schemas.js';
+
+export function adminView(user: UserModel) {
+  return { ...publicUser(user), disabled: user.disabledAt !== null, disabledAt: user.disabledAt?.toISOString() ?? null };
+}
+
+/**
+ * The accounts (the `users` table) as other modules use them: sign-in and recovery read and
+ * update credentials here, admins list and change access, dashboards count. Nobody else
+ * touches the table.
+ */
+export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'User'>) {
+  const postgres = dialectOf(sequelize) === 'postgres';
+
+  return {
+    findById: (id: string, options: { transaction?: Transaction } = {}) => models.User.findByPk(id, options),
+    findByEmail: (email: string) => models.User.findOne({ where: { email } }),
+    create: (fields: { email: string; name: string; passwordHash: string }) => models.User.create(fields),
+
+    async setPasswordHash(userId: string, passwordHash: string, options: { transaction?: Transaction } = {}): Promise<void> {
+      await models.User.update({ passwordHash }, { where: { id: userId }, ...options });
+    },
+
+    async markEmailVerified(userId: string, options: { transaction?: Transaction } = {}): Promise<void> {
+      await models.User.update({ emailVerifiedAt: new Date() }, { where: { id: userId, emailVerifiedAt: null }, ...options });
+    },
+
+    async isActiveCounselor(userId: string): Promise<boolean> {
+      return (await models.User.count({ where: { id: userId, role: 'counselor', disabledAt: null } })) > 0;
+    },
+
+    async destroy(userId: string, options: { transaction?: Transaction } = {}): Promise<void> {
+      await models.User.destroy({ where: { id: userId }, ...options });
+    },
+
+    async namesOf(ids: string[]): Promise<Map<string, string>> {
+      if (ids.length === 0) return new Map();
+      const rows = await models.User.findAll({ where: { id: ids }, attributes: ['id', 'name'] });
+      return new Map(rows.map((row) => [row.id, row.name]));
+    },
+
+    async totals() {
+      const roles = (await models.User.findAll({ attributes: ['role', [fn('COUNT', col('id')), 'count']], group: ['role'], raw: true })) as unknown as {
+        role: Role;
+        count: number | string;
+      }[];
+      const disabled = await models.User.count({ where: { disabledAt: { [Op.ne]: null } } });
+      return { byRole: Object.fromEntries(roles.map((row) => [row.role, Number(row.count)])), disabled };
+    },
+
+    async list(query: ListUsersQuery) {
+      const cursor = decodeCursor(query.cursor);
+      const conditions: WhereOptions[] = [];
+      if (query.role) conditions.push({ role: query.role });
+      if (query.disabled !== undefined) conditions.push({ disabledAt: query.disabled ? { [Op.ne]: null } : null });
+      // A prefix compared as text: `%` and `_` in the filter are characters, not wildcards.
+      if (query.email) conditions.push(where(fn('substr', col('email'), 1, query.email.length), query.email));
+      if (cursor) conditions.push({ [Op.or]: [{ createdAt: { [Op.lt]: cursor.at } }, { createdAt: cursor.at, id: { [Op.lt]: cursor.id } }] });
+      const rows = await models.User.findAll({ where: { [Op.and]: conditions }, order: [['createdAt', 'DESC'], ['id', 'DESC']], limit: query.limit + 1 });
+      const { items, nextCursor } = page(rows, query.limit, (row) => ({ at: row.createdAt, id: row.id }));
+      return { items: items.map(adminView), nextCursor };
+    },
+
+    /**
+     * Role and disabled flag. The last active admin can be neither demoted nor disabled:
+     * the admin rows are locked (SQLite transactions are IMMEDIATE) so two admins demoting
+     * each other at once cannot both succeed.
+     */
+    async updateAccess(userId: string, update: AccessUpdate) {
+      return sequelize.transaction(async (transaction) => {
+        // Active admins are locked first and in id order, so two admins demoting each other
+        // queue up instead of deadlocking; the target row is locked after them.
+        const lock = postgres ? transaction.LOCK.UPDATE : undefined;
+        const admins = await models.User.findAll({ where: { role: 'admin', disabledAt: null }, attributes: ['id'], order: [['id', 'ASC']], transaction, lock });
+        const user = await models.User.findByPk(userId, { transaction, lock });
+        if (!user) throw AppError.notFound('user');
+        const before = { role: user.role, disabled: user.disabledAt !== null };
+        const losesAdmin = before.role === 'admin' && !before.disabled && ((update.role !== undefined && update.role !== 'admin') || update.disabled === true);
+        if (losesAdmin && admins.length <= 1) throw AppError.conflict('LAST_ADMIN', 'The last active admin cannot be demoted or disabled.');
+        await user.update(
+          {
+            ...(update.role !== undefined && { role: update.role }),
+            ...(update.disabled !== undefined && { disabledAt: update.disabled ? (user.disabledAt ?? new Date()) : null }),
+          },
+          { transaction },
+        );
+        return { user: adminView(user), before };
+      });
+    },
+  };
+}
+
+export type UserAccounts = ReturnType<typeof createUserAccounts>;
