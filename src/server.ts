@@ -12,7 +12,7 @@ import { scheduleRetentionJobs } from './jobs/scheduler.js';
 import { Lifecycle } from './infra/lifecycle.js';
 import { processLogSink } from './infra/log-sink.js';
 import { createLogger, type Logger } from './infra/logger.js';
-import { flushSentry, initSentry } from './infra/sentry.js';
+import { flushSentry, initSentry } from './errors/sentry.js';
 
 /** A start that cannot succeed: one line that says what to change, exit status 1, no stack. */
 class StartError extends Error {}

@@ -12,12 +12,13 @@
  * DATABASE_URL=postgres://confidant_app:<password>@host:5432/confidant.
  */
 import pg from 'pg';
+import { readAppRoleSettings } from '../config/app-role-settings.js';
 import { loadDotEnv } from '../config/env.js';
-import { createAppRole, readAppRoleSettings } from '../db/app-role.js';
+import { createAppRole } from '../db/app-role.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
-  const settings = readAppRoleSettings(process.env);
+  const settings = readAppRoleSettings();
   const client = new pg.Client({
     connectionString: settings.ownerUrl,
     application_name: 'confidant-create-app-role',

@@ -111,23 +111,30 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * `NAME`, or the contents of the file `NAME_FILE` names (Docker and Render secret files),
+ * trimmed; a problem (both set, an unreadable file) is added to `problems`.
+ */
+export function secretFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (!file) return env[name];
+  if (env[name]) {
+    problems.push(`${name} and ${name}_FILE are both set; keep one`);
+    return undefined;
+  }
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    problems.push(`${name}_FILE points to ${file}, which cannot be read`);
+    return undefined;
+  }
+}
+
 /** Reads `NAME_FILE` for every secret variable; giving both forms is a mistake worth stopping for. */
 function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const resolved = { ...env };
   const problems: string[] = [];
-  for (const name of SECRET_VARIABLES) {
-    const file = env[`${name}_FILE`];
-    if (!file) continue;
-    if (env[name]) {
-      problems.push(`${name} and ${name}_FILE are both set; keep one`);
-      continue;
-    }
-    try {
-      resolved[name] = readFileSync(file, 'utf8').trim();
-    } catch {
-      problems.push(`${name}_FILE points to ${file}, which cannot be read`);
-    }
-  }
+  for (const name of SECRET_VARIABLES) resolved[name] = secretFromEnv(env, name, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return resolved;
 }

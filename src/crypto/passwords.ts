@@ -1,7 +1,6 @@
 import argon2 from 'argon2';
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
-import type { FieldError } from '../errors/app-error.js';
 
 /** OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -41,8 +40,14 @@ export function dummyPasswordHash(): Promise<string> {
  * The policy of docs/DESIGN.md §5.7: 12..128 characters, zxcvbn score >= 3, and not containing the email (or its
  * local part) or the name. Returns the problems, empty when the password is acceptable.
  */
-export function passwordProblems(password: string, context: { email?: string; name?: string }, field = 'password'): FieldError[] {
-  const problems: FieldError[] = [];
+/** A reason a password is refused, for a validation problem's `errors` list. */
+export interface PasswordProblem {
+  path: string;
+  message: string;
+}
+
+export function passwordProblems(password: string, context: { email?: string; name?: string }, field = 'password'): PasswordProblem[] {
+  const problems: PasswordProblem[] = [];
   const fail = (message: string) => problems.push({ path: field, message });
   if (password.length < PASSWORD_MIN) fail(`must be at least ${PASSWORD_MIN} characters`);
   if (password.length > PASSWORD_MAX) fail(`must be at most ${PASSWORD_MAX} characters`);

@@ -6,84 +6,20 @@
  * docs/sql/create-app-role.sql holds the same statements for psql.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
-/** An unquoted, lower-case PostgreSQL identifier of at most 63 bytes. */
-export const ROLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
-const MIN_PASSWORD_LENGTH = 16;
 /** sequelize-cli's and umzug's record of applied migrations (src/db/migrator.ts), quoted. */
 const MIGRATION_TABLE = pg.escapeIdentifier('SequelizeMeta');
-/** Printable ASCII: SASLprep leaves it unchanged, so the verifier computed here matches the server's. */
-const PASSWORD_PATTERN = /^[\x20-\x7e]+$/;
 
-export class AppRoleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AppRoleError';
-  }
-}
+import { AppRoleError, MIN_PASSWORD_LENGTH, PASSWORD_PATTERN, validateRoleName } from '../config/app-role-settings.js';
 
-export interface AppRoleSettings {
-  /** Connection string of the owner role (the one that runs migrations). */
-  ownerUrl: string;
-  role: string;
-  password: string;
-}
+export { AppRoleError, readAppRoleSettings, ROLE_NAME_PATTERN, type AppRoleSettings } from '../config/app-role-settings.js';
 
 export interface AppRoleResult {
   role: string;
   database: string;
   owner: string;
   created: boolean;
-}
-
-/** `NAME` or the contents of `NAME_FILE`, trimmed; both set is a mistake worth stopping for. */
-function fromEnvOrFile(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
-  const file = env[`${name}_FILE`];
-  if (!file) return env[name]?.trim() || undefined;
-  if (env[name]) {
-    problems.push(`${name} and ${name}_FILE are both set; keep one`);
-    return undefined;
-  }
-  try {
-    return readFileSync(file, 'utf8').trim() || undefined;
-  } catch {
-    problems.push(`${name}_FILE points to ${file}, which cannot be read`);
-    return undefined;
-  }
-}
-
-export function validateRoleName(role: string): string | undefined {
-  if (!ROLE_NAME_PATTERN.test(role)) return `APP_DB_USER "${role}" must match ${ROLE_NAME_PATTERN.source}`;
-  if (role.startsWith('pg_') || role === 'public') return `APP_DB_USER "${role}" is a reserved role name`;
-  return undefined;
-}
-
-/**
- * What the command needs, from the environment: the owner's URL (MIGRATION_DATABASE_URL,
- * else DATABASE_URL, each also as `_FILE`), APP_DB_USER and APP_DB_PASSWORD (or
- * APP_DB_PASSWORD_FILE). Throws one AppRoleError naming every problem; never the password.
- */
-export function readAppRoleSettings(env: NodeJS.ProcessEnv = process.env): AppRoleSettings {
-  const problems: string[] = [];
-  const ownerUrl = fromEnvOrFile(env, 'MIGRATION_DATABASE_URL', problems) ?? fromEnvOrFile(env, 'DATABASE_URL', problems);
-  const role = env.APP_DB_USER?.trim() ?? '';
-  const password = fromEnvOrFile(env, 'APP_DB_PASSWORD', problems) ?? '';
-
-  if (!ownerUrl) problems.push('MIGRATION_DATABASE_URL (or DATABASE_URL) must be the owner role\'s postgres:// URL');
-  else if (!/^postgres(ql)?:\/\//.test(ownerUrl)) problems.push('MIGRATION_DATABASE_URL (or DATABASE_URL) must be a postgres:// URL');
-  if (!role) problems.push('APP_DB_USER is required (the name of the role to create)');
-  else {
-    const invalid = validateRoleName(role);
-    if (invalid) problems.push(invalid);
-  }
-  if (!password) problems.push('APP_DB_PASSWORD (or APP_DB_PASSWORD_FILE) is required');
-  else if (password.length < MIN_PASSWORD_LENGTH) problems.push(`APP_DB_PASSWORD must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  else if (!PASSWORD_PATTERN.test(password)) problems.push('APP_DB_PASSWORD must be printable ASCII (e.g. openssl rand -hex 32)');
-
-  if (problems.length > 0) throw new AppRoleError(problems.join('; '));
-  return { ownerUrl: ownerUrl as string, role, password };
 }
 
 /**

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { AppError } from '../../src/errors/app-error.js';
 import type { ErrorReporter } from '../../src/errors/error-handler.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { flushSentry, initSentry, scrubEvent } from '../../src/infra/sentry.js';
+import { flushSentry, initSentry, scrubEvent } from '../../src/errors/sentry.js';
 import { parseInput } from '../../src/middleware/validate.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 

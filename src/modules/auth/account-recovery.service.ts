@@ -6,7 +6,7 @@ import type { Mailer } from '../../infra/mailer.js';
 import { hashPassword, passwordProblems, verifyPassword } from '../../crypto/passwords.js';
 import type { Models } from '../../models/index.js';
 import type { UserModel } from '../../models/user.model.js';
-import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';
+import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { AuthSessions } from './auth-sessions.js';
 import type { AccountNotifier, RequestMeta } from './auth.service.js';
 import type { MailTemplates } from './mail-templates.js';

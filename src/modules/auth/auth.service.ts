@@ -5,7 +5,7 @@ import { AppError } from '../../errors/app-error.js';
 import { dummyPasswordHash, hashPassword, needsRehash, passwordProblems, verifyPassword } from '../../crypto/passwords.js';
 import type { Models } from '../../models/index.js';
 import { publicUser, type UserModel } from '../../models/user.model.js';
-import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';
+import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { AuthSessions } from './auth-sessions.js';
 import type { LoginInput, RegisterInput } from './auth.schemas.js';

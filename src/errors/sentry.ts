@@ -1,9 +1,9 @@
 import * as Sentry from '@sentry/node';
 import type { Breadcrumb, ErrorEvent } from '@sentry/node';
 import type { Config } from '../config/env.js';
-import type { ErrorReporter } from '../errors/error-handler.js';
-import type { Logger } from './logger.js';
-import { version } from './version.js';
+import type { ErrorReporter } from './error-handler.js';
+import type { Logger } from '../infra/logger.js';
+import { version } from '../infra/version.js';
 
 const REDACTED = '[redacted]';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
