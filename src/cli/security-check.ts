@@ -10,7 +10,7 @@ import { accessSync, constants, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS, parseBaseUrl, parseOrigin, renderHtml, renderText, runSecurityCheck, type SecurityCheckOptions } from '../modules/security-check/index.js';
+import { DEFAULTS, parseBaseUrl, parseOrigin, renderHtml, renderText, runSecurityCheck, type SecurityCheckOptions } from './security-check/index.js';
 
 const USAGE = `usage: npm run security:check -- <base-url> [options]
 

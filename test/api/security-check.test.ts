@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHtml, renderText, runSecurityCheck, type SecurityReport } from '../../src/modules/security-check/index.js';
+import { renderHtml, renderText, runSecurityCheck, type SecurityReport } from '../../src/cli/security-check/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,6 +1,24 @@
 import { createHash } from 'node:crypto';
 import escapeHtml from 'escape-html';
-import type { CheckResult, SecurityReport } from './security-check.js';
+import { ProbeError, type Outcome, type Probe } from './probes.js';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** Not applicable with the given options (e.g. HSTS over plain HTTP); counts as ok. */
+  skipped?: boolean;
+}
+
+export interface SecurityReport {
+  baseUrl: string;
+  ok: boolean;
+  results: CheckResult[];
+  /** ISO 8601. */
+  startedAt: string;
+  durationMs: number;
+}
+
 
 const status = (result: CheckResult) => (!result.ok ? 'FAIL' : result.skipped ? 'SKIP' : 'PASS');
 
@@ -81,4 +99,31 @@ ${rows}
 </body>
 </html>
 `;
+}
+
+/** Collects check results; `on` runs a check on a response, failing it when the request could not be made. */
+export function reportBuilder(baseUrl: URL) {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const results: CheckResult[] = [];
+  const pass = (name: string, detail: string) => results.push({ name, ok: true, detail });
+  const fail = (name: string, detail: string) => results.push({ name, ok: false, detail });
+  return {
+    pass,
+    fail,
+    skip: (name: string, detail: string) => results.push({ name, ok: true, detail, skipped: true }),
+    on(name: string, outcome: Outcome, problem: (probe: Probe) => string | undefined, okDetail: (probe: Probe) => string) {
+      if (outcome instanceof ProbeError) return fail(name, outcome.message);
+      const why = problem(outcome);
+      if (why === undefined) pass(name, okDetail(outcome));
+      else fail(name, why);
+    },
+    finish: (): SecurityReport => ({
+      baseUrl: baseUrl.href.replace(/\/$/, ''),
+      ok: results.every((result) => result.ok),
+      results,
+      startedAt,
+      durationMs: Math.round(performance.now() - started),
+    }),
+  };
 }
