@@ -15,14 +15,17 @@ export type Outcome = Probe | ProbeError;
 
 const MAX_BODY_CHARS = 64 * 1024;
 
+function parseUrl(input: string, what: string): URL {
+  try {
+    return new URL(input);
+  } catch {
+    throw new Error(`not ${what}: ${input}`);
+  }
+}
+
 /** Normalises and validates a base URL: http(s), no credentials, no query or fragment. */
 export function parseBaseUrl(input: string): URL {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new Error(`not a URL: ${input}`);
-  }
+  const url = parseUrl(input, 'a URL');
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`the base URL must be http or https: ${input}`);
   if (url.username || url.password) throw new Error('the base URL must not contain credentials');
   url.search = '';
@@ -33,12 +36,7 @@ export function parseBaseUrl(input: string): URL {
 
 /** Normalises an origin (`https://app.example.com/` → `https://app.example.com`); throws when it has a path. */
 export function parseOrigin(input: string): string {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new Error(`not an origin: ${input}`);
-  }
+  const url = parseUrl(input, 'an origin');
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
     throw new Error(`not an origin (scheme://host[:port]): ${input}`);
   }

@@ -68,19 +68,17 @@ export const tokenResponse = z.union([
 export const acceptedResponse = z.strictObject({ status: z.literal('accepted'), message: z.string() });
 export const statusResponse = z.strictObject({ status: z.string(), message: z.string().optional() });
 
-export const loginSessionsResponse = z.strictObject({
-  items: z.array(
-    z.strictObject({
-      id: z.uuid(),
-      userAgent: z.string().nullable(),
-      ip: z.string().nullable(),
-      rememberMe: z.boolean(),
-      createdAt: isoTime,
-      lastUsedAt: isoTime,
-      expiresAt: isoTime,
-      current: z.boolean(),
-    }),
-  ),
+/** A login session as its owner sees it (the session list; the GDPR export adds when it was revoked). */
+export const loginSessionResponse = z.strictObject({
+  id: z.uuid(),
+  userAgent: z.string().nullable(),
+  ip: z.string().nullable(),
+  rememberMe: z.boolean(),
+  createdAt: isoTime,
+  lastUsedAt: isoTime,
+  expiresAt: isoTime,
 });
+
+export const loginSessionsResponse = z.strictObject({ items: z.array(loginSessionResponse.extend({ current: z.boolean() })) });
 
 export const jwksResponse = z.strictObject({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });

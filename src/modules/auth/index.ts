@@ -20,6 +20,7 @@ import { SessionGuard } from './session-guard.js';
 import { SigningKeyStore } from './signing-keys.js';
 
 export { InvalidTokenError } from './access-tokens.js';
+export { loginSessionResponse } from './auth.schemas.js';
 export type { RevocationReason } from './auth-sessions.js';
 export { OneTimeTokens } from './one-time-tokens.js';
 export { RedisRevocationBus } from './revocation-bus.js';

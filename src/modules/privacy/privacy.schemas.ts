@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { loginSessionResponse } from '../auth/index.js';
 import { eventListResponse, ownEventsSchema } from '../security-events/index.js';
 import { exportedSessionResponse } from '../sessions/index.js';
 import { deleteAccountSchema, preferencesResponse, publicUserResponse } from '../users/index.js';
@@ -13,18 +14,7 @@ export const exportResponse = z.strictObject({
   exportedAt: isoTime,
   profile: publicUserResponse,
   preferences: preferencesResponse,
-  loginSessions: z.array(
-    z.strictObject({
-      id: z.uuid(),
-      userAgent: z.string().nullable(),
-      ip: z.string().nullable(),
-      rememberMe: z.boolean(),
-      createdAt: isoTime,
-      lastUsedAt: isoTime,
-      expiresAt: isoTime,
-      revokedAt: isoTime.nullable(),
-    }),
-  ),
+  loginSessions: z.array(loginSessionResponse.extend({ revokedAt: isoTime.nullable() })),
   counselingSessions: z.array(exportedSessionResponse),
   counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
   securityEvents: eventListResponse.shape.items,
