@@ -217,6 +217,30 @@ describe('GET /api/auth/me with forged or malformed tokens', () => {
     expect(res.headers['www-authenticate']).toBe('Bearer');
   });
 
+  it.each([
+    ['lower case', 'bearer'],
+    ['upper case', 'BEARER'],
+    ['mixed case', 'bEaReR'],
+  ])('accepts the scheme in %s (auth schemes are case-insensitive, RFC 9110 §11.1)', async (_label, scheme) => {
+    const { user, accessToken } = await userWithToken(t);
+
+    const res = await request(t.app).get('/api/auth/me').set('Authorization', `${scheme} ${accessToken}`).expect(200);
+
+    expect(res.body.id).toBe(user.id);
+  });
+
+  it.each([
+    ['two spaces after the scheme', (token: string) => `Bearer  ${token}`],
+    ['a tab after the scheme', (token: string) => `Bearer\t${token}`],
+    ['the scheme glued to the token', (token: string) => `Bearer${token}`],
+  ])('stays strict about everything but the case of the scheme (%s)', async (_label, header) => {
+    const { accessToken } = await userWithToken(t);
+
+    const res = await request(t.app).get('/api/auth/me').set('Authorization', header(accessToken)).expect(401);
+
+    expect(res.body.code).toBe('INVALID_TOKEN');
+  });
+
   it('lets a request without Authorization through anonymously on an open route, but not on /api/auth/me', async () => {
     await request(t.app).get('/.well-known/jwks.json').expect(200);
 
