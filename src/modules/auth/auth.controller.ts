@@ -101,7 +101,7 @@ export function createAuthController(auth: AuthService, recovery: AccountRecover
     csrf(req: Request, res: Response) {
       const sessionId = RefreshTokens.parse(cookies.refreshTokenFrom(req) ?? '')?.sessionId;
       if (!sessionId) throw AppError.unauthorized('REFRESH_TOKEN_REQUIRED', 'Sign in with the cookie transport first.');
-      res.json({ csrfToken: cookies.issueCsrf(res, sessionId) });
+      res.json({ csrfToken: cookies.issueCsrf(req, res, sessionId) });
     },
 
     async verifyEmail(req: Request, res: Response) {
