@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deriveKey, seal } from '../../src/lib/secret-box.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { userWithToken } from '../helpers/users.js';
@@ -324,6 +324,43 @@ describe('access tokens signed with a key the app trusts (our own, installed in 
 
     expect(res.body.code).toBe('INVALID_TOKEN');
     expect((await k.context.models.AuthSession.findByPk(sessionId))!.revokedAt).not.toBeNull();
+  });
+});
+
+describe('a burst of tokens with unknown kids', () => {
+  const BURST = 60;
+
+  it(`reads the jwks table once for ${BURST} concurrent tokens with different unknown kids, then not again within 5 s`, async () => {
+    const app = await createTestApp({ env: LENIENT_LIMITS });
+    try {
+      const { user, sessionId } = await userWithToken(app); // the key set is loaded
+      let jwksReads = 0;
+      app.context.models.SigningKey.addHook('beforeFind', () => {
+        jwksReads += 1;
+      });
+      const attacker = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519' });
+      const forge = () =>
+        Promise.all(
+          Array.from({ length: BURST }, () => signWith(attacker.privateKey, { alg: 'EdDSA', kid: randomUUID(), typ: 'at+jwt' }, claimsFor(app, { userId: user.id, sessionId }))),
+        );
+      const first = await forge();
+      const second = await forge();
+      // Only the clock moves (no timers): past the 5 s between reloads for unknown kids.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 6_000);
+
+      const firstStatuses = (await Promise.all(first.map((token) => me(app, token)))).map((res) => res.status);
+      const readsAfterFirst = jwksReads;
+      const secondStatuses = (await Promise.all(second.map((token) => me(app, token)))).map((res) => res.status);
+
+      expect(firstStatuses).toEqual(Array(BURST).fill(401));
+      expect(secondStatuses).toEqual(Array(BURST).fill(401));
+      expect(readsAfterFirst).toBe(1); // one reload, awaited by every concurrent lookup
+      expect(jwksReads).toBe(1); // the attempt is stamped: no reload again within 5 s
+    } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
   });
 });
 

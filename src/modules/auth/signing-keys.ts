@@ -32,6 +32,9 @@ const UNKNOWN_KID_RELOAD_MS = 5_000;
 export class SigningKeyStore {
   private loaded?: Promise<void>;
   private loadedAt = 0;
+  /** The reload in progress, which every concurrent caller awaits, and when it started. */
+  private reloading?: Promise<void>;
+  private reloadStartedAt = 0;
   private signing?: SigningKey;
   private published = new Map<string, PublishedKey>();
   private readonly sealKey: Buffer;
@@ -60,8 +63,9 @@ export class SigningKeyStore {
     await this.ensureLoaded();
     if (kid === undefined) return undefined;
     const known = this.published.get(kid);
-    if (known || Date.now() - this.loadedAt < UNKNOWN_KID_RELOAD_MS) return known?.key;
-    await this.reload();
+    if (known) return known.key;
+    if (!this.reloading && Date.now() - this.reloadStartedAt < UNKNOWN_KID_RELOAD_MS) return undefined;
+    await this.reloadOnce();
     return this.published.get(kid)?.key;
   }
 
@@ -92,13 +96,27 @@ export class SigningKeyStore {
 
   private ensureLoaded(): Promise<void> {
     if (!this.loaded || Date.now() - this.loadedAt > RELOAD_INTERVAL_MS) {
-      const attempt = this.reload();
+      const attempt = this.reloadOnce();
       this.loaded = attempt.catch((error: unknown) => {
         this.loaded = undefined; // a failed load (database down) is retried by the next caller
         throw error;
       });
     }
     return this.loaded;
+  }
+
+  /**
+   * Single flight: a burst of lookups shares one reload. The start is stamped, so even a
+   * reload that fails (database away) is not retried by every request behind it.
+   */
+  private reloadOnce(): Promise<void> {
+    if (!this.reloading) {
+      this.reloadStartedAt = Date.now();
+      this.reloading = this.reload().finally(() => {
+        this.reloading = undefined;
+      });
+    }
+    return this.reloading;
   }
 
   /**
