@@ -68,6 +68,8 @@ const envSchema = z.object({
   ACCESS_TOKEN_TTL_S: positiveInt.default(900),
   SESSION_TTL_DAYS: positiveInt.default(7),
   REMEMBER_ME_TTL_DAYS: positiveInt.default(30),
+  SESSION_ABSOLUTE_TTL_DAYS: positiveInt.default(30).describe('a login session without remember-me ends this long after sign-in, however active'),
+  REMEMBER_ME_ABSOLUTE_TTL_DAYS: positiveInt.default(90).describe('the same for a remember-me session'),
   REFRESH_REUSE_GRACE_S: nonNegativeInt.default(10),
   EMAIL_VERIFICATION_TTL_H: positiveInt.default(24),
   PASSWORD_RESET_TTL_MIN: positiveInt.default(30),
@@ -146,6 +148,17 @@ function productionProblems(raw: RawEnv, origins: string[]): string[] {
   return problems;
 }
 
+/** A session's absolute lifetime bounds its sliding one; a shorter absolute one is a mistake. */
+function sessionLifetimeProblems(raw: RawEnv): string[] {
+  const pairs = [
+    ['SESSION_ABSOLUTE_TTL_DAYS', raw.SESSION_ABSOLUTE_TTL_DAYS, 'SESSION_TTL_DAYS', raw.SESSION_TTL_DAYS],
+    ['REMEMBER_ME_ABSOLUTE_TTL_DAYS', raw.REMEMBER_ME_ABSOLUTE_TTL_DAYS, 'REMEMBER_ME_TTL_DAYS', raw.REMEMBER_ME_TTL_DAYS],
+  ] as const;
+  return pairs
+    .filter(([, absolute, , sliding]) => absolute < sliding)
+    .map(([absoluteName, , slidingName]) => `${absoluteName} must be at least ${slidingName}`);
+}
+
 function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }) {
   const production = raw.NODE_ENV === 'production';
   const publicUrl = raw.PUBLIC_URL ?? raw.RENDER_EXTERNAL_URL ?? `http://localhost:${raw.PORT}`;
@@ -181,6 +194,8 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       accessTtlS: raw.ACCESS_TOKEN_TTL_S,
       sessionTtlDays: raw.SESSION_TTL_DAYS,
       rememberMeTtlDays: raw.REMEMBER_ME_TTL_DAYS,
+      sessionAbsoluteTtlDays: raw.SESSION_ABSOLUTE_TTL_DAYS,
+      rememberMeAbsoluteTtlDays: raw.REMEMBER_ME_ABSOLUTE_TTL_DAYS,
       refreshReuseGraceS: raw.REFRESH_REUSE_GRACE_S,
       emailVerificationTtlH: raw.EMAIL_VERIFICATION_TTL_H,
       passwordResetTtlMin: raw.PASSWORD_RESET_TTL_MIN,
@@ -221,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = origins
     .filter((origin) => !ORIGIN_PATTERN.test(origin))
     .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
+  problems.push(...sessionLifetimeProblems(raw));
   if (raw.NODE_ENV === 'production') problems.push(...productionProblems(raw, origins));
   if (problems.length > 0) throw new ConfigError(problems);
 

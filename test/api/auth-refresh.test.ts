@@ -491,3 +491,54 @@ describe('cookie names in production (__Secure- prefix)', () => {
     await prodRefresh({ confidant_refresh: before.refreshCookie, confidant_csrf: unprefixed.body.csrfToken }, unprefixed.body.csrfToken).expect(200);
   });
 });
+
+describe('the absolute session lifetime (SESSION_ABSOLUTE_TTL_DAYS, REMEMBER_ME_ABSOLUTE_TTL_DAYS)', () => {
+  const DAY_MS = 86_400_000;
+
+  /** Moves a session's start back in time, leaving its sliding expiry as it is. */
+  async function startedDaysAgo(sessionId: string, days: number) {
+    await t.context.models.AuthSession.update({ createdAt: new Date(Date.now() - days * DAY_MS) }, { where: { id: sessionId }, silent: true });
+    return (await t.context.models.AuthSession.findByPk(sessionId))!;
+  }
+
+  async function bodyLogin(rememberMe: boolean) {
+    const user = await createUser(t);
+    const res = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password, transport: 'body', rememberMe }).expect(200);
+    return { sessionId: res.body.session.id as string, refreshToken: res.body.refreshToken as string };
+  }
+
+  it('refuses to refresh a session started more than 30 days ago, although its sliding expiry is days away', async () => {
+    const { sessionId, refreshToken } = await bodyLogin(false);
+    const row = await startedDaysAgo(sessionId, 30.01);
+    expect(row.expiresAt.getTime() - Date.now()).toBeGreaterThan(6 * DAY_MS);
+
+    const res = await refreshWithBody(t, refreshToken).expect(401);
+
+    expect(res.body.code).toBe('INVALID_REFRESH_TOKEN');
+    expect((await t.context.models.AuthSession.findByPk(sessionId))!.generation).toBe(0);
+  });
+
+  it('keeps a remember-me session refreshing after 30 days and refuses it after 90', async () => {
+    const { sessionId, refreshToken } = await bodyLogin(true);
+    await startedDaysAgo(sessionId, 31);
+
+    const later = await refreshWithBody(t, refreshToken).expect(200);
+    await startedDaysAgo(sessionId, 90.01);
+    const tooLate = await refreshWithBody(t, later.body.refreshToken).expect(401);
+
+    expect(tooLate.body.code).toBe('INVALID_REFRESH_TOKEN');
+  });
+
+  it('never slides a session past its absolute end: the expiry stops at start + 30 days', async () => {
+    const { sessionId, refreshToken } = await bodyLogin(false);
+    const row = await startedDaysAgo(sessionId, 29.5);
+    await row.update({ expiresAt: new Date(Date.now() + 60_000) }); // about to lapse, so a refresh slides it
+
+    const res = await refreshWithBody(t, refreshToken).expect(200);
+
+    const absoluteEnd = row.createdAt.getTime() + 30 * DAY_MS;
+    const after = await t.context.models.AuthSession.findByPk(sessionId);
+    expect(after!.expiresAt.getTime()).toBe(absoluteEnd);
+    expect(new Date(res.body.session.expiresAt).getTime()).toBe(absoluteEnd);
+  });
+});

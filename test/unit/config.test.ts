@@ -113,6 +113,18 @@ describe('loadConfig in development and test', () => {
     expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, [name]: value }).message).toContain(name);
   });
 
+  it('sets the absolute session lifetimes to 30 days, and 90 with remember-me, by default', () => {
+    const { tokens } = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
+    expect(tokens).toMatchObject({ sessionTtlDays: 7, sessionAbsoluteTtlDays: 30, rememberMeTtlDays: 30, rememberMeAbsoluteTtlDays: 90 });
+  });
+
+  it.each([
+    ['SESSION_ABSOLUTE_TTL_DAYS', { SESSION_TTL_DAYS: '14', SESSION_ABSOLUTE_TTL_DAYS: '10' }],
+    ['REMEMBER_ME_ABSOLUTE_TTL_DAYS', { REMEMBER_ME_ABSOLUTE_TTL_DAYS: '20' }],
+  ])('refuses %s shorter than the sliding lifetime it bounds', (name, env) => {
+    expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, ...env }).message).toContain(`${name} must be at least`);
+  });
+
   it('names every invalid variable at once', () => {
     const { message } = configError({ NODE_ENV: 'test', DATA_DIR: dataDir, PORT: 'abc', TRUST_PROXY: '-2' });
     expect(message).toContain('PORT');

@@ -43,8 +43,16 @@ const invalidRefresh = () => AppError.unauthorized('INVALID_REFRESH_TOKEN', 'The
 export function createAuthService(deps: AuthDeps) {
   const { config, models, events } = deps;
 
-  function ttlMs(rememberMe: boolean): number {
-    return (rememberMe ? config.tokens.rememberMeTtlDays : config.tokens.sessionTtlDays) * DAY_MS;
+  /** A login session ends this long after sign-in, however active it is; then the person signs in again. */
+  function absoluteEnd(session: { rememberMe: boolean; createdAt: Date }): number {
+    const days = session.rememberMe ? config.tokens.rememberMeAbsoluteTtlDays : config.tokens.sessionAbsoluteTtlDays;
+    return session.createdAt.getTime() + days * DAY_MS;
+  }
+
+  /** Each refresh slides the expiry by the session's TTL, but never past its absolute end. */
+  function slidingExpiry(session: { rememberMe: boolean; createdAt: Date }, now: Date): Date {
+    const days = session.rememberMe ? config.tokens.rememberMeTtlDays : config.tokens.sessionTtlDays;
+    return new Date(Math.min(now.getTime() + days * DAY_MS, absoluteEnd(session)));
   }
 
   async function tokensFor(user: UserModel, session: { id: string; expiresAt: Date; rememberMe: boolean }, refreshToken: string) {
@@ -132,7 +140,7 @@ export function createAuthService(deps: AuthDeps) {
         userAgent: meta.userAgent?.slice(0, 256) ?? null,
         ip: meta.ip,
         lastUsedAt: now,
-        expiresAt: new Date(now.getTime() + ttlMs(input.rememberMe)),
+        expiresAt: slidingExpiry({ rememberMe: input.rememberMe, createdAt: now }, now),
       });
       events.record({ type: 'login_success', userId: user.id, ...meta, metadata: { sessionId, rememberMe: input.rememberMe } });
       return tokensFor(user, session, refreshToken);
@@ -149,7 +157,9 @@ export function createAuthService(deps: AuthDeps) {
       if (!presented) throw invalidRefresh();
       const session = await models.AuthSession.findByPk(presented.sessionId, { include: [{ model: models.User, required: true }] });
       const user = (session as unknown as { User?: UserModel } | null)?.User;
-      if (!session || !user || session.revokedAt || session.expiresAt.getTime() <= Date.now()) throw invalidRefresh();
+      if (!session || !user || session.revokedAt) throw invalidRefresh();
+      // The absolute end also stops sessions whose expiry slid past it before it existed.
+      if (Math.min(session.expiresAt.getTime(), absoluteEnd(session)) <= Date.now()) throw invalidRefresh();
       if (!session.refreshSeed || !deps.refreshTokens.genuine(presented, session.refreshSeed)) throw invalidRefresh();
       if (user.disabledAt) {
         await deps.sessions.revoke({ id: session.id }, 'user_disabled');
@@ -160,8 +170,9 @@ export function createAuthService(deps: AuthDeps) {
       if (presented.generation === session.generation) {
         const now = new Date();
         const next = tokenOf(presented.generation + 1);
-        const slidTo = new Date(now.getTime() + ttlMs(session.rememberMe));
-        const extend = slidTo.getTime() - session.expiresAt.getTime() >= HOUR_MS;
+        const slidTo = slidingExpiry(session, now);
+        // Extended at most once an hour of activity; cut back at once when it lies past the absolute end.
+        const extend = slidTo < session.expiresAt || slidTo.getTime() - session.expiresAt.getTime() >= HOUR_MS;
         const [updated] = await models.AuthSession.update(
           {
             refreshTokenHash: RefreshTokens.hash(next),
