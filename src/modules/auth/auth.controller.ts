@@ -16,7 +16,7 @@ import {
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 import { RefreshTokens } from './refresh-tokens.js';
-import type { SigningKeyStore } from './signing-keys.js';
+import { JWKS_MAX_AGE_S, type SigningKeyStore } from './signing-keys.js';
 
 type Issued = Awaited<ReturnType<AuthService['login']>>;
 
@@ -132,7 +132,7 @@ export function createAuthController(auth: AuthService, recovery: AccountRecover
     },
 
     async jwks(_req: Request, res: Response) {
-      res.set('Cache-Control', 'public, max-age=300').json(await keys.jwks());
+      res.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_S}`).json(await keys.jwks());
     },
   };
 }
