@@ -9,6 +9,7 @@ import { DataCipher } from './lib/data-cipher.js';
 import { Lifecycle } from './lib/lifecycle.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { createMailer, type Mailer } from './lib/mailer.js';
+import { PasswordHasher } from './lib/passwords.js';
 import { ProxyTrustCheck } from './lib/proxy-trust.js';
 import { SharedState } from './lib/shared-state.js';
 import { rateLimits } from './middleware/rate-limit.js';
@@ -60,6 +61,7 @@ export function createContext(deps: AppDeps) {
   // State shared by instances lives in Redis when REDIS_URL is set, in-process otherwise.
   const shared = config.redis.url ? new SharedState(config.redis.url, config.redis.keyPrefix, logger) : undefined;
   const cipher = new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys);
+  const passwords = new PasswordHasher(config.passwordHashing);
 
   const keys = SigningKeyStore.fromConfig(models, config);
   const accessTokens = new AccessTokens(keys, config);
@@ -74,6 +76,7 @@ export function createContext(deps: AppDeps) {
     config,
     sequelize,
     models,
+    passwords,
     tokens: new OneTimeTokens(sequelize, models),
     sessions: authSessions,
     events,
@@ -85,6 +88,7 @@ export function createContext(deps: AppDeps) {
     config,
     models,
     accessTokens,
+    passwords,
     refreshTokens: new RefreshTokens(config.secrets.authSecret),
     sessions: authSessions,
     throttle: new LoginThrottle(shared && new SharedFailureStore(shared)),
@@ -109,6 +113,7 @@ export function createContext(deps: AppDeps) {
     proxyTrust,
     models,
     cipher,
+    passwords,
     keys,
     accessTokens,
     guard,
@@ -125,7 +130,7 @@ export function createContext(deps: AppDeps) {
     sessions: createSessionsService({ sequelize, models, maxEntriesPerSession: config.maxEntriesPerSession, cipher }),
     dashboard: createDashboardService(sequelize, models),
     users,
-    accountData: createAccountDataService({ sequelize, models, cipher, users, securityEvents, events, guard }),
+    accountData: createAccountDataService({ sequelize, models, cipher, passwords, users, securityEvents, events, guard }),
     admin: createAdminService({ sequelize, models, sessions: authSessions, events }),
     shared,
     health: createHealthService({ sequelize, shared, lifecycle, proxyTrust, commit: config.commit, dbTimeoutMs: config.database.readyTimeoutMs }),

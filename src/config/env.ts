@@ -71,6 +71,9 @@ const envSchema = z.object({
   SESSION_ABSOLUTE_TTL_DAYS: positiveInt.default(30).describe('a login session without remember-me ends this long after sign-in, however active'),
   REMEMBER_ME_ABSOLUTE_TTL_DAYS: positiveInt.default(90).describe('the same for a remember-me session'),
   REFRESH_REUSE_GRACE_S: nonNegativeInt.default(10),
+  UV_THREADPOOL_SIZE: positiveInt.max(1024).optional().describe("libuv's thread pool, read by Node itself; sizes password hashing"),
+  PASSWORD_HASH_CONCURRENCY: positiveInt.optional().describe('argon2 hashes at once; default one less than the thread pool'),
+  PASSWORD_HASH_QUEUE: nonNegativeInt.default(8).describe('argon2 hashes that may wait; beyond, 503 BUSY at once'),
   EMAIL_VERIFICATION_TTL_H: positiveInt.default(24),
   PASSWORD_RESET_TTL_MIN: positiveInt.default(30),
   BODY_LIMIT: z
@@ -199,6 +202,11 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       refreshReuseGraceS: raw.REFRESH_REUSE_GRACE_S,
       emailVerificationTtlH: raw.EMAIL_VERIFICATION_TTL_H,
       passwordResetTtlMin: raw.PASSWORD_RESET_TTL_MIN,
+    },
+    passwordHashing: {
+      // One pool thread stays free for the file, DNS and crypto work that shares it.
+      concurrency: raw.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, (raw.UV_THREADPOOL_SIZE ?? 4) - 1),
+      queue: raw.PASSWORD_HASH_QUEUE,
     },
     bodyLimit: raw.BODY_LIMIT,
     server: {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintError } from 'sequelize';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
-import { dummyPasswordHash, hashPassword, needsRehash, passwordProblems, verifyPassword } from '../../lib/passwords.js';
+import { dummyPasswordHash, needsRehash, passwordProblems, type PasswordHasher } from '../../lib/passwords.js';
+import { isBusy } from '../../lib/work-limiter.js';
 import type { Models } from '../../models/index.js';
 import { publicUser, type UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/security-event-recorder.js';
@@ -27,6 +28,7 @@ export interface AuthDeps {
   config: Pick<Config, 'tokens' | 'requireEmailVerification'>;
   models: Pick<Models, 'User' | 'AuthSession'>;
   accessTokens: AccessTokens;
+  passwords: PasswordHasher;
   refreshTokens: RefreshTokens;
   sessions: AuthSessions;
   throttle: LoginThrottle;
@@ -73,6 +75,15 @@ export function createAuthService(deps: AuthDeps) {
     throw AppError.unauthorized('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended.');
   }
 
+  /** Stronger parameters for an old hash; when hashing is busy it waits for a later sign-in. */
+  async function rehash(user: UserModel, password: string): Promise<void> {
+    try {
+      await user.update({ passwordHash: await deps.passwords.hash(password) });
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+    }
+  }
+
   async function logout(sessionId: string, userId: string, meta: RequestMeta): Promise<void> {
     const ended = await deps.sessions.revoke({ id: sessionId, userId }, 'logout');
     if (ended.length > 0) events.record({ type: 'logout', userId, ...meta, metadata: { sessionId } });
@@ -83,7 +94,7 @@ export function createAuthService(deps: AuthDeps) {
     async register(input: RegisterInput, meta: RequestMeta): Promise<void> {
       const problems = passwordProblems(input.password, input);
       if (problems.length > 0) throw AppError.validation(problems);
-      const passwordHash = await hashPassword(input.password);
+      const passwordHash = await deps.passwords.hash(input.password);
       const existing = await models.User.findOne({ where: { email: input.email } });
       if (existing) {
         deps.notifier?.registrationAttempted(existing);
@@ -109,7 +120,7 @@ export function createAuthService(deps: AuthDeps) {
         });
       }
       const user = await models.User.findOne({ where: { email: input.email } });
-      const passwordOk = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
+      const passwordOk = await deps.passwords.verify(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
       if (!user || !passwordOk) {
         const failures = await deps.throttle.failed(input.email);
         events.record({ type: 'login_failure', userId: user?.id ?? null, ...meta, metadata: { failures } });
@@ -125,7 +136,7 @@ export function createAuthService(deps: AuthDeps) {
         throw AppError.forbidden('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in.');
       }
       await deps.throttle.succeeded(input.email);
-      if (needsRehash(user.passwordHash)) await user.update({ passwordHash: await hashPassword(input.password) });
+      if (needsRehash(user.passwordHash)) await rehash(user, input.password);
 
       const sessionId = randomUUID();
       const refreshSeed = RefreshTokens.newSeed();

@@ -1,7 +1,7 @@
 import { Op, type Sequelize } from 'sequelize';
 import { AppError } from '../../errors/app-error.js';
 import type { DataCipher } from '../../lib/data-cipher.js';
-import { verifyPassword } from '../../lib/passwords.js';
+import type { PasswordHasher } from '../../lib/passwords.js';
 import { pseudonymiseIp } from '../../lib/pseudonymise.js';
 import type { Models } from '../../models/index.js';
 import type { RequestMeta } from '../auth/auth.service.js';
@@ -16,6 +16,7 @@ export interface AccountDataDeps {
   sequelize: Sequelize;
   models: Pick<Models, 'User' | 'AuthSession' | 'CounselingSession' | 'SessionEntry' | 'SessionFeedback' | 'SecurityEvent'>;
   cipher: DataCipher;
+  passwords: PasswordHasher;
   users: UsersService;
   securityEvents: SecurityEventsService;
   events: SecurityEventRecorder;
@@ -103,7 +104,7 @@ export function createAccountDataService(deps: AccountDataDeps) {
     async deleteAccount(userId: string, password: string, meta: RequestMeta): Promise<void> {
       const user = await models.User.findByPk(userId);
       if (!user) throw AppError.notFound('user');
-      if (!(await verifyPassword(user.passwordHash, password))) {
+      if (!(await deps.passwords.verify(user.passwordHash, password))) {
         deps.events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'delete_account_wrong_password' } });
         throw AppError.forbidden('INVALID_PASSWORD', 'The password is incorrect.');
       }
