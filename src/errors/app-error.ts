@@ -22,6 +22,7 @@ interface AppErrorOptions {
   extensions?: Record<string, unknown>;
   cause?: unknown;
   isOperational?: boolean;
+  condition?: string;
 }
 
 function classOf(status: number): ErrorClass {
@@ -46,6 +47,11 @@ export class AppError extends Error {
   readonly headers: Record<string, string>;
   readonly extensions: Record<string, unknown>;
   readonly isOperational: boolean;
+  /**
+   * A transient state of the service behind the error, as `group:state` (`database:read-only`,
+   * `capacity:password-hashing`): logged and reported when it begins or changes, not per request.
+   */
+  readonly condition?: string;
 
   constructor(
     readonly status: number,
@@ -61,6 +67,7 @@ export class AppError extends Error {
     this.headers = options.headers ?? {};
     this.extensions = options.extensions ?? {};
     this.isOperational = options.isOperational ?? status < 500;
+    this.condition = options.condition;
   }
 
   static badRequest(code: string, detail: string, errors?: FieldError[]): AppError {

@@ -7,6 +7,7 @@ export function busy(): AppError {
     errorClass: 'rate_limit',
     headers: { 'Retry-After': '1' },
     isOperational: true,
+    condition: 'capacity:password-hashing',
   });
 }
 
