@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
-import type { Config } from './config/env.js';
+import { productionLookalikeWarning, type Config } from './config/env.js';
 import { ErrorHandler } from './errors/error-handler.js';
 import { JobLocks, newHolderId } from './jobs/job-lock.js';
 import { Background } from './lib/background.js';
@@ -55,7 +55,7 @@ export function createContext(deps: AppDeps) {
   const { config, sequelize } = deps;
   const logger = deps.logger ?? createLogger(config.log);
   const lifecycle = deps.lifecycle ?? new Lifecycle('ready');
-  const errorHandler = deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
+  const errorHandler = deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.exposeDebug });
   const proxyTrust = new ProxyTrustCheck(config, logger);
   const models = defineModels(sequelize);
   // State shared by instances lives in Redis when REDIS_URL is set, in-process otherwise.
@@ -99,6 +99,8 @@ export function createContext(deps: AppDeps) {
   const users = createUsersService(models);
   const securityEvents = createSecurityEventsService(models);
 
+  const lookalike = productionLookalikeWarning(config);
+  if (lookalike) logger.warn(lookalike);
   const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
   if (crossSite.length > 0) {
     logger.warn(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);

@@ -162,12 +162,24 @@ function sessionLifetimeProblems(raw: RawEnv): string[] {
     .map(([absoluteName, , slidingName]) => `${absoluteName} must be at least ${slidingName}`);
 }
 
-function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }) {
+/** What makes an environment look like a deployment rather than a laptop. */
+function productionSignals(raw: RawEnv): { onRender: boolean; set: string[] } {
+  const secret = raw.AUTH_SECRET ? 'AUTH_SECRET' : raw.DATA_ENCRYPTION_KEY ? 'DATA_ENCRYPTION_KEY' : undefined;
+  const set = [raw.DATABASE_URL && 'DATABASE_URL', secret, raw.CORS_ORIGINS && 'CORS_ORIGINS'].filter((name): name is string => Boolean(name));
+  return { onRender: raw.RENDER !== undefined, set };
+}
+
+function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }, nodeEnvExplicit: boolean) {
   const production = raw.NODE_ENV === 'production';
   const publicUrl = raw.PUBLIC_URL ?? raw.RENDER_EXTERNAL_URL ?? `http://localhost:${raw.PORT}`;
   return {
     env: raw.NODE_ENV,
+    /** False when NODE_ENV was not set and `development` is only the default. */
+    nodeEnvExplicit,
     isProduction: production,
+    /** Exception messages and stacks in 5xx bodies: only when someone asked for development. */
+    exposeDebug: raw.NODE_ENV === 'development' && nodeEnvExplicit,
+    productionSignals: productionSignals(raw),
     isTest: raw.NODE_ENV === 'test',
     host: raw.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     port: raw.PORT,
@@ -252,7 +264,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authSecret: raw.AUTH_SECRET,
     dataEncryptionKey: raw.DATA_ENCRYPTION_KEY,
   });
-  return Object.freeze(buildConfig(raw, origins, secrets));
+  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV)));
+}
+
+/**
+ * Outside production the service migrates on start, sends no HSTS, skips the production
+ * checks of secrets and origins, and sets plain cookies. A deployment that forgot
+ * NODE_ENV=production must not run like that silently: this names the signs (on Render,
+ * or two of a PostgreSQL URL, a secret and CORS origins) for a loud warning at start.
+ */
+export function productionLookalikeWarning(config: Config): string | undefined {
+  const { onRender, set } = config.productionSignals;
+  if (config.isProduction || (!onRender && set.length < 2)) return undefined;
+  const signs = [...(onRender ? ['RENDER'] : []), ...set].join(', ');
+  const mode = config.nodeEnvExplicit ? `NODE_ENV=${config.env}` : 'NODE_ENV is not set, so it defaults to development';
+  return (
+    `${mode}, but the configuration looks like production (${signs} set): the service migrates on start, sends no HSTS, ` +
+    'skips the production checks of secrets and origins and sets cookies without Secure. Set NODE_ENV=production for a deployment.'
+  );
 }
 
 /** `.env` is a development convenience; production and tests take the environment as given. */
