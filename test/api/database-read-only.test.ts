@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/lib/logger.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { postgresUrl } from '../helpers/database.js';
+import { capturingLogger } from '../helpers/logger.js';
 import { userWithToken } from '../helpers/users.js';
 
 /**
@@ -14,9 +14,7 @@ import { userWithToken } from '../helpers/users.js';
  * into read-only sessions, as it would to a standby.
  */
 describe.skipIf(!postgresUrl)('a read-only database (PostgreSQL)', () => {
-  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const capture = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
-  const logger: Logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
+  const { logger, lines } = capturingLogger();
   let t: TestApp;
   let admin: pg.Client;
   let databaseName: string;

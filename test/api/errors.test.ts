@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import type { Logger } from '../../src/lib/logger.js';
 import { validate, validated } from '../../src/middleware/validate.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { capturingLogger } from '../helpers/logger.js';
 
 const MONITORING_TOKEN = 'monitoring-token-for-tests-0123456789';
 const SECRET_MESSAGE = 'password=hunter2 token=eyJhbGciOi SELECT * FROM users WHERE email = $1 at /srv/confidant/src/modules/users/users.service.ts:42:7';
@@ -204,9 +204,7 @@ describe('NODE_ENV and debug details in 5xx bodies', () => {
 
   /** An app over the test database, configured from `env` alone, logging into `lines`. */
   function appWith(env: Record<string, string>) {
-    const lines: { level: string; message: string }[] = [];
-    const at = (level: string) => (message: string) => void lines.push({ level, message });
-    const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const { logger, lines } = capturingLogger();
     const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
     const { app } = createApp({ config, sequelize: t.sequelize, logger, extraRoutes: diagnosticRoutes });
     return { app, lines };

@@ -1,21 +1,19 @@
 import { DatabaseError } from 'sequelize';
 import { describe, expect, it } from 'vitest';
 import { ErrorHandler } from '../../src/errors/error-handler.js';
-import type { Logger } from '../../src/lib/logger.js';
 import { busy } from '../../src/lib/work-limiter.js';
+import { capturingLogger } from '../helpers/logger.js';
 
-function capturingLogger() {
-  const lines: { level: string; message: string }[] = [];
-  const at = (level: string) => (message: string) => void lines.push({ level, message });
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  return { logger, lines, loud: () => lines.filter((line) => line.level !== 'debug') };
+function loggedFor() {
+  const { logger, lines } = capturingLogger();
+  return { logger, loud: () => lines.filter((line) => line.level !== 'debug') };
 }
 
 const pgError = (code: string) => new DatabaseError(Object.assign(new Error(`SQLSTATE ${code}`), { code, sql: 'UPDATE users SET name = $1' }));
 
 describe('ErrorHandler with transient conditions', () => {
   it('logs a read-only database once for a run of failures, then again when the state changes', () => {
-    const { logger, loud } = capturingLogger();
+    const { logger, loud } = loggedFor();
     const handler = new ErrorHandler(logger, { exposeDebug: false });
 
     for (let i = 0; i < 50; i += 1) handler.handleProcessError(pgError('25006'), 'test');
@@ -36,7 +34,7 @@ describe('ErrorHandler with transient conditions', () => {
   });
 
   it('keeps each group apart: saturated hashing does not hide a database state', () => {
-    const { logger, loud } = capturingLogger();
+    const { logger, loud } = loggedFor();
     const handler = new ErrorHandler(logger, { exposeDebug: false });
 
     for (let i = 0; i < 5; i += 1) {
@@ -48,7 +46,7 @@ describe('ErrorHandler with transient conditions', () => {
   });
 
   it('still logs every bug with its stack', () => {
-    const { logger, loud } = capturingLogger();
+    const { logger, loud } = loggedFor();
     const handler = new ErrorHandler(logger, { exposeDebug: false });
 
     for (let i = 0; i < 3; i += 1) handler.handleProcessError(pgError('42P01'), 'test');
