@@ -11,7 +11,7 @@ const print = (line = '') => process.stdout.write(`${line}\n`);
 
 function describeStage({ stage, activatesAt, retireAt }: KeyStatus, nextActivation: Date | undefined): string {
   const retires = retireAt ? `verifies until ${retireAt.toISOString()}` : 'verifies until a newer key takes over';
-  if (stage === 'next') return `published, signs from ${activatesAt.toISOString()}`;
+  if (stage === 'next') return `published, signs from ${activatesAt.toISOString()}${retireAt ? `; a newer next key replaces it, then it ${retires}` : ''}`;
   if (stage === 'current') return nextActivation ? `signs until ${nextActivation.toISOString()}, then ${retires}` : 'signs now';
   return `no longer signs; ${retires}`;
 }
