@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { productionLookalikeWarning } from './config/env.js';
 import { createInfra, type AppDeps, type Infra } from './context.js';
 import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './http/cookie-topology.js';
 import { ProxyTrustCheck } from './http/proxy-trust.js';
@@ -31,8 +32,11 @@ export interface BuiltApp {
   drain(): Promise<void>;
 }
 
-function warnAboutCookieTopology(infra: Infra): void {
+/** Configuration that works but is probably not what was meant: said once, at start. */
+function warnAboutConfiguration(infra: Infra): void {
   const { config, logger } = infra;
+  const lookalike = productionLookalikeWarning(config);
+  if (lookalike) logger.warn(lookalike);
   const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
   if (crossSite.length > 0) {
     logger.warn(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);
@@ -47,7 +51,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   const limits = rateLimits(config, shared && ((tier) => new ResilientRateLimitStore(shared, tier)));
   const routes = new RouteTable({ authLimit: limits.auth, checkResponses: !config.isProduction });
   const modules = createModules(infra, { proxyTrust, routes: () => routes.routes });
-  warnAboutCookieTopology(infra);
+  warnAboutConfiguration(infra);
 
   const app = express();
   app.set('trust proxy', config.trustProxy); // req.ip = the address seen through exactly this many hops

@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config/env.js';
 import { DataCipher } from './crypto/data-cipher.js';
+import { PasswordHasher } from './crypto/passwords.js';
 import { ErrorHandler } from './errors/error-handler.js';
 import { JobLocks, newHolderId } from './infra/job-locks.js';
 import { Lifecycle } from './infra/lifecycle.js';
@@ -36,6 +37,8 @@ export interface Infra {
   errorHandler: ErrorHandler;
   /** Field encryption of counseling text (AES-256-GCM under DATA_ENCRYPTION_KEY). */
   cipher: DataCipher;
+  /** argon2id with a bound on concurrent work (503 BUSY beyond it). */
+  passwords: PasswordHasher;
   /** Redis, when REDIS_URL is set: state shared by instances. */
   shared?: SharedState;
   mailer: Mailer;
@@ -54,8 +57,9 @@ export function createInfra(deps: AppDeps): Infra {
     models,
     logger,
     lifecycle: deps.lifecycle ?? new Lifecycle('ready'),
-    errorHandler: deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.env === 'development' }),
+    errorHandler: deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.exposeDebug }),
     cipher: new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys),
+    passwords: new PasswordHasher(config.passwordHashing),
     shared: config.redis.url ? new SharedState(config.redis.url, config.redis.keyPrefix, logger) : undefined,
     mailer: deps.mailer ?? createMailer(config, logger),
     locks: new JobLocks(models, newHolderId()),

@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log);
   const sequelize = createSequelize(config);
   const lifecycle = new Lifecycle('starting');
-  const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
+  const errorHandler = new ErrorHandler(logger, { exposeDebug: config.exposeDebug });
   const { app, infra, modules, drain } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
   const reportToSentry = initSentry(config, logger);
   if (reportToSentry) errorHandler.addReporter(reportToSentry);

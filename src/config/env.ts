@@ -80,7 +80,12 @@ const envSchema = z.object({
   ACCESS_TOKEN_TTL_S: positiveInt.default(900),
   SESSION_TTL_DAYS: positiveInt.default(7),
   REMEMBER_ME_TTL_DAYS: positiveInt.default(30),
+  SESSION_ABSOLUTE_TTL_DAYS: positiveInt.default(30).describe('a login session without remember-me ends this long after sign-in, however active'),
+  REMEMBER_ME_ABSOLUTE_TTL_DAYS: positiveInt.default(90).describe('the same for a remember-me session'),
   REFRESH_REUSE_GRACE_S: nonNegativeInt.default(10),
+  UV_THREADPOOL_SIZE: wholeNumber(1, 1024).optional().describe("libuv's thread pool, read by Node itself; sizes password hashing"),
+  PASSWORD_HASH_CONCURRENCY: positiveInt.optional().describe('argon2 hashes at once; default one less than the thread pool'),
+  PASSWORD_HASH_QUEUE: nonNegativeInt.default(8).describe('argon2 hashes that may wait; beyond, 503 BUSY at once'),
   EMAIL_VERIFICATION_TTL_H: positiveInt.default(24),
   PASSWORD_RESET_TTL_MIN: positiveInt.default(30),
   BODY_LIMIT: z
@@ -165,12 +170,35 @@ function productionProblems(raw: RawEnv, origins: string[]): string[] {
   return problems;
 }
 
-function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }) {
+/** A session's absolute lifetime bounds its sliding one; a shorter absolute one is a mistake. */
+function sessionLifetimeProblems(raw: RawEnv): string[] {
+  const pairs = [
+    ['SESSION_ABSOLUTE_TTL_DAYS', raw.SESSION_ABSOLUTE_TTL_DAYS, 'SESSION_TTL_DAYS', raw.SESSION_TTL_DAYS],
+    ['REMEMBER_ME_ABSOLUTE_TTL_DAYS', raw.REMEMBER_ME_ABSOLUTE_TTL_DAYS, 'REMEMBER_ME_TTL_DAYS', raw.REMEMBER_ME_TTL_DAYS],
+  ] as const;
+  return pairs
+    .filter(([, absolute, , sliding]) => absolute < sliding)
+    .map(([absoluteName, , slidingName]) => `${absoluteName} must be at least ${slidingName}`);
+}
+
+/** What makes an environment look like a deployment rather than a laptop. */
+function productionSignals(raw: RawEnv): { onRender: boolean; set: string[] } {
+  const secret = raw.AUTH_SECRET ? 'AUTH_SECRET' : raw.DATA_ENCRYPTION_KEY ? 'DATA_ENCRYPTION_KEY' : undefined;
+  const set = [raw.DATABASE_URL && 'DATABASE_URL', secret, raw.CORS_ORIGINS && 'CORS_ORIGINS'].filter((name): name is string => Boolean(name));
+  return { onRender: raw.RENDER !== undefined, set };
+}
+
+function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }, nodeEnvExplicit: boolean) {
   const production = raw.NODE_ENV === 'production';
   const publicUrl = raw.PUBLIC_URL ?? raw.RENDER_EXTERNAL_URL ?? `http://localhost:${raw.PORT}`;
   return {
     env: raw.NODE_ENV,
+    /** False when NODE_ENV was not set and `development` is only the default. */
+    nodeEnvExplicit,
     isProduction: production,
+    /** Exception messages and stacks in 5xx bodies: only when someone asked for development. */
+    exposeDebug: raw.NODE_ENV === 'development' && nodeEnvExplicit,
+    productionSignals: productionSignals(raw),
     isTest: raw.NODE_ENV === 'test',
     host: raw.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     port: raw.PORT,
@@ -200,9 +228,16 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       accessTtlS: raw.ACCESS_TOKEN_TTL_S,
       sessionTtlDays: raw.SESSION_TTL_DAYS,
       rememberMeTtlDays: raw.REMEMBER_ME_TTL_DAYS,
+      sessionAbsoluteTtlDays: raw.SESSION_ABSOLUTE_TTL_DAYS,
+      rememberMeAbsoluteTtlDays: raw.REMEMBER_ME_ABSOLUTE_TTL_DAYS,
       refreshReuseGraceS: raw.REFRESH_REUSE_GRACE_S,
       emailVerificationTtlH: raw.EMAIL_VERIFICATION_TTL_H,
       passwordResetTtlMin: raw.PASSWORD_RESET_TTL_MIN,
+    },
+    passwordHashing: {
+      // One pool thread stays free for the file, DNS and crypto work that shares it.
+      concurrency: raw.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, (raw.UV_THREADPOOL_SIZE ?? 4) - 1),
+      queue: raw.PASSWORD_HASH_QUEUE,
     },
     bodyLimit: raw.BODY_LIMIT,
     server: {
@@ -240,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = origins
     .filter((origin) => !ORIGIN_PATTERN.test(origin))
     .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
+  problems.push(...sessionLifetimeProblems(raw));
   if (raw.NODE_ENV === 'production') problems.push(...productionProblems(raw, origins));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -247,7 +283,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authSecret: raw.AUTH_SECRET,
     dataEncryptionKey: raw.DATA_ENCRYPTION_KEY,
   });
-  return Object.freeze(buildConfig(raw, origins, secrets));
+  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV)));
+}
+
+/**
+ * Outside production the service migrates on start, sends no HSTS, skips the production
+ * checks of secrets and origins, and sets plain cookies. A deployment that forgot
+ * NODE_ENV=production must not run like that silently: this names the signs (on Render,
+ * or two of a PostgreSQL URL, a secret and CORS origins) for a loud warning at start.
+ */
+export function productionLookalikeWarning(config: Config): string | undefined {
+  const { onRender, set } = config.productionSignals;
+  if (config.isProduction || (!onRender && set.length < 2)) return undefined;
+  const signs = [...(onRender ? ['RENDER'] : []), ...set].join(', ');
+  const mode = config.nodeEnvExplicit ? `NODE_ENV=${config.env}` : 'NODE_ENV is not set, so it defaults to development';
+  return (
+    `${mode}, but the configuration looks like production (${signs} set): the service migrates on start, sends no HSTS, ` +
+    'skips the production checks of secrets and origins and sets cookies without Secure. Set NODE_ENV=production for a deployment.'
+  );
 }
 
 /** `.env` is a development convenience; production and tests take the environment as given. */

@@ -1,6 +1,7 @@
 import argon2 from 'argon2';
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
+import { WorkLimiter } from '../infra/work-limiter.js';
 
 /** OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -27,6 +28,27 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
 
 export function needsRehash(hash: string): boolean {
   return argon2.needsRehash(hash, ARGON2_OPTIONS);
+}
+
+/**
+ * argon2 runs on libuv's thread pool (UV_THREADPOOL_SIZE, 4 by default), which file and DNS
+ * work share: unbounded, a burst of logins queues there for seconds. Through this, at most
+ * `concurrency` hashes run and a few wait; the rest are answered 503 BUSY at once.
+ */
+export class PasswordHasher {
+  readonly limiter: WorkLimiter;
+
+  constructor(limits: { concurrency: number; queue: number }) {
+    this.limiter = new WorkLimiter(limits.concurrency, limits.queue, 'password-hashing');
+  }
+
+  hash(password: string): Promise<string> {
+    return this.limiter.run(() => hashPassword(password));
+  }
+
+  verify(hash: string, password: string): Promise<boolean> {
+    return this.limiter.run(() => verifyPassword(hash, password));
+  }
 }
 
 let dummyHash: Promise<string> | undefined;

@@ -24,6 +24,7 @@ interface AppErrorOptions {
   isOperational?: boolean;
   /** Its source logs the state behind it (once per change); the handler only counts it. */
   quiet?: boolean;
+  condition?: string;
 }
 
 function classOf(status: number): ErrorClass {
@@ -49,6 +50,11 @@ export class AppError extends Error {
   readonly extensions: Record<string, unknown>;
   readonly isOperational: boolean;
   readonly quiet: boolean;
+  /**
+   * A transient state of the service behind the error, as `group:state` (`database:read-only`,
+   * `capacity:password-hashing`): logged and reported when it begins or changes, not per request.
+   */
+  readonly condition?: string;
 
   constructor(
     readonly status: number,
@@ -65,6 +71,7 @@ export class AppError extends Error {
     this.extensions = options.extensions ?? {};
     this.isOperational = options.isOperational ?? status < 500;
     this.quiet = options.quiet ?? false;
+    this.condition = options.condition;
   }
 
   static badRequest(code: string, detail: string, errors?: FieldError[]): AppError {

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from '../infra/logger.js';
 import { describeError } from '../infra/logger.js';
 import type { AppError } from './app-error.js';
+import { ConditionLog } from './condition-log.js';
 import { ErrorStats } from './error-stats.js';
 import { problemBody } from './problem.js';
 import { toAppError } from './to-app-error.js';
@@ -21,6 +22,7 @@ function routeOf(req: Request): string {
 export class ErrorHandler {
   readonly stats = new ErrorStats();
   private readonly reporters: ErrorReporter[] = [];
+  private readonly conditions = new ConditionLog();
 
   constructor(
     private readonly logger: Logger,
@@ -60,13 +62,20 @@ export class ErrorHandler {
       route: context.route,
     });
     const fields = { requestId: context.requestId, status: error.status, code: error.code, route: context.route };
+    if (error.condition !== undefined && !this.conditions.isNew(error.condition)) {
+      this.logger.debug('request failed', { ...fields, condition: error.condition }); // logged when it began
+      return;
+    }
     if (error.status >= 500) {
-      // An expected outage (database away, still starting) is a warning; a bug gets its stack.
       if (error.quiet) {
         this.logger.debug('request failed', fields);
         return; // the state behind it was logged (and is visible in /health/ready) where it changed
       }
-      if (error.isOperational) this.logger.warn('request failed', { ...fields, message: error.detail });
+      // A transient condition (a failover, hashing saturated) is one warning per change; an
+      // expected outage is a warning; a bug gets its stack.
+      if (error.condition !== undefined) {
+        this.logger.warn(`${error.condition}: answering ${error.status} ${error.code} until it passes (logged once per change)`, { ...fields, message: error.detail });
+      } else if (error.isOperational) this.logger.warn('request failed', { ...fields, message: error.detail });
       else this.logger.error('request failed', { ...fields, ...describeError(error.cause ?? error) });
       for (const report of this.reporters) {
         try {

@@ -66,14 +66,23 @@ export class SharedState {
     await this.run((client) => client.ping(), timeoutMs);
   }
 
-  /** Messages published by any instance, this one included; resubscribes after reconnects. */
-  subscribe(channel: string, onMessage: (message: string) => void): void {
+  /**
+   * Messages published by any instance, this one included; resubscribes after reconnects.
+   * Pub/sub keeps nothing for a subscriber that is away, so `onSubscribed` runs each time
+   * the subscription (re)starts: whatever was published before may have been missed.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void, onSubscribed?: () => void): void {
     this.subscriber ??= this.client.duplicate();
     const subscriber = this.subscriber;
     this.watch(subscriber, 'redis subscriber');
     subscriber
       .connect()
       .then(() => subscriber.subscribe(channel, onMessage))
+      .then(() => {
+        onSubscribed?.();
+        // node-redis renews the subscription before it reports a reconnected client ready.
+        subscriber.on('ready', () => onSubscribed?.());
+      })
       .catch(() => undefined);
   }
 

@@ -12,7 +12,8 @@ export interface AuthenticateDeps {
   monitoringToken?: string;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+/** The scheme in any case (RFC 9110 §11.1), then exactly one space and a token68. */
+const BEARER = /^bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
 /**
  * Optional authentication (docs/DESIGN.md §2.7): no Authorization header means anonymous; a header

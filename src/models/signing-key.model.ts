@@ -5,6 +5,8 @@ export interface SigningKeyModel extends Model<InferAttributes<SigningKeyModel>,
   publicJwk: string;
   privateKeyEnc: string;
   createdAt: CreationOptional<Date>;
+  /** When the key starts signing; null on rows from before staged rotation (they signed from creation). */
+  activatesAt: CreationOptional<Date | null>;
   retireAt: CreationOptional<Date | null>;
 }
 
@@ -16,6 +18,7 @@ export function defineSigningKey(sequelize: Sequelize) {
       publicJwk: { type: DataTypes.TEXT, allowNull: false },
       privateKeyEnc: { type: DataTypes.TEXT, allowNull: false },
       createdAt: DataTypes.DATE,
+      activatesAt: { type: DataTypes.DATE, allowNull: true },
       retireAt: { type: DataTypes.DATE, allowNull: true },
     },
     { tableName: 'jwks', updatedAt: false },

@@ -24,7 +24,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     auth,
     sessions,
     dashboard: createDashboardModule({ sessions, users }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, users, auth, sessions, securityEvents }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents }),
     admin: createAdminModule({ users, auth, securityEvents }),
     health: createHealthModule(infra, { proxyTrust: pipeline.proxyTrust }),
     monitoring: createMonitoringModule(infra.errorHandler.stats),

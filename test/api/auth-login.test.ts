@@ -90,7 +90,7 @@ describe('POST /api/auth/login', () => {
       expect(session!.refreshTokenHash).toBe(createHash('sha256').update(token).digest('hex'));
     });
 
-    it('marks the refresh cookie Secure in production', async () => {
+    it('marks the refresh cookie Secure in production, under the __Secure- name', async () => {
       const config = loadConfig({
         NODE_ENV: 'production',
         DATABASE_URL: t.config.database.url ?? 'postgres://unused@127.0.0.1:1/unused', // the app below uses the test database
@@ -106,9 +106,9 @@ describe('POST /api/auth/login', () => {
 
       const res = await request(app).post('/api/auth/login').send({ email: user.email, password: user.password }).expect(200);
 
-      const refresh = cookieNamed(res.headers['set-cookie'], 'confidant_refresh');
+      const refresh = cookieNamed(res.headers['set-cookie'], '__Secure-confidant_refresh');
       expect(attributesOf(refresh!)).toEqual(expect.arrayContaining(['secure', 'httponly', 'samesite=strict', 'path=/api/auth']));
-      expect(attributesOf(cookieNamed(res.headers['set-cookie'], 'confidant_csrf')!)).toContain('secure');
+      expect(attributesOf(cookieNamed(res.headers['set-cookie'], '__Secure-confidant_csrf')!)).toContain('secure');
       expect(await sessionsOf(user.id)).toHaveLength(1);
     });
   });

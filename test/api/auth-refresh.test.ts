@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/env.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, userWithToken } from '../helpers/users.js';
 
@@ -388,5 +390,155 @@ describe('POST /api/auth/logout with the refresh cookie', () => {
 
     expect(res.body.code).toBe('CSRF_TOKEN_INVALID');
     expect((await t.context.models.AuthSession.findByPk(browser.sessionId))!.revokedAt).toBeNull();
+  });
+});
+
+describe('cookie names in production (__Secure- prefix)', () => {
+  const PROD_ORIGIN = 'https://app.example.com';
+  const REFRESH = '__Secure-confidant_refresh';
+  const CSRF = '__Secure-confidant_csrf';
+  let prod: ReturnType<typeof createApp>['app'];
+
+  beforeAll(() => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: t.config.database.url ?? 'postgres://unused@127.0.0.1:1/unused', // the app below uses the test database
+      CORS_ORIGINS: PROD_ORIGIN,
+      PUBLIC_URL: 'https://api.example.com',
+      AUTH_SECRET: t.config.secrets.authSecret, // same keys as the test app: one deployment, before and after the upgrade
+      DATA_ENCRYPTION_KEY: t.config.secrets.dataEncryptionKey,
+      LOG_LEVEL: 'silent',
+      ...LENIENT_LIMITS,
+    });
+    prod = createApp({ config, sequelize: t.sequelize }).app;
+  });
+
+  async function prodLogin() {
+    const user = await createUser(t);
+    const res = await request(prod).post('/api/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    return {
+      res,
+      sessionId: res.body.session.id as string,
+      refreshCookie: cookieValue(res.headers['set-cookie'], REFRESH)!,
+      csrfCookie: cookieValue(res.headers['set-cookie'], CSRF)!,
+      csrfToken: res.body.csrfToken as string,
+    };
+  }
+
+  function prodRefresh(cookies: Record<string, string>, csrfToken: string) {
+    return request(prod).post('/api/auth/refresh').set('Origin', PROD_ORIGIN).set('Cookie', cookieHeader(cookies)).set('X-CSRF-Token', csrfToken);
+  }
+
+  it('names both cookies __Secure-…, Secure, and sets no unprefixed cookie with a value', async () => {
+    const { res, refreshCookie, csrfCookie, csrfToken } = await prodLogin();
+
+    const setCookie = res.headers['set-cookie'] as unknown as string[];
+    const named = (name: string) => setCookie.find((line) => line.startsWith(`${name}=`))!;
+    expect(refreshCookie).toMatch(/^[0-9a-f-]{36}\.0\./);
+    expect(csrfCookie).toBe(csrfToken);
+    for (const name of [REFRESH, CSRF]) expect(named(name).toLowerCase()).toMatch(/; secure/);
+    expect(cookieValue(setCookie, 'confidant_refresh') ?? '').toBe('');
+    expect(cookieValue(setCookie, 'confidant_csrf') ?? '').toBe('');
+  });
+
+  it('refreshes with the prefixed cookies and the matching CSRF token', async () => {
+    const browser = await prodLogin();
+
+    const res = await prodRefresh({ [REFRESH]: browser.refreshCookie, [CSRF]: browser.csrfCookie }, browser.csrfToken).expect(200);
+
+    expect(cookieValue(res.headers['set-cookie'], REFRESH)).toMatch(new RegExp(`^${browser.sessionId}\\.1\\.`));
+    expect((await t.context.models.AuthSession.findByPk(browser.sessionId))!.generation).toBe(1);
+  });
+
+  it('still accepts the unprefixed cookies of a browser signed in before the upgrade, and renames them', async () => {
+    const before = await cookieLogin(t); // the unprefixed names, as the previous release set them
+
+    const res = await prodRefresh({ confidant_refresh: before.refreshCookie, confidant_csrf: before.csrfCookie }, before.csrfToken).expect(200);
+
+    expect(cookieValue(res.headers['set-cookie'], REFRESH)).toMatch(new RegExp(`^${before.sessionId}\\.1\\.`));
+    expect(cookieValue(res.headers['set-cookie'], CSRF)).toBe(res.body.csrfToken);
+    expect(cookieValue(res.headers['set-cookie'], 'confidant_refresh')).toBe(''); // cleared
+    expect(cookieValue(res.headers['set-cookie'], 'confidant_csrf')).toBe('');
+  });
+
+  it('lets no unprefixed cookie shadow the prefixed ones (cookie tossing into the attacker’s session)', async () => {
+    const victim = await prodLogin();
+    const attacker = await cookieLogin(t); // cookies a sibling host or a plain-HTTP page could set without the prefix
+    const jar = {
+      confidant_refresh: attacker.refreshCookie,
+      confidant_csrf: attacker.csrfCookie,
+      [REFRESH]: victim.refreshCookie,
+      [CSRF]: victim.csrfCookie,
+    };
+
+    const tossed = await prodRefresh(jar, attacker.csrfToken).expect(403);
+    const own = await prodRefresh(jar, victim.csrfToken).expect(200);
+
+    expect(tossed.body.code).toBe('CSRF_TOKEN_INVALID');
+    expect(own.body.session.id).toBe(victim.sessionId);
+    expect((await t.context.models.AuthSession.findByPk(attacker.sessionId))!.generation).toBe(0);
+  });
+
+  it('issues GET /api/auth/csrf into the cookie that goes with the presented refresh cookie', async () => {
+    const browser = await prodLogin();
+    const before = await cookieLogin(t);
+
+    const prefixed = await request(prod).get('/api/auth/csrf').set('Cookie', cookieHeader({ [REFRESH]: browser.refreshCookie })).expect(200);
+    const unprefixed = await request(prod).get('/api/auth/csrf').set('Cookie', cookieHeader({ confidant_refresh: before.refreshCookie })).expect(200);
+
+    expect(cookieValue(prefixed.headers['set-cookie'], CSRF)).toBe(prefixed.body.csrfToken);
+    expect(cookieValue(unprefixed.headers['set-cookie'], 'confidant_csrf')).toBe(unprefixed.body.csrfToken);
+    await prodRefresh({ confidant_refresh: before.refreshCookie, confidant_csrf: unprefixed.body.csrfToken }, unprefixed.body.csrfToken).expect(200);
+  });
+});
+
+describe('the absolute session lifetime (SESSION_ABSOLUTE_TTL_DAYS, REMEMBER_ME_ABSOLUTE_TTL_DAYS)', () => {
+  const DAY_MS = 86_400_000;
+
+  /** Moves a session's start back in time, leaving its sliding expiry as it is. */
+  async function startedDaysAgo(sessionId: string, days: number) {
+    await t.context.models.AuthSession.update({ createdAt: new Date(Date.now() - days * DAY_MS) }, { where: { id: sessionId }, silent: true });
+    return (await t.context.models.AuthSession.findByPk(sessionId))!;
+  }
+
+  async function bodyLogin(rememberMe: boolean) {
+    const user = await createUser(t);
+    const res = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password, transport: 'body', rememberMe }).expect(200);
+    return { sessionId: res.body.session.id as string, refreshToken: res.body.refreshToken as string };
+  }
+
+  it('refuses to refresh a session started more than 30 days ago, although its sliding expiry is days away', async () => {
+    const { sessionId, refreshToken } = await bodyLogin(false);
+    const row = await startedDaysAgo(sessionId, 30.01);
+    expect(row.expiresAt.getTime() - Date.now()).toBeGreaterThan(6 * DAY_MS);
+
+    const res = await refreshWithBody(t, refreshToken).expect(401);
+
+    expect(res.body.code).toBe('INVALID_REFRESH_TOKEN');
+    expect((await t.context.models.AuthSession.findByPk(sessionId))!.generation).toBe(0);
+  });
+
+  it('keeps a remember-me session refreshing after 30 days and refuses it after 90', async () => {
+    const { sessionId, refreshToken } = await bodyLogin(true);
+    await startedDaysAgo(sessionId, 31);
+
+    const later = await refreshWithBody(t, refreshToken).expect(200);
+    await startedDaysAgo(sessionId, 90.01);
+    const tooLate = await refreshWithBody(t, later.body.refreshToken).expect(401);
+
+    expect(tooLate.body.code).toBe('INVALID_REFRESH_TOKEN');
+  });
+
+  it('never slides a session past its absolute end: the expiry stops at start + 30 days', async () => {
+    const { sessionId, refreshToken } = await bodyLogin(false);
+    const row = await startedDaysAgo(sessionId, 29.5);
+    await row.update({ expiresAt: new Date(Date.now() + 60_000) }); // about to lapse, so a refresh slides it
+
+    const res = await refreshWithBody(t, refreshToken).expect(200);
+
+    const absoluteEnd = row.createdAt.getTime() + 30 * DAY_MS;
+    const after = await t.context.models.AuthSession.findByPk(sessionId);
+    expect(after!.expiresAt.getTime()).toBe(absoluteEnd);
+    expect(new Date(res.body.session.expiresAt).getTime()).toBe(absoluteEnd);
   });
 });

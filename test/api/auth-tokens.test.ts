@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deriveKey, seal } from '../../src/crypto/secret-box.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { userWithToken } from '../helpers/users.js';
@@ -69,6 +69,7 @@ describe('access tokens issued by POST /api/auth/login', () => {
     const claims = jose.decodeJwt(accessToken);
 
     expect(header.alg).toBe('EdDSA');
+    expect(header.typ).toBe('at+jwt'); // RFC 9068: an access token, not some other JWT of ours
     expect(header.kid).toEqual(expect.any(String));
     expect(await jwksKids(t)).toContain(header.kid);
     expect(claims).toEqual({
@@ -137,7 +138,7 @@ describe('GET /api/auth/me with forged or malformed tokens', () => {
     const { kid } = jose.decodeProtectedHeader(accessToken);
     const attacker = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519' });
 
-    const forged = await signWith(attacker.privateKey, { alg: 'EdDSA', kid, typ: 'JWT' }, claimsFor(t, { userId: user.id, sessionId }, { role: 'admin' }));
+    const forged = await signWith(attacker.privateKey, { alg: 'EdDSA', kid, typ: 'at+jwt' }, claimsFor(t, { userId: user.id, sessionId }, { role: 'admin' }));
     const res = await me(t, forged).expect(401);
 
     expect(res.body.code).toBe('INVALID_TOKEN');
@@ -147,7 +148,7 @@ describe('GET /api/auth/me with forged or malformed tokens', () => {
     const { user, sessionId, accessToken } = await userWithToken(t);
     const { kid } = jose.decodeProtectedHeader(accessToken);
 
-    const unsigned = `${base64url({ alg: 'none', kid, typ: 'JWT' })}.${base64url(claimsFor(t, { userId: user.id, sessionId }))}.`;
+    const unsigned = `${base64url({ alg: 'none', kid, typ: 'at+jwt' })}.${base64url(claimsFor(t, { userId: user.id, sessionId }))}.`;
     const res = await me(t, unsigned).expect(401);
 
     expect(res.body.code).toBe('INVALID_TOKEN');
@@ -159,7 +160,7 @@ describe('GET /api/auth/me with forged or malformed tokens', () => {
     const jwks = await request(t.app).get('/.well-known/jwks.json').expect(200);
     const published = (jwks.body.keys as jose.JWK[]).find((key) => key.kid === kid)!;
 
-    const hs256 = await signWith(Buffer.from(published.x!, 'base64url'), { alg: 'HS256', kid, typ: 'JWT' }, claimsFor(t, { userId: user.id, sessionId }));
+    const hs256 = await signWith(Buffer.from(published.x!, 'base64url'), { alg: 'HS256', kid, typ: 'at+jwt' }, claimsFor(t, { userId: user.id, sessionId }));
     const res = await me(t, hs256).expect(401);
 
     expect(res.body.code).toBe('INVALID_TOKEN');
@@ -171,7 +172,7 @@ describe('GET /api/auth/me with forged or malformed tokens', () => {
 
     const token = await signWith(
       attacker.privateKey,
-      { alg: 'EdDSA', kid: 'attacker-key', jku: 'https://attacker.example/.well-known/jwks.json', typ: 'JWT' },
+      { alg: 'EdDSA', kid: 'attacker-key', jku: 'https://attacker.example/.well-known/jwks.json', typ: 'at+jwt' },
       claimsFor(t, { userId: user.id, sessionId }),
     );
     const res = await me(t, token).expect(401);
@@ -186,8 +187,8 @@ describe('GET /api/auth/me with forged or malformed tokens', () => {
     const jwk = await jose.exportJWK(attacker.publicKey);
     const claims = claimsFor(t, { userId: user.id, sessionId });
 
-    const withoutKid = await signWith(attacker.privateKey, { alg: 'EdDSA', jwk, typ: 'JWT' }, claims);
-    const withRealKid = await signWith(attacker.privateKey, { alg: 'EdDSA', jwk, kid, typ: 'JWT' }, { ...claims, jti: randomUUID() });
+    const withoutKid = await signWith(attacker.privateKey, { alg: 'EdDSA', jwk, typ: 'at+jwt' }, claims);
+    const withRealKid = await signWith(attacker.privateKey, { alg: 'EdDSA', jwk, kid, typ: 'at+jwt' }, { ...claims, jti: randomUUID() });
 
     expect((await me(t, withoutKid).expect(401)).body.code).toBe('INVALID_TOKEN');
     expect((await me(t, withRealKid).expect(401)).body.code).toBe('INVALID_TOKEN');
@@ -215,6 +216,30 @@ describe('GET /api/auth/me with forged or malformed tokens', () => {
 
     expect(res.body.code).toBe('INVALID_TOKEN');
     expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it.each([
+    ['lower case', 'bearer'],
+    ['upper case', 'BEARER'],
+    ['mixed case', 'bEaReR'],
+  ])('accepts the scheme in %s (auth schemes are case-insensitive, RFC 9110 §11.1)', async (_label, scheme) => {
+    const { user, accessToken } = await userWithToken(t);
+
+    const res = await request(t.app).get('/api/auth/me').set('Authorization', `${scheme} ${accessToken}`).expect(200);
+
+    expect(res.body.id).toBe(user.id);
+  });
+
+  it.each([
+    ['two spaces after the scheme', (token: string) => `Bearer  ${token}`],
+    ['a tab after the scheme', (token: string) => `Bearer\t${token}`],
+    ['the scheme glued to the token', (token: string) => `Bearer${token}`],
+  ])('stays strict about everything but the case of the scheme (%s)', async (_label, header) => {
+    const { accessToken } = await userWithToken(t);
+
+    const res = await request(t.app).get('/api/auth/me').set('Authorization', header(accessToken)).expect(401);
+
+    expect(res.body.code).toBe('INVALID_TOKEN');
   });
 
   it('lets a request without Authorization through anonymously on an open route, but not on /api/auth/me', async () => {
@@ -255,7 +280,7 @@ describe('access tokens signed with a key the app trusts (our own, installed in 
   afterAll(() => k.close());
 
   function tokenWith(overrides: jose.JWTPayload) {
-    return signWith(own.privateKey, { alg: 'EdDSA', kid: own.kid, typ: 'JWT' }, claimsFor(k, subject, overrides));
+    return signWith(own.privateKey, { alg: 'EdDSA', kid: own.kid, typ: 'at+jwt' }, claimsFor(k, subject, overrides));
   }
 
   it('accepts a well-formed token (the control: the app trusts our key)', async () => {
@@ -280,7 +305,51 @@ describe('access tokens signed with a key the app trusts (our own, installed in 
   });
 
   it.each([
+    ['typ JWT', 'JWT'],
+    ['typ jwt', 'jwt'],
+    ['no typ', undefined],
+    ['typ id+jwt', 'id+jwt'],
+  ])('refuses a token with %s in the header (the profile is at+jwt)', async (_label, typ) => {
+    const header = { alg: 'EdDSA', kid: own.kid, ...(typ !== undefined && { typ }) };
+
+    const res = await me(k, await signWith(own.privateKey, header, claimsFor(k, subject))).expect(401);
+
+    expect(res.body.code).toBe('INVALID_TOKEN');
+  });
+
+  it('accepts typ application/at+jwt, the same media type written in full', async () => {
+    await me(k, await signWith(own.privateKey, { alg: 'EdDSA', kid: own.kid, typ: 'application/at+jwt' }, claimsFor(k, subject))).expect(200);
+  });
+
+  it('refuses a token with a far-future exp, although its session is active', async () => {
+    const now = Math.floor(Date.now() / 1000);
+
+    const res = await me(k, await tokenWith({ iat: now, exp: now + 365 * 86_400 })).expect(401);
+
+    expect(res.body.code).toBe('INVALID_TOKEN');
+  });
+
+  it('refuses a token that lives longer than ACCESS_TOKEN_TTL_S, even by a minute', async () => {
+    const now = Math.floor(Date.now() / 1000);
+
+    await me(k, await tokenWith({ iat: now, exp: now + k.config.tokens.accessTtlS })).expect(200);
+    const res = await me(k, await tokenWith({ iat: now, exp: now + k.config.tokens.accessTtlS + 60 })).expect(401);
+
+    expect(res.body.code).toBe('INVALID_TOKEN');
+  });
+
+  it('refuses a token issued in the future beyond the clock skew', async () => {
+    const now = Math.floor(Date.now() / 1000);
+
+    const res = await me(k, await tokenWith({ iat: now + 3_600, exp: now + 3_600 + 900 })).expect(401);
+
+    expect(res.body.code).toBe('INVALID_TOKEN');
+  });
+
+  it.each([
     ['a foreign issuer', { iss: 'https://attacker.example' }],
+    ['an aud array, even one that names this API', { aud: [AUDIENCE, 'some-other-api'] }],
+    ['an aud array holding only this API', { aud: [AUDIENCE] }],
     ['a foreign audience', { aud: 'some-other-api' }],
     ['no jti', { jti: undefined }],
     ['no sid', { sid: undefined }],
@@ -296,31 +365,46 @@ describe('access tokens signed with a key the app trusts (our own, installed in 
     const { user, sessionId, auth } = await userWithToken(k);
     await request(k.app).post('/api/auth/logout').set('Authorization', auth).expect(204);
 
-    const res = await me(k, await signWith(own.privateKey, { alg: 'EdDSA', kid: own.kid }, claimsFor(k, { userId: user.id, sessionId }))).expect(401);
+    const res = await me(k, await signWith(own.privateKey, { alg: 'EdDSA', kid: own.kid, typ: 'at+jwt' }, claimsFor(k, { userId: user.id, sessionId }))).expect(401);
 
     expect(res.body.code).toBe('INVALID_TOKEN');
     expect((await k.context.models.AuthSession.findByPk(sessionId))!.revokedAt).not.toBeNull();
   });
 });
 
-describe('signing key rotation (npm run keys:rotate)', () => {
-  it('publishes both keys, keeps old tokens valid and signs new tokens with the new kid', async () => {
-    const before = await userWithToken(t);
-    const oldKid = jose.decodeProtectedHeader(before.accessToken).kid!;
+describe('a burst of tokens with unknown kids', () => {
+  const BURST = 60;
 
-    const newKid = await t.modules.auth.keys.rotate();
+  it(`reads the jwks table once for ${BURST} concurrent tokens with different unknown kids, then not again within 5 s`, async () => {
+    const app = await createTestApp({ env: LENIENT_LIMITS });
+    try {
+      const { user, sessionId } = await userWithToken(app); // the key set is loaded
+      let jwksReads = 0;
+      app.context.models.SigningKey.addHook('beforeFind', () => {
+        jwksReads += 1;
+      });
+      const attacker = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519' });
+      const forge = () =>
+        Promise.all(
+          Array.from({ length: BURST }, () => signWith(attacker.privateKey, { alg: 'EdDSA', kid: randomUUID(), typ: 'at+jwt' }, claimsFor(app, { userId: user.id, sessionId }))),
+        );
+      const first = await forge();
+      const second = await forge();
+      // Only the clock moves (no timers): past the 5 s between reloads for unknown kids.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 6_000);
 
-    expect(newKid).not.toBe(oldKid);
-    expect(await jwksKids(t)).toEqual(expect.arrayContaining([oldKid, newKid]));
-    await me(t, before.accessToken).expect(200); // never presented before the rotation: verified against the old key now
-    const after = await userWithToken(t);
-    expect(jose.decodeProtectedHeader(after.accessToken).kid).toBe(newKid);
-    await me(t, after.accessToken).expect(200);
-    const oldRow = await t.context.models.SigningKey.findByPk(oldKid);
-    const newRow = await t.context.models.SigningKey.findByPk(newKid);
-    expect(newRow!.retireAt).toBeNull();
-    const retiresInMs = oldRow!.retireAt!.getTime() - Date.now();
-    expect(retiresInMs).toBeGreaterThan((t.config.tokens.accessTtlS - 60) * 1000); // published until its tokens have expired
-    expect(retiresInMs).toBeLessThanOrEqual((t.config.tokens.accessTtlS + 30) * 1000);
+      const firstStatuses = (await Promise.all(first.map((token) => me(app, token)))).map((res) => res.status);
+      const readsAfterFirst = jwksReads;
+      const secondStatuses = (await Promise.all(second.map((token) => me(app, token)))).map((res) => res.status);
+
+      expect(firstStatuses).toEqual(Array(BURST).fill(401));
+      expect(secondStatuses).toEqual(Array(BURST).fill(401));
+      expect(readsAfterFirst).toBe(1); // one reload, awaited by every concurrent lookup
+      expect(jwksReads).toBe(1); // the attempt is stamped: no reload again within 5 s
+    } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
   });
 });

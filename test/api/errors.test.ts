@@ -1,11 +1,15 @@
 import type { Router } from 'express';
 import request from 'supertest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { parseInput } from '../../src/middleware/validate.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { capturingLogger } from '../helpers/logger.js';
 
 const MONITORING_TOKEN = 'monitoring-token-for-tests-0123456789';
 const SECRET_MESSAGE = 'password=hunter2 token=eyJhbGciOi SELECT * FROM users WHERE email = $1 at /srv/confidant/src/modules/users/users.service.ts:42:7';
@@ -188,5 +192,48 @@ describe('GET /api/errors/stats access', () => {
       byStatus: expect.any(Object),
       recent: expect.any(Array),
     });
+  });
+});
+
+describe('NODE_ENV and debug details in 5xx bodies', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'confidant-node-env-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  /** An app over the test database, configured from `env` alone, logging into `lines`. */
+  function appWith(env: Record<string, string>) {
+    const { logger, lines } = capturingLogger();
+    const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+    const { app } = createApp({ config, sequelize: t.sequelize, logger, extraRoutes: diagnosticRoutes });
+    return { app, lines };
+  }
+
+  const productionLike = () => ({
+    AUTH_SECRET: t.config.secrets.authSecret,
+    DATA_ENCRYPTION_KEY: t.config.secrets.dataEncryptionKey,
+    CORS_ORIGINS: 'https://app.example.com',
+    ...(t.config.database.url && { DATABASE_URL: t.config.database.url }),
+  });
+
+  it('adds no debug details when NODE_ENV is unset (development only by default), and warns at start that it looks like production', async () => {
+    const { app, lines } = appWith(productionLike());
+
+    const res = await request(app).get('/test/boom/1').expect(500);
+
+    expectNoInternals(res.body);
+    const warnings = lines.filter((line) => line.level === 'warn' && line.message.startsWith('NODE_ENV is not set'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(/looks like production \(.*AUTH_SECRET, CORS_ORIGINS set\).*Set NODE_ENV=production/);
+  });
+
+  it('adds the message and stack under debug only when NODE_ENV=development was set explicitly', async () => {
+    const { app, lines } = appWith({ NODE_ENV: 'development' });
+
+    const res = await request(app).get('/test/boom/2').expect(500);
+
+    expect(res.body.debug).toEqual({ message: SECRET_MESSAGE, stack: expect.stringContaining('Error') });
+    expect(lines.filter((line) => line.message.includes('looks like production'))).toEqual([]);
   });
 });

@@ -325,7 +325,7 @@ function strictJsonOk(decoded: string): boolean {
 type Role = 'user' | 'counselor' | 'admin';
 type CallerKind = 'anonymous' | Role | 'garbage';
 type GarbageAuth =
-  | 'lowercase-scheme'
+  | 'two-spaces'
   | 'tampered-signature'
   | 'tampered-payload'
   | 'truncated'
@@ -1068,7 +1068,7 @@ function callerArb(op: Operation): fc.Arbitrary<CallerKind> {
 }
 
 const garbageArb = fc.record({
-  kind: fc.constantFrom<GarbageAuth>('lowercase-scheme', 'tampered-signature', 'tampered-payload', 'truncated', 'alg-none', 'basic', 'bearer-only', 'two-tokens', 'long', 'refresh-like', 'injection', 'random'),
+  kind: fc.constantFrom<GarbageAuth>('two-spaces', 'tampered-signature', 'tampered-payload', 'truncated', 'alg-none', 'basic', 'bearer-only', 'two-tokens', 'long', 'refresh-like', 'injection', 'random'),
   noise: fc.oneof(injection, shortText),
 });
 
@@ -1076,8 +1076,8 @@ function garbageAuthorization(kind: GarbageAuth, noise: string, token: string): 
   const [header = '', payload = '', signature = ''] = token.split('.');
   const flip = (text: string, at: number) => `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`;
   switch (kind) {
-    case 'lowercase-scheme':
-      return `bearer ${token}`;
+    case 'two-spaces': // the scheme is case-insensitive, the rest strict: `bearer <token>` is valid, two spaces are not
+      return `bearer  ${token}`;
     case 'tampered-signature':
       return `Bearer ${header}.${payload}.${flip(signature, 10)}`;
     case 'tampered-payload':

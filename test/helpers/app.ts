@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { createApp, type AppDeps } from '../../src/app.js';
+import { createApp, type AppDeps, type BuiltApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createSequelize } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrator.js';
@@ -14,6 +14,11 @@ export interface TestAppOptions {
   lenientLimits?: boolean;
   extraRoutes?: (router: Router) => void;
   deps?: Partial<Omit<AppDeps, 'config' | 'sequelize'>>;
+}
+
+/** The infrastructure and the security-event log of an app, which most tests read. */
+export function testContext(built: Pick<BuiltApp, 'infra' | 'modules'>) {
+  return { ...built.infra, events: built.modules.securityEvents.recorder, auditChain: built.modules.securityEvents.auditChain };
 }
 
 /**
@@ -32,8 +37,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     infra,
     modules,
     routes: built.routes,
-    /** The infrastructure and the security-event log, which most tests read. */
-    context: { ...infra, events: modules.securityEvents.recorder, auditChain: modules.securityEvents.auditChain },
+    context: testContext(built),
     config,
     sequelize,
     dialect: database.dialect,

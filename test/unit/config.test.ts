@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/env.js';
+import { ConfigError, loadConfig, productionLookalikeWarning } from '../../src/config/env.js';
 
 let dataDir: string;
 beforeEach(() => {
@@ -126,6 +126,18 @@ describe('loadConfig in development and test', () => {
     expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, [name]: value }).message).toContain(name);
   });
 
+  it('sets the absolute session lifetimes to 30 days, and 90 with remember-me, by default', () => {
+    const { tokens } = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
+    expect(tokens).toMatchObject({ sessionTtlDays: 7, sessionAbsoluteTtlDays: 30, rememberMeTtlDays: 30, rememberMeAbsoluteTtlDays: 90 });
+  });
+
+  it.each([
+    ['SESSION_ABSOLUTE_TTL_DAYS', { SESSION_TTL_DAYS: '14', SESSION_ABSOLUTE_TTL_DAYS: '10' }],
+    ['REMEMBER_ME_ABSOLUTE_TTL_DAYS', { REMEMBER_ME_ABSOLUTE_TTL_DAYS: '20' }],
+  ])('refuses %s shorter than the sliding lifetime it bounds', (name, env) => {
+    expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, ...env }).message).toContain(`${name} must be at least`);
+  });
+
   it('names every invalid variable at once', () => {
     const { message } = configError({ NODE_ENV: 'test', DATA_DIR: dataDir, PORT: 'abc', TRUST_PROXY: '-2' });
     expect(message).toContain('PORT');
@@ -180,5 +192,50 @@ describe('loadConfig in production', () => {
   it('does not echo a secret value in its message', () => {
     const short = 'short-but-secret-value';
     expect(configError(production({ AUTH_SECRET: short })).message).not.toContain(short);
+  });
+});
+
+describe('NODE_ENV left unset on a production-like configuration', () => {
+  const deployment = () => ({
+    DATA_DIR: dataDir,
+    DATABASE_URL: 'postgres://confidant@db.internal:5432/confidant',
+    CORS_ORIGINS: 'https://app.example.com',
+    AUTH_SECRET: randomBytes(32).toString('base64url'),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+  });
+
+  it('records that development was only the default, and exposes no debug details then', () => {
+    const config = loadConfig(deployment());
+
+    expect(config).toMatchObject({ env: 'development', nodeEnvExplicit: false, exposeDebug: false });
+  });
+
+  it('exposes debug details only when NODE_ENV=development was set explicitly', () => {
+    expect(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'development' })).toMatchObject({ nodeEnvExplicit: true, exposeDebug: true });
+    expect(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test' }).exposeDebug).toBe(false);
+    expect(loadConfig(production()).exposeDebug).toBe(false);
+  });
+
+  it('warns, naming what looks like production and what to set', () => {
+    const warning = productionLookalikeWarning(loadConfig(deployment()));
+
+    expect(warning).toMatch(/^NODE_ENV is not set, so it defaults to development, but the configuration looks like production \(DATABASE_URL, AUTH_SECRET, CORS_ORIGINS set\)/);
+    expect(warning).toContain('Set NODE_ENV=production');
+    expect(warning).not.toContain(deployment().DATABASE_URL); // names variables, never values
+  });
+
+  it.each([
+    ['NODE_ENV=development with two of the signs', { DATA_DIR: dataDir, NODE_ENV: 'development', DATABASE_URL: 'postgres://confidant@db.internal:5432/confidant', CORS_ORIGINS: 'https://app.example.com' }, /^NODE_ENV=development, but/],
+    ['RENDER set, whatever else', { DATA_DIR: dataDir, RENDER: 'true' }, /\(RENDER set\)/],
+  ])('warns for %s', (_label, env, expected) => {
+    expect(productionLookalikeWarning(loadConfig(env))).toMatch(expected);
+  });
+
+  it.each([
+    ['production', () => production()],
+    ['no variables at all', () => ({ DATA_DIR: dataDir })],
+    ['only a local PostgreSQL', () => ({ DATA_DIR: dataDir, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/confidant' })],
+  ])('stays quiet for %s', (_label, env) => {
+    expect(productionLookalikeWarning(loadConfig(env()))).toBeUndefined();
   });
 });

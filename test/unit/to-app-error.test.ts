@@ -37,6 +37,47 @@ describe('toAppError', () => {
     expect(converted.cause).toBe(error);
   });
 
+  /** What the pg driver throws for a server-side error: a message and a SQLSTATE. */
+  const pgError = (code: string, message: string) => Object.assign(driverError(message), { code, severity: 'ERROR' });
+
+  it.each([
+    ['25006', 'cannot execute UPDATE in a read-only transaction', 'database:read-only'],
+    ['57P01', 'terminating connection due to administrator command', 'database:shutting-down'],
+    ['57P02', 'terminating connection because of crash of another server process', 'database:shutting-down'],
+    ['57P03', 'the database system is starting up', 'database:starting'],
+    ['53300', 'sorry, too many clients already', 'database:too-many-connections'],
+    ['08006', 'connection failure', 'database:unreachable'],
+    ['08P01', 'protocol violation', 'database:unreachable'],
+  ])('turns a DatabaseError with SQLSTATE %s (%s) into an operational 503 with Retry-After and condition %s', (code, message, condition) => {
+    const error = new DatabaseError(pgError(code, message));
+
+    const converted = toAppError(error);
+
+    expect(converted).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE', errorClass: 'database', isOperational: true, condition });
+    expect(converted.headers['Retry-After']).toBe('5');
+    expect(converted.detail).not.toContain(message);
+  });
+
+  it('says a read-only database accepts no writes, as a hint that a failover is in progress', () => {
+    expect(toAppError(new DatabaseError(pgError('25006', 'cannot execute INSERT in a read-only transaction'))).detail).toMatch(/accepts no writes/);
+  });
+
+  it.each([
+    ['57P03', new ConnectionError(pgError('57P03', 'the database system is starting up')), 'database:starting'],
+    ['53300', new ConnectionError(pgError('53300', 'sorry, too many clients already')), 'database:too-many-connections'],
+    ['a plain driver error', pgError('25006', 'cannot execute UPDATE in a read-only transaction'), 'database:read-only'],
+  ])('names the state of %s when the connection itself fails', (_label, error, condition) => {
+    expect(toAppError(error)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE', condition });
+  });
+
+  it.each([
+    ['23505', 'duplicate key value violates unique constraint'],
+    ['42P01', 'relation "users" does not exist'],
+    ['22001', 'value too long for type character varying(64)'],
+  ])('keeps any other SQLSTATE (%s) a non-operational 500', (code, message) => {
+    expect(toAppError(new DatabaseError(pgError(code, message)))).toMatchObject({ status: 500, code: 'DATABASE_ERROR', isOperational: false });
+  });
+
   it('turns a UniqueConstraintError into a 409 conflict without the SQL', () => {
     const error = new UniqueConstraintError({ message: 'duplicate key value violates unique constraint "users_email_key"', parent: driverError('duplicate key') });
     const converted = toAppError(error);

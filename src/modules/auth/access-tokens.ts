@@ -6,6 +6,8 @@ import type { Role } from '../../models/user.model.js';
 import { CLOCK_SKEW_S, type SigningKeyStore } from './signing-keys.js';
 
 export const ACCESS_TOKEN_AUDIENCE = 'confidant-api';
+/** RFC 9068: the header says what the JWT is, so no other JWT can pass for an access token. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
 const VERIFIED_CACHE_LIMIT = 10_000;
 
 export type { AccessClaims };
@@ -18,7 +20,7 @@ export class InvalidTokenError extends Error {
 }
 
 /**
- * Signs and verifies access tokens (docs/DESIGN.md §5.1). EdDSA verification costs as much as a
+ * Signs and verifies access tokens (profile: docs/SECURITY.md §4). EdDSA verification costs as much as a
  * whole bare Express request, so a token verified once is remembered until it expires;
  * revocation is checked separately, per session, on every request.
  */
@@ -37,7 +39,7 @@ export class AccessTokens {
   async sign(subject: { userId: string; sessionId: string; role: Role }): Promise<string> {
     const { kid, privateKey } = await this.keys.signingKey();
     return new jose.SignJWT({ sid: subject.sessionId, role: subject.role })
-      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(subject.userId)
       .setIssuer(this.config.publicUrl)
       .setAudience(ACCESS_TOKEN_AUDIENCE)
@@ -71,14 +73,21 @@ export class AccessTokens {
         return key;
       }, {
         algorithms: ['EdDSA'],
+        typ: ACCESS_TOKEN_TYPE,
         issuer: this.config.publicUrl,
         audience: ACCESS_TOKEN_AUDIENCE,
         clockTolerance: CLOCK_SKEW_S,
+        // jose adds the tolerance: older than TTL + skew, or issued more than the skew ahead, is refused.
+        maxTokenAge: this.ttlS,
         requiredClaims: ['sub', 'sid', 'role', 'exp', 'iat', 'jti'],
       });
-      if (typeof payload.sid !== 'string' || typeof payload.role !== 'string' || !payload.sub || !payload.exp) {
+      if (typeof payload.sid !== 'string' || typeof payload.role !== 'string' || !payload.sub || !payload.exp || !payload.iat) {
         throw new InvalidTokenError('malformed claims');
       }
+      // Issued for this API alone: one audience, never a list that merely includes it.
+      if (typeof payload.aud !== 'string') throw new InvalidTokenError('audience list');
+      // No token outlives a fresh one: a far-future exp is refused even while its session lives.
+      if (payload.exp - payload.iat > this.ttlS) throw new InvalidTokenError('lifetime too long');
       return { userId: payload.sub, sessionId: payload.sid, role: payload.role as Role, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;

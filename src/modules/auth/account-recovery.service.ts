@@ -3,7 +3,7 @@ import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Background } from '../../infra/background.js';
 import type { Mailer } from '../../infra/mailer.js';
-import { hashPassword, passwordProblems, verifyPassword } from '../../crypto/passwords.js';
+import { passwordProblems, type PasswordHasher } from '../../crypto/passwords.js';
 import type { Models } from '../../models/index.js';
 import type { UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
@@ -16,6 +16,7 @@ export interface AccountRecoveryDeps {
   config: Pick<Config, 'tokens'>;
   sequelize: Sequelize;
   models: Pick<Models, 'User'>;
+  passwords: PasswordHasher;
   tokens: OneTimeTokens;
   sessions: AuthSessions;
   events: SecurityEventRecorder;
@@ -45,7 +46,7 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
   async function newPasswordHash(user: UserModel, password: string, field: string): Promise<string> {
     const problems = passwordProblems(password, user, field);
     if (problems.length > 0) throw AppError.validation(problems);
-    return hashPassword(password);
+    return deps.passwords.hash(password);
   }
 
   const notifier: AccountNotifier = {
@@ -99,7 +100,7 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
     async changePassword(userId: string, sessionId: string, input: { currentPassword: string; newPassword: string }, meta: RequestMeta) {
       const user = await models.User.findByPk(userId);
       if (!user) throw AppError.notFound('user');
-      if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+      if (!(await deps.passwords.verify(user.passwordHash, input.currentPassword))) {
         events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'change_password_wrong_current' } });
         throw AppError.forbidden('INVALID_CURRENT_PASSWORD', 'The current password is incorrect.');
       }

@@ -23,7 +23,7 @@ import {
 import type { AuthService } from './auth.service.js';
 import { tokenTransport } from './auth.transport.js';
 import { RefreshTokens } from './refresh-tokens.js';
-import type { SigningKeyStore } from './signing-keys.js';
+import { JWKS_MAX_AGE_S, type SigningKeyStore } from './signing-keys.js';
 
 const ACCEPTED = { status: 'accepted' as const, message: 'If the address belongs to an account, we have sent it an email.' };
 const CSRF_HEADER_DOC = { name: 'X-CSRF-Token', description: 'Required with the cookie transport: the value from login or GET /api/auth/csrf.' };
@@ -112,7 +112,7 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
       ({ req, res }) => {
         const sessionId = RefreshTokens.parse(cookies.refreshTokenFrom(req) ?? '')?.sessionId;
         if (!sessionId) throw AppError.unauthorized('REFRESH_TOKEN_REQUIRED', 'Sign in with the cookie transport first.');
-        return { csrfToken: cookies.issueCsrf(res, sessionId) };
+        return { csrfToken: cookies.issueCsrf(req, res, sessionId) };
       },
     ),
     route(
@@ -161,7 +161,7 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
 export function jwksRoutes(keys: SigningKeyStore): RouteDefinition[] {
   return [
     route(
-      { method: 'GET', path: '/.well-known/jwks.json', access: 'public', summary: 'Public signing keys (JWKS)', response: { status: 200, description: 'EdDSA public keys', schema: jwksResponse, cacheControl: 'public, max-age=300' } },
+      { method: 'GET', path: '/.well-known/jwks.json', access: 'public', summary: 'Public signing keys (JWKS)', response: { status: 200, description: 'EdDSA public keys', schema: jwksResponse, cacheControl: `public, max-age=${JWKS_MAX_AGE_S}` } },
       async () => (await keys.jwks()) as { keys: { kty: string; kid: string }[] },
     ),
   ];

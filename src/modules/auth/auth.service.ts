@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintError } from 'sequelize';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
-import { dummyPasswordHash, hashPassword, needsRehash, passwordProblems, verifyPassword } from '../../crypto/passwords.js';
+import { dummyPasswordHash, needsRehash, passwordProblems, type PasswordHasher } from '../../crypto/passwords.js';
+import { isBusy } from '../../infra/work-limiter.js';
 import type { Models } from '../../models/index.js';
 import { publicUser, type UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
@@ -27,6 +28,7 @@ export interface AuthDeps {
   config: Pick<Config, 'tokens' | 'requireEmailVerification'>;
   models: Pick<Models, 'User' | 'AuthSession'>;
   accessTokens: AccessTokens;
+  passwords: PasswordHasher;
   refreshTokens: RefreshTokens;
   sessions: AuthSessions;
   throttle: LoginThrottle;
@@ -43,8 +45,16 @@ const invalidRefresh = () => AppError.unauthorized('INVALID_REFRESH_TOKEN', 'The
 export function createAuthService(deps: AuthDeps) {
   const { config, models, events } = deps;
 
-  function ttlMs(rememberMe: boolean): number {
-    return (rememberMe ? config.tokens.rememberMeTtlDays : config.tokens.sessionTtlDays) * DAY_MS;
+  /** A login session ends this long after sign-in, however active it is; then the person signs in again. */
+  function absoluteEnd(session: { rememberMe: boolean; createdAt: Date }): number {
+    const days = session.rememberMe ? config.tokens.rememberMeAbsoluteTtlDays : config.tokens.sessionAbsoluteTtlDays;
+    return session.createdAt.getTime() + days * DAY_MS;
+  }
+
+  /** Each refresh slides the expiry by the session's TTL, but never past its absolute end. */
+  function slidingExpiry(session: { rememberMe: boolean; createdAt: Date }, now: Date): Date {
+    const days = session.rememberMe ? config.tokens.rememberMeTtlDays : config.tokens.sessionTtlDays;
+    return new Date(Math.min(now.getTime() + days * DAY_MS, absoluteEnd(session)));
   }
 
   async function tokensFor(user: UserModel, session: { id: string; expiresAt: Date; rememberMe: boolean }, refreshToken: string) {
@@ -65,6 +75,15 @@ export function createAuthService(deps: AuthDeps) {
     throw AppError.unauthorized('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended.');
   }
 
+  /** Stronger parameters for an old hash; when hashing is busy it waits for a later sign-in. */
+  async function rehash(user: UserModel, password: string): Promise<void> {
+    try {
+      await user.update({ passwordHash: await deps.passwords.hash(password) });
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+    }
+  }
+
   async function logout(sessionId: string, userId: string, meta: RequestMeta): Promise<void> {
     const ended = await deps.sessions.revoke({ id: sessionId, userId }, 'logout');
     if (ended.length > 0) events.record({ type: 'logout', userId, ...meta, metadata: { sessionId } });
@@ -75,7 +94,7 @@ export function createAuthService(deps: AuthDeps) {
     async register(input: RegisterInput, meta: RequestMeta): Promise<void> {
       const problems = passwordProblems(input.password, input);
       if (problems.length > 0) throw AppError.validation(problems);
-      const passwordHash = await hashPassword(input.password);
+      const passwordHash = await deps.passwords.hash(input.password);
       const existing = await models.User.findOne({ where: { email: input.email } });
       if (existing) {
         deps.notifier?.registrationAttempted(existing);
@@ -101,7 +120,7 @@ export function createAuthService(deps: AuthDeps) {
         });
       }
       const user = await models.User.findOne({ where: { email: input.email } });
-      const passwordOk = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
+      const passwordOk = await deps.passwords.verify(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
       if (!user || !passwordOk) {
         const failures = await deps.throttle.failed(input.email);
         events.record({ type: 'login_failure', userId: user?.id ?? null, ...meta, metadata: { failures } });
@@ -117,7 +136,7 @@ export function createAuthService(deps: AuthDeps) {
         throw AppError.forbidden('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in.');
       }
       await deps.throttle.succeeded(input.email);
-      if (needsRehash(user.passwordHash)) await user.update({ passwordHash: await hashPassword(input.password) });
+      if (needsRehash(user.passwordHash)) await rehash(user, input.password);
 
       const sessionId = randomUUID();
       const refreshSeed = RefreshTokens.newSeed();
@@ -132,7 +151,7 @@ export function createAuthService(deps: AuthDeps) {
         userAgent: meta.userAgent?.slice(0, 256) ?? null,
         ip: meta.ip,
         lastUsedAt: now,
-        expiresAt: new Date(now.getTime() + ttlMs(input.rememberMe)),
+        expiresAt: slidingExpiry({ rememberMe: input.rememberMe, createdAt: now }, now),
       });
       events.record({ type: 'login_success', userId: user.id, ...meta, metadata: { sessionId, rememberMe: input.rememberMe } });
       return tokensFor(user, session, refreshToken);
@@ -149,7 +168,9 @@ export function createAuthService(deps: AuthDeps) {
       if (!presented) throw invalidRefresh();
       const session = await models.AuthSession.findByPk(presented.sessionId, { include: [{ model: models.User, required: true }] });
       const user = (session as unknown as { User?: UserModel } | null)?.User;
-      if (!session || !user || session.revokedAt || session.expiresAt.getTime() <= Date.now()) throw invalidRefresh();
+      if (!session || !user || session.revokedAt) throw invalidRefresh();
+      // The absolute end also stops sessions whose expiry slid past it before it existed.
+      if (Math.min(session.expiresAt.getTime(), absoluteEnd(session)) <= Date.now()) throw invalidRefresh();
       if (!session.refreshSeed || !deps.refreshTokens.genuine(presented, session.refreshSeed)) throw invalidRefresh();
       if (user.disabledAt) {
         await deps.sessions.revoke({ id: session.id }, 'user_disabled');
@@ -160,8 +181,9 @@ export function createAuthService(deps: AuthDeps) {
       if (presented.generation === session.generation) {
         const now = new Date();
         const next = tokenOf(presented.generation + 1);
-        const slidTo = new Date(now.getTime() + ttlMs(session.rememberMe));
-        const extend = slidTo.getTime() - session.expiresAt.getTime() >= HOUR_MS;
+        const slidTo = slidingExpiry(session, now);
+        // Extended at most once an hour of activity; cut back at once when it lies past the absolute end.
+        const extend = slidTo < session.expiresAt || slidTo.getTime() - session.expiresAt.getTime() >= HOUR_MS;
         const [updated] = await models.AuthSession.update(
           {
             refreshTokenHash: RefreshTokens.hash(next),

@@ -24,7 +24,7 @@ export { loginSessionResponse } from './auth.schemas.js';
 export type { RevocationReason } from './auth-sessions.js';
 export { OneTimeTokens } from './one-time-tokens.js';
 export { RedisRevocationBus } from './revocation-bus.js';
-export { SigningKeyStore } from './signing-keys.js';
+export { SigningKeyStore, type KeyStatus } from './signing-keys.js';
 
 const DAY_MS = 86_400_000;
 /** Revoked sessions stay a day for the owner's session list and for investigating reuse. */
@@ -35,10 +35,10 @@ const REVOKED_SESSION_KEEP_MS = DAY_MS;
  * passwords, tokens, revocation, the mail flows of account recovery.
  */
 export function createAuthModule(
-  infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'shared' | 'mailer' | 'logger' | 'sessionRecheckMs'>,
+  infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'shared' | 'mailer' | 'logger' | 'passwords' | 'sessionRecheckMs'>,
   deps: { users: Pick<UsersModule, 'accounts'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
 ) {
-  const { config, sequelize, models, shared, mailer, logger } = infra;
+  const { config, sequelize, models, shared, mailer, logger, passwords } = infra;
   const events = deps.securityEvents.recorder;
   const keys = SigningKeyStore.fromConfig(models, config);
   const accessTokens = new AccessTokens(keys, config);
@@ -50,6 +50,7 @@ export function createAuthModule(
     config,
     sequelize,
     models,
+    passwords,
     tokens: new OneTimeTokens(sequelize, models),
     sessions,
     events,
@@ -61,6 +62,7 @@ export function createAuthModule(
     config,
     models,
     accessTokens,
+    passwords,
     refreshTokens: new RefreshTokens(config.secrets.authSecret),
     sessions,
     throttle: new LoginThrottle(shared && new SharedFailureStore(shared)),

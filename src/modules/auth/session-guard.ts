@@ -1,9 +1,15 @@
 import type { Models } from '../../models/index.js';
 
+export interface RevocationListener {
+  revoked(sessionIds: string[]): void;
+  /** Announcements may have been lost (the bus was disconnected): nothing cached as active can be trusted. */
+  missedAnnouncements(): void;
+}
+
 /** Revocations from other instances arrive through this (Redis pub/sub when configured). */
 export interface RevocationBus {
   publish(sessionIds: string[]): Promise<void>;
-  subscribe(onRevoked: (sessionIds: string[]) => void): void;
+  subscribe(listener: RevocationListener): void;
 }
 
 interface Entry {
@@ -16,10 +22,14 @@ const MAX_ENTRIES = 50_000;
 /**
  * Answers "is this login session still active?" for every authenticated request without
  * a query each time: a session's state is read at most once per `recheckMs` (60 s), and
- * a revocation on this instance (or announced on the bus) takes effect at once.
+ * a revocation on this instance (or announced on the bus) takes effect at once. When the
+ * bus may have lost announcements (a reconnect), every session cached as active is read
+ * again on its next request.
  */
 export class SessionGuard {
   private readonly entries = new Map<string, Entry>();
+  /** Bumped when the cache is declared stale, so a read that started before cannot refill it. */
+  private epoch = 0;
   /** For tests and benchmarks: how many times the guard read auth_sessions. */
   queries = 0;
 
@@ -28,16 +38,17 @@ export class SessionGuard {
     private readonly recheckMs: number,
     private readonly bus?: RevocationBus,
   ) {
-    bus?.subscribe((ids) => this.markRevoked(ids));
+    bus?.subscribe({ revoked: (ids) => this.markRevoked(ids), missedAnnouncements: () => this.forgetActive() });
   }
 
   async isActive(sessionId: string): Promise<boolean> {
     const entry = this.entries.get(sessionId);
     if (entry && (!entry.active || Date.now() - entry.checkedAt < this.recheckMs)) return entry.active;
     this.queries += 1;
+    const epoch = this.epoch;
     const session = await this.models.AuthSession.findByPk(sessionId, { attributes: ['revokedAt', 'expiresAt'] });
     const active = session !== null && session.revokedAt === null && session.expiresAt.getTime() > Date.now();
-    this.remember(sessionId, active);
+    if (epoch === this.epoch || !active) this.remember(sessionId, active);
     return active;
   }
 
@@ -52,7 +63,13 @@ export class SessionGuard {
     for (const id of sessionIds) this.remember(id, false);
   }
 
+  private forgetActive(): void {
+    this.epoch += 1;
+    for (const [id, entry] of this.entries) if (entry.active) this.entries.delete(id);
+  }
+
   private remember(sessionId: string, active: boolean): void {
+    if (active && this.entries.get(sessionId)?.active === false) return; // revoked is final; a read in flight must not undo it
     if (this.entries.size >= MAX_ENTRIES && !this.entries.has(sessionId)) {
       this.entries.delete(this.entries.keys().next().value as string);
     }

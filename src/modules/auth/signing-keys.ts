@@ -10,29 +10,59 @@ export interface PublishedKey {
   kid: string;
   jwk: jose.JWK;
   key: jose.CryptoKey;
+  activatesAt: Date;
+  retireAt: Date | null;
 }
 
 interface SigningKey {
   kid: string;
   privateKey: jose.CryptoKey;
+  activatesAt: Date;
+}
+
+/** Where a published key stands: about to sign, signing, or only verifying until it retires. */
+export type KeyStage = 'next' | 'current' | 'retiring';
+
+export interface KeyStatus {
+  kid: string;
+  stage: KeyStage;
+  activatesAt: Date;
+  retireAt: Date | null;
 }
 
 /** Clock skew allowed when verifying tokens; a retired key stays published this much longer. */
 export const CLOCK_SKEW_S = 30;
+/** How long verifiers may cache `/.well-known/jwks.json` (its Cache-Control max-age). */
+export const JWKS_MAX_AGE_S = 300;
 const RELOAD_INTERVAL_MS = 60_000;
 /** An unknown `kid` may mean another instance rotated; look again, but not more often than this. */
 const UNKNOWN_KID_RELOAD_MS = 5_000;
+/**
+ * A rotated-in key signs only once every instance publishes it (one reload interval) and
+ * every JWKS cache filled before that has expired (max-age), allowing for clock skew: no
+ * verifier ever meets a `kid` it has not seen.
+ */
+export const ACTIVATION_DELAY_MS = RELOAD_INTERVAL_MS + (JWKS_MAX_AGE_S + CLOCK_SKEW_S) * 1000;
+
+/** Rows written by a release before staged rotation have no activation time: they signed from creation. */
+const activationOf = (row: SigningKeyModel): Date => row.activatesAt ?? row.createdAt;
 
 /**
  * The EdDSA signing keys, kept in the `jwks` table with the private half sealed under a
- * key derived from AUTH_SECRET. The newest key signs; every key not yet past `retire_at`
- * verifies and is published. Loaded lazily and reloaded now and then so a rotation on
- * one instance reaches the others.
+ * key derived from AUTH_SECRET. Rotation is staged: a new key is published first (next),
+ * signs once its `activates_at` has passed (current; every instance switches by itself at
+ * that moment), and the key it replaces verifies until `retire_at` (retiring), when every
+ * token it signed has expired. Every key not yet past `retire_at` is published. Loaded
+ * lazily and reloaded now and then so a rotation on one instance reaches the others.
  */
 export class SigningKeyStore {
   private loaded?: Promise<void>;
   private loadedAt = 0;
-  private signing?: SigningKey;
+  /** The reload in progress, which every concurrent caller awaits, and when it started. */
+  private reloading?: Promise<void>;
+  private reloadStartedAt = 0;
+  /** The current key and any next ones that open under AUTH_SECRET, newest activation first. */
+  private signers: SigningKey[] = [];
   private published = new Map<string, PublishedKey>();
   private readonly sealKey: Buffer;
 
@@ -49,10 +79,13 @@ export class SigningKeyStore {
     return new SigningKeyStore(models, config.secrets.authSecret, (config.tokens.accessTtlS + CLOCK_SKEW_S) * 1000);
   }
 
+  /** The newest key whose activation time has passed, decided at every signature. */
   async signingKey(): Promise<SigningKey> {
     await this.ensureLoaded();
-    if (!this.signing) throw new Error('no signing key');
-    return this.signing;
+    const now = Date.now();
+    const current = this.signers.find((key) => key.activatesAt.getTime() <= now);
+    if (!current) throw new Error('no signing key');
+    return current;
   }
 
   /** The verification key for `kid`, from the local key set only. */
@@ -60,8 +93,9 @@ export class SigningKeyStore {
     await this.ensureLoaded();
     if (kid === undefined) return undefined;
     const known = this.published.get(kid);
-    if (known || Date.now() - this.loadedAt < UNKNOWN_KID_RELOAD_MS) return known?.key;
-    await this.reload();
+    if (known) return known.key;
+    if (!this.reloading && Date.now() - this.reloadStartedAt < UNKNOWN_KID_RELOAD_MS) return undefined;
+    await this.reloadOnce();
     return this.published.get(kid)?.key;
   }
 
@@ -70,21 +104,44 @@ export class SigningKeyStore {
     return { keys: [...this.published.values()].map(({ jwk }) => jwk) };
   }
 
+  /** Every published key and its stage, oldest activation first (for `npm run keys:rotate`). */
+  async stages(): Promise<KeyStatus[]> {
+    const { kid: currentKid } = await this.signingKey();
+    const now = Date.now();
+    return [...this.published.values()]
+      .sort((a, b) => a.activatesAt.getTime() - b.activatesAt.getTime())
+      .map(({ kid, activatesAt, retireAt }) => ({
+        kid,
+        activatesAt,
+        retireAt,
+        stage: kid === currentKid ? 'current' : activatesAt.getTime() > now ? 'next' : 'retiring',
+      }));
+  }
+
   /**
-   * Adds a new current key; older keys retire once every token they signed has expired.
-   * With `retireOthersNow` (breach response) every other key retires at once, so no token
-   * they signed verifies any more; the new key is written first, so a key always exists.
+   * Staged rotation: publishes a new key now, which signs from ACTIVATION_DELAY_MS on; the
+   * keys before it retire once every token they sign until then has expired. With
+   * `retireOthersNow` (breach response) the new key signs at once and every other key
+   * retires at once, so no token they signed verifies any more; the new key is written
+   * first, so a key always exists.
    */
   async rotate(options: { retireOthersNow?: boolean } = {}): Promise<string> {
-    const kid = await this.addKey(options.retireOthersNow ? 0 : this.retireAfterMs);
+    let kid: string;
+    if (options.retireOthersNow) {
+      kid = await this.addKey({ activateInMs: 0, retireOthersInMs: 0 });
+    } else {
+      await this.ensureLoaded(); // a current key exists (on a new database, too) to sign until the new one activates
+      kid = await this.addKey({ activateInMs: ACTIVATION_DELAY_MS, retireOthersInMs: ACTIVATION_DELAY_MS + this.retireAfterMs });
+    }
     await this.reload();
     return kid;
   }
 
-  /** A new key, and every other active key set to retire after `retireInMs`. */
-  private async addKey(retireInMs: number): Promise<string> {
-    const kid = await this.generate();
-    const retireAt = new Date(Date.now() + retireInMs);
+  /** A new key, and every other key not retiring sooner set to retire after `retireOthersInMs`. */
+  private async addKey(timing: { activateInMs: number; retireOthersInMs: number }): Promise<string> {
+    const now = Date.now();
+    const kid = await this.generate(new Date(now + timing.activateInMs));
+    const retireAt = new Date(now + timing.retireOthersInMs);
     const later = { [Op.or]: [{ retireAt: null }, { retireAt: { [Op.gt]: retireAt } }] };
     await this.models.SigningKey.update({ retireAt }, { where: { kid: { [Op.ne]: kid }, ...later } });
     return kid;
@@ -92,7 +149,7 @@ export class SigningKeyStore {
 
   private ensureLoaded(): Promise<void> {
     if (!this.loaded || Date.now() - this.loadedAt > RELOAD_INTERVAL_MS) {
-      const attempt = this.reload();
+      const attempt = this.reloadOnce();
       this.loaded = attempt.catch((error: unknown) => {
         this.loaded = undefined; // a failed load (database down) is retried by the next caller
         throw error;
@@ -102,39 +159,64 @@ export class SigningKeyStore {
   }
 
   /**
-   * Signs with the newest key whose private half opens under the current AUTH_SECRET. On a
-   * new database there is none, and after AUTH_SECRET changed none opens: a new key is
-   * made and the others retire as in a rotation, so signing goes on.
+   * Single flight: a burst of lookups shares one reload. The start is stamped, so even a
+   * reload that fails (database away) is not retried by every request behind it.
+   */
+  private reloadOnce(): Promise<void> {
+    if (!this.reloading) {
+      this.reloadStartedAt = Date.now();
+      this.reloading = this.reload().finally(() => {
+        this.reloading = undefined;
+      });
+    }
+    return this.reloading;
+  }
+
+  /**
+   * Keeps the keys that may sign: the newest activated one whose private half opens under
+   * the current AUTH_SECRET, and those activating after it. On a new database there is
+   * none, and after AUTH_SECRET changed none opens: a new key is made that signs at once,
+   * and the others retire as in a rotation, so signing goes on.
    */
   private async reload(): Promise<void> {
     let rows = await this.activeRows();
-    let signing = await this.newestOpenable(rows);
-    if (!signing) {
-      await this.addKey(this.retireAfterMs);
+    let signers = await this.openSigners(rows);
+    if (signers.length === 0) {
+      await this.addKey({ activateInMs: 0, retireOthersInMs: this.retireAfterMs });
       rows = await this.activeRows();
-      signing = await this.newestOpenable(rows);
-      if (!signing) throw new Error('the signing key just made cannot be opened');
+      signers = await this.openSigners(rows);
+      if (signers.length === 0) throw new Error('the signing key just made cannot be opened');
     }
     const published = new Map<string, PublishedKey>();
     for (const row of rows) {
       const jwk = JSON.parse(row.publicJwk) as jose.JWK;
-      published.set(row.kid, { kid: row.kid, jwk, key: (await jose.importJWK(jwk, 'EdDSA')) as jose.CryptoKey });
+      const key = (await jose.importJWK(jwk, 'EdDSA')) as jose.CryptoKey;
+      published.set(row.kid, { kid: row.kid, jwk, key, activatesAt: activationOf(row), retireAt: row.retireAt });
     }
-    this.signing = signing;
+    this.signers = signers;
     this.published = published;
     this.loadedAt = Date.now();
   }
 
-  private async newestOpenable(rows: SigningKeyModel[]): Promise<SigningKey | undefined> {
-    for (const row of [...rows].reverse()) {
-      try {
-        const pem = open(this.sealKey, row.privateKeyEnc, row.kid);
-        return { kid: row.kid, privateKey: (await jose.importPKCS8(pem, 'EdDSA')) as jose.CryptoKey };
-      } catch {
-        // sealed under another AUTH_SECRET
-      }
+  /** Newest activation first, down to the first key already active; empty when none of those opens. */
+  private async openSigners(rows: SigningKeyModel[]): Promise<SigningKey[]> {
+    const now = Date.now();
+    const signers: SigningKey[] = [];
+    for (const row of [...rows].sort((a, b) => activationOf(b).getTime() - activationOf(a).getTime())) {
+      const privateKey = await this.openPrivateKey(row);
+      if (!privateKey) continue; // sealed under another AUTH_SECRET
+      signers.push({ kid: row.kid, privateKey, activatesAt: activationOf(row) });
+      if (activationOf(row).getTime() <= now) return signers;
     }
-    return undefined;
+    return [];
+  }
+
+  private async openPrivateKey(row: SigningKeyModel): Promise<jose.CryptoKey | undefined> {
+    try {
+      return (await jose.importPKCS8(open(this.sealKey, row.privateKeyEnc, row.kid), 'EdDSA')) as jose.CryptoKey;
+    } catch {
+      return undefined;
+    }
   }
 
   private activeRows() {
@@ -144,12 +226,12 @@ export class SigningKeyStore {
     });
   }
 
-  private async generate(): Promise<string> {
+  private async generate(activatesAt: Date): Promise<string> {
     const { publicKey, privateKey } = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kid = randomUUID();
     const jwk = { ...(await jose.exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
     const pem = await jose.exportPKCS8(privateKey);
-    await this.models.SigningKey.create({ kid, publicJwk: JSON.stringify(jwk), privateKeyEnc: seal(this.sealKey, pem, kid) });
+    await this.models.SigningKey.create({ kid, publicJwk: JSON.stringify(jwk), privateKeyEnc: seal(this.sealKey, pem, kid), activatesAt });
     return kid;
   }
 }

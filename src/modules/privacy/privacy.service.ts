@@ -1,5 +1,5 @@
 import type { Sequelize } from 'sequelize';
-import { verifyPassword } from '../../crypto/passwords.js';
+import type { PasswordHasher } from '../../crypto/passwords.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { AuthModule } from '../auth/index.js';
@@ -9,6 +9,7 @@ import type { UsersModule } from '../users/index.js';
 
 export interface PrivacyDeps {
   sequelize: Sequelize;
+  passwords: PasswordHasher;
   users: Pick<UsersModule, 'profile' | 'preferences' | 'accounts'>;
   auth: Pick<AuthModule, 'endSessions' | 'loginSessionsForExport'>;
   sessions: Pick<SessionsModule, 'data'>;
@@ -51,7 +52,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
     async deleteAccount(userId: string, password: string, meta: RequestMeta): Promise<void> {
       const user = await users.accounts.findById(userId);
       if (!user) throw AppError.notFound('user');
-      if (!(await verifyPassword(user.passwordHash, password))) {
+      if (!(await deps.passwords.verify(user.passwordHash, password))) {
         events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'delete_account_wrong_password' } });
         throw AppError.forbidden('INVALID_PASSWORD', 'The password is incorrect.');
       }
