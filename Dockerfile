@@ -10,17 +10,20 @@
 # ---- build: compile TypeScript and native addons, then drop dev dependencies ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# sqlite3 compiles with node-gyp when no prebuilt binary fits; argon2 may too.
+# argon2 ships prebuilt binaries for amd64 and arm64; elsewhere node-gyp compiles it.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # --include=dev: the build needs TypeScript even if NODE_ENV=production is passed as a build arg.
-RUN npm ci --include=dev --no-audit --no-fund
+# --omit=optional: sqlite3, the driver of the embedded development database, stays out
+# (production refuses SQLite), and with it its native build and 47 packages.
+RUN npm ci --include=dev --omit=optional --no-audit --no-fund
 COPY . .
 RUN npm run build \
-    && npm prune --omit=dev --no-audit --no-fund \
-    && node -e "require('sqlite3'); require('argon2')"
+    && npm prune --omit=dev --omit=optional --no-audit --no-fund \
+    && node -e "require('argon2')" \
+    && test ! -e node_modules/sqlite3
 
 # ---- runtime: no compiler, no sources, no tests ----
 FROM node:20-bookworm-slim AS runtime

@@ -11,10 +11,10 @@ import { Lifecycle } from './lib/lifecycle.js';
 import { createLogger, describeError, type Logger } from './lib/logger.js';
 import { flushSentry, initSentry } from './lib/sentry.js';
 
-function readConfig(): Config {
+/** A configuration this process cannot run with ends the start: one line on stderr, exit status 1. */
+function exitOnConfigError<T>(build: () => T): T {
   try {
-    loadDotEnv();
-    return loadConfig();
+    return build();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -22,6 +22,13 @@ function readConfig(): Config {
     }
     throw error;
   }
+}
+
+function readConfig(): Config {
+  return exitOnConfigError(() => {
+    loadDotEnv();
+    return loadConfig();
+  });
 }
 
 /**
@@ -69,7 +76,7 @@ function listen(server: Server, config: Config): Promise<void> {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.log);
-  const sequelize = createSequelize(config);
+  const sequelize = exitOnConfigError(() => createSequelize(config));
   const lifecycle = new Lifecycle('starting');
   const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
   const { app, context } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
