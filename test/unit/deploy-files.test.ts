@@ -34,16 +34,25 @@ function instructions(stage: string, name: string): string[] {
   return [...stage.matchAll(new RegExp(`^${name}\\s+(.+)$`, 'gm'))].map((match) => (match[1] as string).trim());
 }
 
-/** The Node line the image runs. */
-const NODE_LTS_MAJOR = '20';
+/** Node's current LTS line, which the image and Render run; package.json's engines is the floor. */
+const NODE_LTS_MAJOR = '24';
 /** How the Dockerfile and Render reduce the build's install to what production runs. */
 const PRODUCTION_PRUNE = 'npm prune --omit=dev --omit=optional';
 
 describe('package.json', () => {
   const manifest = JSON.parse(read('package.json')) as {
+    engines: { node: string };
     dependencies: Record<string, string>;
     optionalDependencies?: Record<string, string>;
   };
+
+  it('supports Node 20.19 and newer, the floor CI runs on', () => {
+    expect(manifest.engines.node).toBe('>=20.19');
+  });
+
+  it('is tested in CI on the Node line production runs, too', () => {
+    expect(read('.ci/run')).toMatch(new RegExp(`^NODE_LTS=${NODE_LTS_MAJOR}\\b`, 'm'));
+  });
 
   it('makes sqlite3 optional, so a production install can leave it out', () => {
     expect(manifest.dependencies).not.toHaveProperty('sqlite3');
@@ -135,6 +144,10 @@ describe('render.yaml', () => {
     // Render exposes NODE_ENV=production to the build, where a plain `npm ci` skips TypeScript.
     expect(web?.buildCommand).toMatch(/npm ci --include=dev --omit=optional\b/);
     expect(web?.buildCommand).toContain(PRODUCTION_PRUNE);
+  });
+
+  it('pins the Node LTS line the image runs (engines alone has no upper bound)', () => {
+    expect(envVar('NODE_VERSION')?.value).toBe(NODE_LTS_MAJOR);
   });
 
   it('generates the two secrets and never commits a value for a secret', () => {
