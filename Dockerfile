@@ -7,23 +7,27 @@
 #     -e AUTH_SECRET_FILE=/run/secrets/auth_secret -e DATA_ENCRYPTION_KEY_FILE=... confidant
 #   docker run --rm --read-only --tmpfs /tmp -e DATABASE_URL=... confidant npm run db:migrate
 
+# Node 24, the current LTS line (package.json's engines, >=20.19, is the floor, not the target).
 # ---- build: compile TypeScript and native addons, then drop dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# sqlite3 compiles with node-gyp when no prebuilt binary fits; argon2 may too.
+# argon2 ships prebuilt binaries for amd64 and arm64; elsewhere node-gyp compiles it.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # --include=dev: the build needs TypeScript even if NODE_ENV=production is passed as a build arg.
-RUN npm ci --include=dev --no-audit --no-fund
+# --omit=optional: sqlite3, the driver of the embedded development database, stays out
+# (production refuses SQLite), and with it its native build and its own dependencies.
+RUN npm ci --include=dev --omit=optional --no-audit --no-fund
 COPY . .
 RUN npm run build \
-    && npm prune --omit=dev --no-audit --no-fund \
-    && node -e "require('sqlite3'); require('argon2')"
+    && npm prune --omit=dev --omit=optional --no-audit --no-fund \
+    && node -e "require('argon2')" \
+    && test ! -e node_modules/sqlite3
 
 # ---- runtime: no compiler, no sources, no tests ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 WORKDIR /app
 # Anything that would default to the working tree goes to /tmp instead (a tmpfs under
 # --read-only). In production the app itself writes nothing: PostgreSQL is required.

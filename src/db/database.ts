@@ -1,7 +1,8 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sequelize, Transaction, type Options } from 'sequelize';
-import type { Config } from '../config/env.js';
+import { ConfigError, type Config } from '../config/env.js';
 import type { Logger } from '../infra/logger.js';
 import { queueSqliteWrites } from './write-queue.js';
 import { describeError } from '../infra/logger.js';
@@ -10,6 +11,23 @@ export type Dialect = 'postgres' | 'sqlite';
 
 export function sqliteFile(dataDir: string): string {
   return join(dataDir, 'confidant.sqlite');
+}
+
+/**
+ * sqlite3 is an optional dependency: `npm install` brings it for the embedded database,
+ * production installs leave it out (production runs on PostgreSQL), so it is loaded only
+ * when SQLite is actually used, and its absence is a one-line start failure.
+ */
+function loadSqliteDriver(): object {
+  try {
+    return createRequire(import.meta.url)('sqlite3') as object;
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new ConfigError([
+      `DATABASE_URL is not set, and the embedded SQLite database needs the optional sqlite3 package, which did not load (${reason}); ` +
+        'set DATABASE_URL to a PostgreSQL database, or install the driver with `npm install sqlite3`',
+    ]);
+  }
 }
 
 interface SqliteConnection {
@@ -63,6 +81,7 @@ export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, lo
   const sequelize = new Sequelize({
     ...common,
     dialect: 'sqlite',
+    dialectModule: loadSqliteDriver(),
     storage: sqliteFile(config.dataDir),
     transactionType: Transaction.TYPES.IMMEDIATE,
   });

@@ -1,5 +1,7 @@
-import * as Sentry from '@sentry/node';
-import type { Breadcrumb, ErrorEvent } from '@sentry/node';
+import { hostname } from 'node:os';
+import * as Sentry from '@sentry/core';
+import type { BaseTransportOptions, Breadcrumb, ErrorEvent, Transport } from '@sentry/core';
+import { nodeStackLineParser, ServerRuntimeClient, type ServerRuntimeClientOptions } from '@sentry/core/server';
 import type { Config } from '../config/env.js';
 import type { ErrorReporter } from './error-handler.js';
 import type { Logger } from '../infra/logger.js';
@@ -61,6 +63,32 @@ export function scrubEvent(event: ErrorEvent): ErrorEvent {
   return event;
 }
 
+/** Waits for the ingest endpoint this long at most; flushSentry bounds shutdown on top. */
+const SEND_TIMEOUT_MS = 10_000;
+
+/**
+ * Envelopes go out with Node's fetch. createTransport does the buffering, rate limits and
+ * dropped-event accounting; the request itself is all a transport adds.
+ */
+function makeFetchTransport(options: BaseTransportOptions): Transport {
+  return Sentry.createTransport(options, async ({ body }) => {
+    const response = await fetch(options.url, {
+      method: 'POST',
+      headers: options.headers,
+      body,
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+    await response.arrayBuffer().catch(() => undefined); // frees the connection for reuse
+    return {
+      statusCode: response.status,
+      headers: {
+        'x-sentry-rate-limits': response.headers.get('x-sentry-rate-limits'),
+        'retry-after': response.headers.get('retry-after'),
+      },
+    };
+  });
+}
+
 /**
  * Starts Sentry when SENTRY_DSN is set and returns the reporter for ErrorHandler.addReporter;
  * without a DSN it does nothing and returns undefined. Sentry's client is process-global.
@@ -68,8 +96,16 @@ export function scrubEvent(event: ErrorEvent): ErrorEvent {
 export function initSentry(config: Config, logger: Logger): ErrorReporter | undefined {
   if (!config.sentryDsn) return undefined;
   const release = config.commit === 'unknown' ? `confidant@${version}` : `confidant@${version}+${config.commit}`;
-  Sentry.init({
+  // @sentry/core's server client rather than @sentry/node: the Node SDK adds OpenTelemetry,
+  // auto-instrumentation and bundler tooling (the Sentry CLI among them), none of which runs
+  // here, and would weigh about 95 MB in the image.
+  const options: ServerRuntimeClientOptions = {
     dsn: config.sentryDsn,
+    platform: 'node',
+    runtime: { name: 'node', version: process.version },
+    serverName: hostname(),
+    transport: makeFetchTransport,
+    stackParser: Sentry.createStackParser(nodeStackLineParser()),
     environment: config.env,
     release,
     // v11 replaced sendDefaultPii with per-category switches; every one is off.
@@ -88,15 +124,16 @@ export function initSentry(config: Config, logger: Logger): ErrorReporter | unde
       frameContextLines: 0,
     },
     // Errors arrive only through the reporter: no request, console or process hooks, no
-    // load-time patching of Express, no tracing, no client-report envelopes.
-    defaultIntegrations: false,
+    // load-time patching of Express, no tracing (nor span streaming), no client-report envelopes.
     integrations: [Sentry.linkedErrorsIntegration()],
-    enableRuntimeChannelInjection: false,
     tracesSampleRate: 0,
+    traceLifecycle: 'static',
     sendClientReports: false,
     beforeSend: scrubEvent,
     beforeBreadcrumb: scrubBreadcrumb,
-  });
+  };
+  Sentry.applySdkMetadata(options, 'core');
+  Sentry.initAndBind(ServerRuntimeClient, options);
   logger.info('error reporting to Sentry enabled', { environment: config.env, release });
 
   return (error, { requestId, route }) => {

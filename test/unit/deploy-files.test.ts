@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
 import { createTestDatabase, postgresUrl } from '../helpers/database.js';
@@ -34,20 +34,51 @@ function instructions(stage: string, name: string): string[] {
   return [...stage.matchAll(new RegExp(`^${name}\\s+(.+)$`, 'gm'))].map((match) => (match[1] as string).trim());
 }
 
+/** Node's current LTS line, which the image and Render run; package.json's engines is the floor. */
+const NODE_LTS_MAJOR = '24';
+/** How the Dockerfile and Render reduce the build's install to what production runs. */
+const PRODUCTION_PRUNE = 'npm prune --omit=dev --omit=optional';
+
+describe('package.json', () => {
+  const manifest = JSON.parse(read('package.json')) as {
+    engines: { node: string };
+    dependencies: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+  };
+
+  it('supports Node 20.19 and newer, the floor CI runs on', () => {
+    expect(manifest.engines.node).toBe('>=20.19');
+  });
+
+  it('is tested in CI on the Node line production runs, too', () => {
+    expect(read('.ci/run')).toMatch(new RegExp(`^NODE_LTS=${NODE_LTS_MAJOR}\\b`, 'm'));
+  });
+
+  it('makes sqlite3 optional, so a production install can leave it out', () => {
+    expect(manifest.dependencies).not.toHaveProperty('sqlite3');
+    expect(manifest.optionalDependencies).toHaveProperty('sqlite3');
+    // The Node SDK brings OpenTelemetry and bundler tooling; @sentry/core does what the app needs.
+    expect(manifest.dependencies).not.toHaveProperty('@sentry/node');
+    expect(manifest.dependencies).toHaveProperty('@sentry/core');
+  });
+});
+
 describe('Dockerfile', () => {
   const stages = dockerStages();
   const runtime = stages.at(-1) ?? '';
 
-  it('is multi-stage: a named build stage on node:20-bookworm-slim and a separate runtime stage', () => {
+  it(`is multi-stage: a named build stage on node:${NODE_LTS_MAJOR}-bookworm-slim and a separate runtime stage`, () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[0]).toMatch(/^FROM node:20-bookworm-slim AS build\b/);
-    expect(runtime).toMatch(/^FROM node:20-bookworm-slim AS \w+/);
+    expect(stages[0]).toMatch(new RegExp(`^FROM node:${NODE_LTS_MAJOR}-bookworm-slim AS build\\b`));
+    expect(runtime).toMatch(new RegExp(`^FROM node:${NODE_LTS_MAJOR}-bookworm-slim AS \\w+`));
     expect(runtime).toMatch(/^COPY --from=build .*node_modules/m);
     expect(runtime).not.toMatch(/npm (ci|install)\b/);
   });
 
-  it('prunes devDependencies in the build stage', () => {
-    expect(stages[0]).toMatch(/npm prune --omit=dev/);
+  it('prunes devDependencies and optional ones (sqlite3) in the build stage', () => {
+    expect(stages[0]).toMatch(/npm ci --include=dev --omit=optional\b/);
+    expect(stages[0]).toContain(PRODUCTION_PRUNE);
+    expect(stages[0]).toMatch(/test ! -e node_modules\/sqlite3/);
   });
 
   it('runs the runtime stage as a non-root user', () => {
@@ -111,7 +142,12 @@ describe('render.yaml', () => {
     expect(web?.preDeployCommand).toMatch(/\bdb:migrate\b/);
     expect(web?.buildCommand).toMatch(/npm run build/);
     // Render exposes NODE_ENV=production to the build, where a plain `npm ci` skips TypeScript.
-    expect(web?.buildCommand).toMatch(/npm ci --include=dev/);
+    expect(web?.buildCommand).toMatch(/npm ci --include=dev --omit=optional\b/);
+    expect(web?.buildCommand).toContain(PRODUCTION_PRUNE);
+  });
+
+  it('pins the Node LTS line the image runs (engines alone has no upper bound)', () => {
+    expect(envVar('NODE_VERSION')?.value).toBe(NODE_LTS_MAJOR);
   });
 
   it('generates the two secrets and never commits a value for a secret', () => {
@@ -218,15 +254,15 @@ function setWritable(dir: string, writable: boolean): void {
   }
 }
 
-/** The runtime image's files (see Dockerfile), with node_modules linked rather than copied. */
-function copyRuntimeTree(): string {
+/** The runtime image's files (see Dockerfile), with `nodeModules` linked rather than copied. */
+function copyRuntimeTree(nodeModules: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'confidant-readonly-'));
   for (const path of ['dist', 'migrations', 'seeders', 'package.json', '.sequelizerc', 'src/config/database.cjs']) {
     if (!existsSync(join(ROOT, path))) continue;
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     cpSync(join(ROOT, path), join(dir, path), { recursive: true });
   }
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  symlinkSync(nodeModules, join(dir, 'node_modules'), 'dir');
   setWritable(dir, false);
   return dir;
 }
@@ -249,14 +285,67 @@ async function run(command: string, args: string[], cwd: string, env: NodeJS.Pro
   return { code, output };
 }
 
+/**
+ * The production install the image ships: this checkout's node_modules, hard-linked (cheap,
+ * nothing is written through the links), then pruned offline with the Dockerfile's command.
+ * It sits outside the runtime tree, so a package resolving `sqlite3` finds it only if the
+ * prune kept it.
+ */
+async function productionInstall(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'confidant-production-install-'));
+  for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(dir, file));
+  const linked = await run('cp', ['-al', join(ROOT, 'node_modules'), join(dir, 'node_modules')], dir, process.env);
+  if (linked.code !== 0) cpSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+  // npm rewrites this file: a copy, so the checkout's own stays as it is.
+  rmSync(join(dir, 'node_modules', '.package-lock.json'), { force: true });
+  cpSync(join(ROOT, 'node_modules', '.package-lock.json'), join(dir, 'node_modules', '.package-lock.json'));
+  const [npm, ...args] = [...PRODUCTION_PRUNE.split(' '), '--offline', '--ignore-scripts', '--no-audit', '--no-fund'];
+  const pruned = await run(npm as string, args, dir, { ...process.env, NODE_ENV: 'production' });
+  if (pruned.code !== 0) throw new Error(`${PRODUCTION_PRUNE} failed:\n${pruned.output}`);
+  return dir;
+}
+
 const built = existsSync(join(ROOT, 'dist', 'server.js'));
 
 describe('the built server', () => {
+  let install = '';
+  beforeAll(async () => {
+    if (built) install = await productionInstall();
+  }, 60_000);
+  afterAll(() => {
+    if (install) rmSync(install, { recursive: true, force: true });
+  });
+
+  it.skipIf(!built)('runs from a production install without sqlite3 (pruned like the image)', () => {
+    expect(existsSync(join(install, 'node_modules', 'sequelize'))).toBe(true);
+    expect(existsSync(join(install, 'node_modules', 'sqlite3'))).toBe(false);
+    expect(existsSync(join(install, 'node_modules', 'typescript'))).toBe(false);
+  });
+
+  it.skipIf(!built)('without sqlite3 and without DATABASE_URL, fails to start with one line saying what to do', async () => {
+    const dir = copyRuntimeTree(join(install, 'node_modules'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'confidant-no-sqlite-'));
+    try {
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NODE_ENV: 'development', DATA_DIR: dataDir, PORT: '0' };
+      const { code, output } = await run(process.execPath, ['dist/server.js'], dir, env);
+      expect(code, output).toBe(1);
+      const lines = output.trim().split('\n');
+      expect(lines, output).toHaveLength(1);
+      expect(lines[0]).toMatch(/^Configuration error: DATABASE_URL is not set, and the embedded SQLite database needs the optional sqlite3 package/);
+      expect(lines[0]).toMatch(/npm install sqlite3/);
+      expect(output).not.toMatch(/\n\s+at /); // no stack
+    } finally {
+      setWritable(dir, true);
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it.skipIf(!built || !postgresUrl)(
     'migrates with the preDeployCommand, then starts in production from a read-only copy and writes nothing',
     async () => {
       const database = await createTestDatabase(); // a fresh PostgreSQL database, nothing applied
-      const dir = copyRuntimeTree();
+      const dir = copyRuntimeTree(join(install, 'node_modules'));
       const before = snapshot(dir);
       const env = {
         PATH: process.env.PATH ?? '',
