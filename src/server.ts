@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     throw error;
   }
   lifecycle.phase = 'ready';
-  stopJobs = scheduleRetentionJobs({ jobs: retentionJobs(modules), locks: infra.locks, logger }, config.jobsIntervalMs);
+  stopJobs = scheduleRetentionJobs({ jobs: retentionJobs(infra, modules), locks: infra.locks, logger }, config.jobsIntervalMs);
   modules.securityEvents.auditChain.schedule(0); // events of other instances, or of a previous run, are sealed too
   logger.info('ready', { dialect: dialectOf(sequelize) });
 }

@@ -66,3 +66,8 @@ export async function idempotent<T>(
     throw error;
   }
 }
+
+/** Keys past their 24 h: a retention job removes them (idempotent, like every job). */
+export function purgeExpiredIdempotencyKeys(models: Pick<Models, 'IdempotencyKey'>, now: Date): Promise<number> {
+  return models.IdempotencyKey.destroy({ where: { expiresAt: { [Op.lt]: now } } });
+}

@@ -1,3 +1,5 @@
+import type { Infra } from '../context.js';
+import { purgeExpiredIdempotencyKeys } from '../db/idempotency.js';
 import type { Modules } from '../modules/index.js';
 
 /** Deletes what is past its date and returns how many rows it removed; a second run removes nothing more. */
@@ -5,9 +7,15 @@ export type RetentionJob = (now: Date) => Promise<number>;
 
 /**
  * The data-lifecycle jobs of docs/DESIGN.md §7.4, each owned by the module whose table it
- * trims: expired login sessions and one-time tokens, idempotency keys, counseling entries
- * past SESSION_DATA_RETENTION_DAYS, security events past their retention.
+ * trims (expired login sessions and one-time tokens, counseling entries past
+ * SESSION_DATA_RETENTION_DAYS, security events past their retention), and the idempotency
+ * keys that every module's idempotent writes share.
  */
-export function retentionJobs(modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents'>): Record<string, RetentionJob> {
-  return { ...modules.auth.retentionJobs, ...modules.sessions.retentionJobs, ...modules.securityEvents.retentionJobs };
+export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents'>): Record<string, RetentionJob> {
+  return {
+    ...modules.auth.retentionJobs,
+    'purge-idempotency-keys': (now) => purgeExpiredIdempotencyKeys(infra.models, now),
+    ...modules.sessions.retentionJobs,
+    ...modules.securityEvents.retentionJobs,
+  };
 }

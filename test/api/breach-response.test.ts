@@ -116,7 +116,7 @@ describe('npm run breach:respond', () => {
     }
     for (const { accessToken } of tokens) await me(running.app, accessToken).expect(200); // verified and cached as active
     oldKid = jose.decodeProtectedHeader(tokens[0]!.accessToken).kid!;
-    resetLink = await new OneTimeTokens(running.infra.sequelize, running.infra.models).issue(users[0]!.id, 'reset_password', 30 * 60_000);
+    resetLink = await new OneTimeTokens(running.infra.sequelize, running.infra.models, running.modules.users.accounts.lock).issue(users[0]!.id, 'reset_password', 30 * 60_000);
     await running.modules.securityEvents.recorder.flush();
 
     cli = await runBreachResponse(env);

@@ -24,10 +24,10 @@ afterAll(() => t.close());
 
 function run(holder?: string) {
   const { models, logger, locks } = t.infra;
-  return runRetentionJobs({ jobs: retentionJobs(t.modules), locks: holder ? new JobLocks(models, holder) : locks, logger });
+  return runRetentionJobs({ jobs: retentionJobs(t.infra, t.modules), locks: holder ? new JobLocks(models, holder) : locks, logger });
 }
 
-const RETENTION_JOBS = () => retentionJobs(t.modules);
+const RETENTION_JOBS = () => retentionJobs(t.infra, t.modules);
 
 const ago = (ms: number) => new Date(Date.now() - ms);
 const hash = () => randomBytes(32).toString('hex');

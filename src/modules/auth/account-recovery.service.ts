@@ -4,7 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { Background } from '../../infra/background.js';
 import type { Mailer } from '../../infra/mailer.js';
 import { passwordProblems, type PasswordHasher } from '../../crypto/passwords.js';
-import type { Models } from '../../models/index.js';
+import type { UserAccounts } from '../users/index.js';
 import type { UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { AuthSessions } from './auth-sessions.js';
@@ -15,7 +15,7 @@ import type { OneTimeTokens } from './one-time-tokens.js';
 export interface AccountRecoveryDeps {
   config: Pick<Config, 'tokens'>;
   sequelize: Sequelize;
-  models: Pick<Models, 'User'>;
+  accounts: UserAccounts;
   passwords: PasswordHasher;
   tokens: OneTimeTokens;
   sessions: AuthSessions;
@@ -33,7 +33,7 @@ const invalidToken = () => AppError.badRequest('INVALID_OR_EXPIRED_TOKEN', 'This
  * reveal whether an email has an account: the work for an email happens after the reply.
  */
 export function createAccountRecovery(deps: AccountRecoveryDeps) {
-  const { config, models, tokens, events, mailer, templates } = deps;
+  const { config, accounts, tokens, events, mailer, templates } = deps;
   const verificationTtlMs = config.tokens.emailVerificationTtlH * 3_600_000;
   const resetTtlMs = config.tokens.passwordResetTtlMin * 60_000;
 
@@ -60,20 +60,20 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
     async verifyEmail(token: string, meta: RequestMeta): Promise<void> {
       const userId = await tokens.consume(token, 'verify_email');
       if (!userId) throw invalidToken();
-      await models.User.update({ emailVerifiedAt: new Date() }, { where: { id: userId, emailVerifiedAt: null } });
+      await accounts.markEmailVerified(userId);
       events.record({ type: 'email_verified', userId, ...meta });
     },
 
     resendVerification(email: string): void {
       deps.background.run(async () => {
-        const user = await models.User.findOne({ where: { email, emailVerifiedAt: null, disabledAt: null } });
-        if (user) await sendVerification(user);
+        const user = await accounts.findByEmail(email);
+        if (user && !user.emailVerifiedAt && !user.disabledAt) await sendVerification(user);
       });
     },
 
     forgotPassword(email: string, meta: RequestMeta): void {
       deps.background.run(async () => {
-        const user = await models.User.findOne({ where: { email } });
+        const user = await accounts.findByEmail(email);
         events.record({ type: 'password_reset_request', userId: user?.id ?? null, ...meta, metadata: { known: user !== null } });
         if (!user || user.disabledAt) return;
         const token = await tokens.issue(user.id, 'reset_password', resetTtlMs);
@@ -84,12 +84,12 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
     /** A working reset link also proves the address, so it verifies the email too. Every session ends. */
     async resetPassword(token: string, password: string, meta: RequestMeta): Promise<void> {
       const live = await tokens.find(token, 'reset_password');
-      const user = live ? await models.User.findByPk(live.userId) : null;
+      const user = live ? await accounts.findById(live.userId) : null;
       if (!live || !user || user.disabledAt) throw invalidToken();
       const passwordHash = await newPasswordHash(user, password, 'password');
       await deps.sequelize.transaction(async (transaction) => {
         if ((await tokens.consume(token, 'reset_password', transaction)) !== user.id) throw invalidToken();
-        await user.update({ passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() }, { transaction });
+        await accounts.setPasswordHash(user.id, passwordHash, { transaction, verifiesEmail: true });
       });
       await deps.sessions.revoke({ userId: user.id }, 'password_reset');
       events.record({ type: 'password_reset_complete', userId: user.id, ...meta });
@@ -98,7 +98,7 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
 
     /** The current password is required; every other session ends, this one stays. */
     async changePassword(userId: string, sessionId: string, input: { currentPassword: string; newPassword: string }, meta: RequestMeta) {
-      const user = await models.User.findByPk(userId);
+      const user = await accounts.findById(userId);
       if (!user) throw AppError.notFound('user');
       if (!(await deps.passwords.verify(user.passwordHash, input.currentPassword))) {
         events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'change_password_wrong_current' } });
@@ -108,7 +108,7 @@ export function createAccountRecovery(deps: AccountRecoveryDeps) {
         throw AppError.validation([{ path: 'newPassword', message: 'must differ from the current password' }]);
       }
       const passwordHash = await newPasswordHash(user, input.newPassword, 'newPassword');
-      await user.update({ passwordHash });
+      await accounts.setPasswordHash(user.id, passwordHash);
       const ended = await deps.sessions.revoke({ userId, exceptId: sessionId }, 'password_change');
       events.record({ type: 'password_change', userId, ...meta, metadata: { endedSessions: ended.length } });
       mailer.send(templates.passwordChanged(user));

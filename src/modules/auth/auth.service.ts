@@ -5,6 +5,7 @@ import { AppError } from '../../errors/app-error.js';
 import { dummyPasswordHash, needsRehash, passwordProblems, type PasswordHasher } from '../../crypto/passwords.js';
 import { isBusy } from '../../infra/work-limiter.js';
 import type { Models } from '../../models/index.js';
+import type { UserAccounts } from '../users/index.js';
 import { publicUser, type UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { AccessTokens } from './access-tokens.js';
@@ -26,7 +27,9 @@ export interface AccountNotifier {
 
 export interface AuthDeps {
   config: Pick<Config, 'tokens' | 'requireEmailVerification'>;
-  models: Pick<Models, 'User' | 'AuthSession'>;
+  models: Pick<Models, 'AuthSession'>;
+  /** The accounts, owned by the users module. */
+  accounts: UserAccounts;
   accessTokens: AccessTokens;
   passwords: PasswordHasher;
   refreshTokens: RefreshTokens;
@@ -78,7 +81,7 @@ export function createAuthService(deps: AuthDeps) {
   /** Stronger parameters for an old hash; when hashing is busy it waits for a later sign-in. */
   async function rehash(user: UserModel, password: string): Promise<void> {
     try {
-      await user.update({ passwordHash: await deps.passwords.hash(password) });
+      await deps.accounts.setPasswordHash(user.id, await deps.passwords.hash(password));
     } catch (error) {
       if (!isBusy(error)) throw error;
     }
@@ -95,13 +98,13 @@ export function createAuthService(deps: AuthDeps) {
       const problems = passwordProblems(input.password, input);
       if (problems.length > 0) throw AppError.validation(problems);
       const passwordHash = await deps.passwords.hash(input.password);
-      const existing = await models.User.findOne({ where: { email: input.email } });
+      const existing = await deps.accounts.findByEmail(input.email);
       if (existing) {
         deps.notifier?.registrationAttempted(existing);
         return;
       }
       try {
-        const user = await models.User.create({ email: input.email, name: input.name, passwordHash });
+        const user = await deps.accounts.create({ email: input.email, name: input.name, passwordHash });
         events.record({ type: 'account_created', userId: user.id, ...meta });
         deps.notifier?.accountCreated(user);
       } catch (error) {
@@ -119,7 +122,7 @@ export function createAuthService(deps: AuthDeps) {
           headers: { 'Retry-After': String(waitS) },
         });
       }
-      const user = await models.User.findOne({ where: { email: input.email } });
+      const user = await deps.accounts.findByEmail(input.email);
       const passwordOk = await deps.passwords.verify(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
       if (!user || !passwordOk) {
         const failures = await deps.throttle.failed(input.email);
@@ -166,8 +169,8 @@ export function createAuthService(deps: AuthDeps) {
     async refresh(token: string, meta: RequestMeta) {
       const presented = RefreshTokens.parse(token);
       if (!presented) throw invalidRefresh();
-      const session = await models.AuthSession.findByPk(presented.sessionId, { include: [{ model: models.User, required: true }] });
-      const user = (session as unknown as { User?: UserModel } | null)?.User;
+      const session = await models.AuthSession.findByPk(presented.sessionId);
+      const user = session && (await deps.accounts.findById(session.userId));
       if (!session || !user || session.revokedAt) throw invalidRefresh();
       // The absolute end also stops sessions whose expiry slid past it before it existed.
       if (Math.min(session.expiresAt.getTime(), absoluteEnd(session)) <= Date.now()) throw invalidRefresh();
@@ -229,7 +232,7 @@ export function createAuthService(deps: AuthDeps) {
     },
 
     async me(userId: string) {
-      const user = await models.User.findByPk(userId);
+      const user = await deps.accounts.findById(userId);
       if (!user) throw AppError.notFound('user');
       return publicUser(user);
     },

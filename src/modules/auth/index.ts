@@ -49,9 +49,9 @@ export function createAuthModule(
   const recovery = createAccountRecovery({
     config,
     sequelize,
-    models,
+    accounts: deps.users.accounts,
     passwords,
-    tokens: new OneTimeTokens(sequelize, models),
+    tokens: new OneTimeTokens(sequelize, models, deps.users.accounts.lock),
     sessions,
     events,
     mailer,
@@ -61,6 +61,7 @@ export function createAuthModule(
   const auth = createAuthService({
     config,
     models,
+    accounts: deps.users.accounts,
     accessTokens,
     passwords,
     refreshTokens: new RefreshTokens(config.secrets.authSecret),

@@ -13,7 +13,9 @@ function hashOf(token: string): string {
 export class OneTimeTokens {
   constructor(
     private readonly sequelize: Sequelize,
-    private readonly models: Pick<Models, 'OneTimeToken' | 'User'>,
+    private readonly models: Pick<Models, 'OneTimeToken'>,
+    /** Locks a person's account row (the users module's), so their tokens are issued one at a time. */
+    private readonly lockAccount: (userId: string, transaction: Transaction) => Promise<void>,
   ) {}
 
   /**
@@ -23,7 +25,7 @@ export class OneTimeTokens {
   async issue(userId: string, purpose: TokenPurpose, ttlMs: number): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     await this.sequelize.transaction(async (transaction) => {
-      await this.models.User.findByPk(userId, { attributes: ['id'], transaction, lock: transaction.LOCK.UPDATE });
+      await this.lockAccount(userId, transaction);
       await this.models.OneTimeToken.destroy({ where: { userId, purpose, usedAt: null }, transaction });
       await this.models.OneTimeToken.create({ userId, purpose, tokenHash: hashOf(token), expiresAt: new Date(Date.now() + ttlMs) }, { transaction });
     });

@@ -15,7 +15,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * Counseling sessions and their content (`counseling_sessions`, `session_entries`,
- * `session_feedback`, `idempotency_keys`): the rules, the report, the numbers dashboards
+ * `session_feedback`): the rules, the report, the numbers dashboards
  * show and the GDPR view of a person's sessions. Content is decrypted in one place.
  */
 export function createSessionsModule(infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config'>, deps: { users: Pick<UsersModule, 'accounts'> }) {
@@ -32,7 +32,6 @@ export function createSessionsModule(infra: Pick<Infra, 'sequelize' | 'models' |
     stats: createSessionStats(sequelize, models),
     data: createSessionData(models, contentViews(cipher)),
     retentionJobs: {
-      'purge-idempotency-keys': (now: Date) => models.IdempotencyKey.destroy({ where: { expiresAt: { [Op.lt]: now } } }),
       'purge-session-data': async (now: Date) => {
         const cutoff = new Date(now.getTime() - config.retention.sessionDataDays * DAY_MS);
         const expired = await models.CounselingSession.findAll({ where: { status: 'ended', endedAt: { [Op.lt]: cutoff } }, attributes: ['id'] });

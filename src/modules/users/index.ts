@@ -5,6 +5,7 @@ import { createUsersService } from './users.service.js';
 
 export { adminUserResponse, deleteAccountSchema, emailField, listUsersSchema, personName, preferencesResponse, publicUserResponse, updateAccessSchema } from './users.schemas.js';
 export type { AccessUpdate, ListUsersQuery } from './users.schemas.js';
+export type { UserAccounts } from './user-accounts.js';
 
 /** Accounts, profiles and preferences: the `users` and `user_preferences` tables. */
 export function createUsersModule(infra: Pick<Infra, 'sequelize' | 'models'>) {

@@ -20,11 +20,18 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
 
   return {
     findById: (id: string, options: { transaction?: Transaction } = {}) => models.User.findByPk(id, options),
+
+    /** Holds the account's row until the transaction ends, so concurrent flows for one person take turns. */
+    async lock(userId: string, transaction: Transaction): Promise<void> {
+      await models.User.findByPk(userId, { attributes: ['id'], transaction, lock: transaction.LOCK.UPDATE });
+    },
     findByEmail: (email: string) => models.User.findOne({ where: { email } }),
     create: (fields: { email: string; name: string; passwordHash: string }) => models.User.create(fields),
 
-    async setPasswordHash(userId: string, passwordHash: string, options: { transaction?: Transaction } = {}): Promise<void> {
-      await models.User.update({ passwordHash }, { where: { id: userId }, ...options });
+    /** A new password hash; `verifiesEmail` when a mailed link proved the address (a reset). */
+    async setPasswordHash(userId: string, passwordHash: string, options: { transaction?: Transaction; verifiesEmail?: boolean } = {}): Promise<void> {
+      await models.User.update({ passwordHash }, { where: { id: userId }, transaction: options.transaction });
+      if (options.verifiesEmail) await models.User.update({ emailVerifiedAt: new Date() }, { where: { id: userId, emailVerifiedAt: null }, transaction: options.transaction });
     },
 
     async markEmailVerified(userId: string, options: { transaction?: Transaction } = {}): Promise<void> {
