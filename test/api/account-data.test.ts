@@ -7,13 +7,12 @@ import { hashPassword } from '../../src/crypto/passwords.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const UA = 'account-data-test/1.0 (distinctive agent)';
 
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await createTestApp({ env: { ...LENIENT_LIMITS, TRUST_PROXY: '1' } });
+  t = await createTestApp({ lenientLimits: true, env: { TRUST_PROXY: '1' } });
   // The chain gets its first link before any traffic (its first seal under load is audit-chain.test.ts's business).
   t.context.events.record({ type: 'suspicious_activity', metadata: { note: 'first link' } });
   await settle();

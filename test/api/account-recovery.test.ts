@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
 import type { LogFields, Logger } from '../../src/infra/logger.js';
 import type { SecurityEventType } from '../../src/models/security-event.model.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { LENIENT_LIMITS, createTestApp, type TestApp } from '../helpers/app.js';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp.js';
 import { createUser, login, TEST_PASSWORD, userWithToken } from '../helpers/users.js';
 
 const APP_URL = 'https://app.example.test';
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', RATE_LIMIT_GLOBAL_MAX: '5000' };
 const STRONG = 'amber-quarry-lantern-sextant-48';
 const NEW_PASSWORD = 'cobalt-meadow-trellis-quartz-52';
 const WEAK = 'password1234';
@@ -60,7 +59,7 @@ let t: TestApp;
 
 beforeAll(async () => {
   smtp = await startSmtpServer();
-  t = await createTestApp({ env: { ...LENIENT_LIMITS, SMTP_URL: smtp.url, APP_URL } });
+  t = await createTestApp({ lenientLimits: true, env: { SMTP_URL: smtp.url, APP_URL } });
 });
 afterAll(async () => {
   await t?.close();
@@ -562,7 +561,7 @@ describe('POST /api/auth/resend-verification', () => {
 describe('REQUIRE_EMAIL_VERIFICATION=true', () => {
   let strict: TestApp;
   beforeAll(async () => {
-    strict = await createTestApp({ env: { ...LENIENT_LIMITS, SMTP_URL: smtp.url, APP_URL, REQUIRE_EMAIL_VERIFICATION: 'true' } });
+    strict = await createTestApp({ lenientLimits: true, env: { SMTP_URL: smtp.url, APP_URL, REQUIRE_EMAIL_VERIFICATION: 'true' } });
   });
   afterAll(() => strict?.close());
 
@@ -650,7 +649,7 @@ describe('development mail transport (no SMTP_URL)', () => {
   let dev: TestApp;
   const log = capturingLogger();
   beforeAll(async () => {
-    dev = await createTestApp({ env: { ...LENIENT_LIMITS, APP_URL }, deps: { logger: log.logger } });
+    dev = await createTestApp({ lenientLimits: true, env: { APP_URL }, deps: { logger: log.logger } });
   });
   afterAll(() => dev?.close());
 

@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Op, QueryTypes } from 'sequelize';
 import request from 'supertest';
@@ -7,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JobLocks, newHolderId } from '../../src/infra/job-locks.js';
 import { AuditChain, eventHash, personalDigestOf } from '../../src/modules/security-events/audit-chain.js';
 import type { SecurityEventModel } from '../../src/models/security-event.model.js';
+import { runCli } from '../helpers/cli.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, login, type TestUser } from '../helpers/users.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const DAY = 86_400_000;
 
 interface ChainRow {
@@ -82,16 +79,6 @@ async function authTraffic(t: TestApp, user: TestUser): Promise<void> {
   await request(t.app).post('/api/auth/logout').set('Authorization', `Bearer ${session.accessToken}`).send({}).expect(204);
 }
 
-function runCli(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', script],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** Closes the app once nothing is being written or sealed in the background any more. */
 async function closeQuietly(t: TestApp): Promise<void> {
@@ -109,7 +96,7 @@ describe('the security-event hash chain', () => {
   let user: TestUser;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: LENIENT_LIMITS });
+    t = await createTestApp({ lenientLimits: true });
     // The chain gets its first link before any traffic: the first seal of an empty chain has its own test below.
     t.context.events.record({ type: 'suspicious_activity', metadata: { note: 'first link' } });
     await settle(t);
@@ -450,7 +437,7 @@ describe('the security-event hash chain', () => {
     await settle(t);
     const env = { ...databaseEnv(t), NODE_ENV: 'development', LOG_LEVEL: 'silent', AUTH_SECRET: t.config.secrets.authSecret, DATA_ENCRYPTION_KEY: t.config.secrets.dataEncryptionKey };
     const total = await totalEvents(t);
-    const intact = await runCli('src/cli/audit-verify.ts', env);
+    const intact = await runCli('src/cli/audit-verify.ts', { env });
     expect(intact.code, intact.stderr).toBe(0);
     expect(intact.stdout).toContain(`audit chain: ${total} events verified from genesis`);
     expect(intact.stdout).toContain('chain intact');
@@ -460,7 +447,7 @@ describe('the security-event hash chain', () => {
     const original = await rawMetadata(t, target.id);
     await t.sequelize.query('UPDATE security_events SET metadata = :metadata WHERE id = :id', { replacements: { metadata: '{"edited":true}', id: target.id } });
     try {
-      const broken = await runCli('src/cli/audit-verify.ts', env);
+      const broken = await runCli('src/cli/audit-verify.ts', { env });
       expect(broken.code).not.toBe(0);
       expect(broken.stdout).toContain(`BROKEN at seq 7 (event ${target.id})`);
       expect(broken.stdout).toContain('audit chain: 6 events verified');
@@ -479,7 +466,7 @@ describe('retention purges as chain checkpoints', () => {
   let anchor: string;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: LENIENT_LIMITS });
+    t = await createTestApp({ lenientLimits: true });
     // Nothing is sealed while the oldest events are moved back in time, so they become the chain's prefix.
     const blocker = await holdSealLock(t);
     try {

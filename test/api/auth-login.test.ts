@@ -9,11 +9,10 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, TEST_PASSWORD } from '../helpers/users.js';
 
 const DAY_MS = 86_400_000;
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', RATE_LIMIT_GLOBAL_MAX: '1000' };
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
 });
 afterAll(() => t.close());
 
@@ -162,7 +161,7 @@ describe('POST /api/auth/login', () => {
   describe('with REQUIRE_EMAIL_VERIFICATION=true', () => {
     let strict: TestApp;
     beforeAll(async () => {
-      strict = await createTestApp({ env: { ...LENIENT_LIMITS, REQUIRE_EMAIL_VERIFICATION: 'true' } });
+      strict = await createTestApp({ lenientLimits: true, env: { REQUIRE_EMAIL_VERIFICATION: 'true' } });
     });
     afterAll(() => strict.close());
 

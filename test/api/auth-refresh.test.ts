@@ -4,15 +4,14 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { LENIENT_LIMITS, createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, userWithToken } from '../helpers/users.js';
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', RATE_LIMIT_GLOBAL_MAX: '5000' };
 const SPA_ORIGIN = 'http://localhost:5173';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
 });
 afterAll(() => t.close());
 
@@ -193,7 +192,7 @@ describe('POST /api/auth/refresh (body transport)', () => {
 describe('POST /api/auth/refresh after the grace window (REFRESH_REUSE_GRACE_S=0)', () => {
   let g: TestApp;
   beforeAll(async () => {
-    g = await createTestApp({ env: { ...LENIENT_LIMITS, REFRESH_REUSE_GRACE_S: '0' } });
+    g = await createTestApp({ lenientLimits: true, env: { REFRESH_REUSE_GRACE_S: '0' } });
   });
   afterAll(() => g.close());
 

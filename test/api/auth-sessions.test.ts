@@ -3,11 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, login, userWithToken } from '../helpers/users.js';
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', RATE_LIMIT_GLOBAL_MAX: '5000' };
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
 });
 afterAll(() => t.close());
 

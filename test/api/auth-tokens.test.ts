@@ -7,11 +7,10 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { userWithToken } from '../helpers/users.js';
 
 const AUDIENCE = 'confidant-api';
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', RATE_LIMIT_GLOBAL_MAX: '5000' };
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
 });
 afterAll(() => t.close());
 
@@ -87,7 +86,7 @@ describe('access tokens issued by POST /api/auth/login', () => {
   });
 
   it('carry exp - iat = ACCESS_TOKEN_TTL_S when it is configured', async () => {
-    const short = await createTestApp({ env: { ...LENIENT_LIMITS, ACCESS_TOKEN_TTL_S: '120' } });
+    const short = await createTestApp({ lenientLimits: true, env: { ACCESS_TOKEN_TTL_S: '120' } });
     try {
       const { accessToken } = await userWithToken(short);
 
@@ -272,7 +271,7 @@ describe('access tokens signed with a key the app trusts (our own, installed in 
   let own: Awaited<ReturnType<typeof installSigningKey>>;
   let subject: { userId: string; sessionId: string };
   beforeAll(async () => {
-    k = await createTestApp({ env: LENIENT_LIMITS });
+    k = await createTestApp({ lenientLimits: true });
     own = await installSigningKey(k); // before the first request, so it is the newest key the store loads
     const { user, sessionId } = await userWithToken(k);
     subject = { userId: user.id, sessionId };
@@ -376,7 +375,7 @@ describe('a burst of tokens with unknown kids', () => {
   const BURST = 60;
 
   it(`reads the jwks table once for ${BURST} concurrent tokens with different unknown kids, then not again within 5 s`, async () => {
-    const app = await createTestApp({ env: LENIENT_LIMITS });
+    const app = await createTestApp({ lenientLimits: true });
     try {
       const { user, sessionId } = await userWithToken(app); // the key set is loaded
       let jwksReads = 0;

@@ -13,7 +13,6 @@ import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/user
  * mounted without deciding (here) who may call it.
  */
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const STRONG = 'quartz-meadow-lantern-violin-83';
 /** Shaped like a one-time token from a mail link, but never issued. */
 const UNKNOWN_TOKEN = 'A'.repeat(43);
@@ -178,7 +177,7 @@ const MATRIX: Record<string, Row> = {
 };
 
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
   for (const member of Object.keys(ROLE_OF) as Member[]) who[member] = await identity(ROLE_OF[member]);
   spare = await createUser(t);
   target = await createUser(t);

@@ -10,7 +10,6 @@ import { userWithToken } from '../helpers/users.js';
  * a code and a request id, never a 5xx, and nothing written.
  */
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const DOMAIN_PREFIXES = ['/api/sessions', '/api/dashboard', '/api/users', '/api/admin'];
 /** Tables a domain request may write; security events and locks are written in the background. */
 const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences'];
@@ -24,7 +23,7 @@ let active: string;
 let ended: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
   callers.client = await userWithToken(t);
   callers.admin = await userWithToken(t, { role: 'admin' });
   const now = new Date();

@@ -1,10 +1,9 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionStatus } from '../../src/models/counseling-session.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { factories, type SessionFields } from '../helpers/factories.js';
 import { createUser, userWithToken } from '../helpers/users.js';
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -12,9 +11,11 @@ const DAY = 24 * HOUR;
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 
 let t: TestApp;
+let make: ReturnType<typeof factories>;
 let admin: Caller;
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
+  make = factories(t);
   admin = await userWithToken(t, { role: 'admin' });
 });
 afterAll(() => t.close());
@@ -25,36 +26,9 @@ function utcMidnight(date = new Date()): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
 }
 
-/** A session row with a chosen clock. Every activeSeconds here is whole minutes, so minute totals stay exact. */
-async function insertSession(fields: { userId: string; counselorId?: string; startedAt: Date; status?: SessionStatus; activeSeconds?: number; lastResumedAt?: Date }) {
-  const status = fields.status ?? 'ended';
-  return t.context.models.CounselingSession.create({
-    userId: fields.userId,
-    counselorId: fields.counselorId ?? null,
-    topic: null,
-    status,
-    startedAt: fields.startedAt,
-    lastResumedAt: status === 'active' ? (fields.lastResumedAt ?? fields.startedAt) : null,
-    endedAt: status === 'ended' ? new Date(fields.startedAt.getTime() + HOUR) : null,
-    activeSeconds: fields.activeSeconds ?? 0,
-  });
-}
-
-async function insertEmotion(session: { id: string; userId: string }, at: Date, valence: number, arousal: number) {
-  return t.context.models.SessionEntry.create({
-    sessionId: session.id,
-    userId: session.userId,
-    authorId: session.userId,
-    authorRole: 'client',
-    kind: 'emotion',
-    emotion: 'neutral',
-    valence,
-    arousal,
-    text: null,
-    speaker: null,
-    at,
-  });
-}
+/** A session row with a chosen clock, ended unless said otherwise. Every activeSeconds here is whole minutes, so minute totals stay exact. */
+const insertSession = (fields: SessionFields) => make.session({ status: 'ended', ...fields });
+const insertEmotion = (session: { id: string; userId: string }, at: Date, valence: number, arousal: number) => make.emotion(session, at, valence, arousal);
 
 describe('GET /api/dashboard/summary for a user', () => {
   it('computes the window, today vs yesterday, the streak, the last sessions and recommendations from the data', async () => {
@@ -275,7 +249,7 @@ describe('the summary is computed with aggregates', () => {
 describe('one definition of active time, on the demo data', () => {
   let demo: TestApp;
   beforeAll(async () => {
-    demo = await createTestApp({ env: LENIENT_LIMITS });
+    demo = await createTestApp({ lenientLimits: true });
     const queryInterface = demo.sequelize.getQueryInterface();
     for (const seeder of ['20261122000100-demo-accounts.cjs', '20261122000200-demo-sessions.cjs']) {
       const { default: module } = (await import(`../../seeders/${seeder}`)) as { default: { up(queryInterface: unknown): Promise<void> } };

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import type { Express } from 'express';
 import { QueryTypes } from 'sequelize';
@@ -12,11 +10,10 @@ import { DataCipher } from '../../src/crypto/data-cipher.js';
 import type { Logger } from '../../src/infra/logger.js';
 import { textContext } from '../../src/modules/sessions/session-views.js';
 import { rotateDataKeys } from '../../src/modules/sessions/text-rotation.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { LENIENT_LIMITS, createTestApp, type TestApp } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const K1 = 'first-data-encryption-key-for-tests-0123456789';
 const K2 = 'second-data-encryption-key-for-tests-9876543210';
 const K1_ID = new DataCipher(K1).currentKeyId;
@@ -150,7 +147,7 @@ describe('encryption at rest of counseling text', () => {
   let written: WrittenSession[];
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { ...LENIENT_LIMITS, DATA_ENCRYPTION_KEY: K1 } });
+    t = await createTestApp({ lenientLimits: true, env: { DATA_ENCRYPTION_KEY: K1 } });
     const clientUser = await createUser(t);
     const counselorUser = await createUser(t, { role: 'counselor' });
     client = await bearer(t.app, clientUser);
@@ -282,7 +279,7 @@ describe('data key rotation midway through a data set (two instances over one da
   let legacySession: WrittenSession;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { ...LENIENT_LIMITS, DATA_ENCRYPTION_KEY: K1 } });
+    t = await createTestApp({ lenientLimits: true, env: { DATA_ENCRYPTION_KEY: K1 } });
     appA = t.app;
     appB = appOver(t, { DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 });
     clientUser = await createUser(t);
@@ -383,26 +380,6 @@ describe('data key rotation midway through a data set (two instances over one da
   });
 });
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a CLI entry as its own process (as `npm run` would, through tsx instead of the build). */
-function runCli(script: string, env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', script],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe('npm run keys:rotate-data (as a process)', () => {
   let t: TestApp;
@@ -412,7 +389,7 @@ describe('npm run keys:rotate-data (as a process)', () => {
   const baseEnv = () => ({ ...databaseEnv(t), NODE_ENV: 'development', LOG_LEVEL: 'silent', AUTH_SECRET: t.config.secrets.authSecret });
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { ...LENIENT_LIMITS, DATA_ENCRYPTION_KEY: K1 } });
+    t = await createTestApp({ lenientLimits: true, env: { DATA_ENCRYPTION_KEY: K1 } });
     clientUser = await createUser(t);
     counselorUser = await createUser(t, { role: 'counselor' });
     written = await writeSessions(t.app, await bearer(t.app, clientUser), await bearer(t.app, counselorUser), counselorUser.id, 'cli');
@@ -421,7 +398,7 @@ describe('npm run keys:rotate-data (as a process)', () => {
 
   it('refuses to run without the previous key, exits non-zero and changes nothing', async () => {
     const before = await storedValues(t);
-    const result = await runCli('src/cli/keys-rotate-data.ts', { ...baseEnv(), DATA_ENCRYPTION_KEY: K2 });
+    const result = await runCli('src/cli/keys-rotate-data.ts', { env: { ...baseEnv(), DATA_ENCRYPTION_KEY: K2 } });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/no data key/);
     expect(result.stdout).not.toContain('done:');
@@ -429,14 +406,14 @@ describe('npm run keys:rotate-data (as a process)', () => {
   });
 
   it('re-encrypts every value under the new key, prints done:, and is a no-op when run again', async () => {
-    const result = await runCli('src/cli/keys-rotate-data.ts', { ...baseEnv(), DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 });
+    const result = await runCli('src/cli/keys-rotate-data.ts', { env: { ...baseEnv(), DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 } });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`done: 6 encrypted values examined, 6 re-encrypted under key ${K2_ID}`);
     for (const value of await storedValues(t)) expect(value.startsWith(`enc1:${K2_ID}:`)).toBe(true);
     const printed = `${result.stdout}${result.stderr}`;
     for (const session of written) for (const text of session.texts) expect(printed).not.toContain(text);
 
-    const again = await runCli('src/cli/keys-rotate-data.ts', { ...baseEnv(), DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 });
+    const again = await runCli('src/cli/keys-rotate-data.ts', { env: { ...baseEnv(), DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 } });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('done: 6 encrypted values examined, 0 re-encrypted');
 

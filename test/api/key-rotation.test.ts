@@ -19,7 +19,6 @@ import { userWithToken } from '../helpers/users.js';
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', RATE_LIMIT_GLOBAL_MAX: '5000' };
 
 const kidOf = (token: string) => jose.decodeProtectedHeader(token).kid!;
 const me = (app: TestApp['app'], token: string) => request(app).get('/api/auth/me').set('Authorization', `Bearer ${token}`);
@@ -42,7 +41,7 @@ describe('staged signing key rotation', () => {
   // The clock only moves forward within one app: the first two tests share it.
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ env: LENIENT_LIMITS });
+    t = await createTestApp({ lenientLimits: true });
   });
   afterAll(() => t.close());
 
@@ -91,7 +90,7 @@ describe('staged signing key rotation', () => {
   });
 
   it('leaves breach response immediate: its key signs at once and every other key, a pending next one too, retires at once', async () => {
-    const t = await createTestApp({ env: LENIENT_LIMITS });
+    const t = await createTestApp({ lenientLimits: true });
     onTestFinished(() => t.close());
     await userWithToken(t);
     const pending = await t.modules.auth.keys.rotate();
@@ -105,7 +104,7 @@ describe('staged signing key rotation', () => {
   });
 
   it('switches a second instance over the same database at the activation time itself, not at its next reload', async () => {
-    const t = await createTestApp({ env: LENIENT_LIMITS });
+    const t = await createTestApp({ lenientLimits: true });
     onTestFinished(() => t.close());
     const other = createApp({ config: t.config, sequelize: t.sequelize });
     const warm = await userWithToken({ ...t, app: other.app, context: testContext(other) });

@@ -1,17 +1,15 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml, renderText, runSecurityCheck, type SecurityReport } from '../../src/cli/security-check/index.js';
+import { runCli } from '../helpers/cli.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The default CORS origin of the test configuration. */
 const ALLOWED_ORIGIN = 'http://localhost:5173';
 /** Response time is a benchmark's business (docs/DESIGN.md §10); here the threshold only has to never bite. */
@@ -52,17 +50,6 @@ function withoutHeader(app: RequestListener, name: string): RequestListener {
   };
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('npx', ['tsx', 'src/cli/security-check.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const failing = (report: SecurityReport) => report.results.filter((r) => !r.ok).map((r) => r.name);
 
@@ -223,7 +210,7 @@ describe('npm run security:check', () => {
   describe('the CLI as a process', () => {
     it('exits 0 against the real app, prints the report and writes the HTML page', async () => {
       const html = join(tmp, 'good.html');
-      const { code, stdout, stderr } = await runCli([goodUrl, '--origin', ALLOWED_ORIGIN, '--html', html, '--max-ms', '60000']);
+      const { code, stdout, stderr } = await runCli('src/cli/security-check.ts', { args: [goodUrl, '--origin', ALLOWED_ORIGIN, '--html', html, '--max-ms', '60000'], inheritEnv: true });
       expect(code, stdout + stderr).toBe(0);
       expect(stdout).toContain(`Confidant security check: ${goodUrl}`);
       expect(stdout).toMatch(/PASS: \d+ of \d+ checks passed/);
@@ -235,7 +222,7 @@ describe('npm run security:check', () => {
 
     it('exits 1 against a closed port, and still writes the page', async () => {
       const html = join(tmp, 'closed.html');
-      const { code, stdout } = await runCli([`http://127.0.0.1:${await closedPort()}`, '--html', html]);
+      const { code, stdout } = await runCli('src/cli/security-check.ts', { args: [`http://127.0.0.1:${await closedPort()}`, '--html', html], inheritEnv: true });
       expect(code).toBe(1);
       expect(stdout).toMatch(/FAIL {2}reachable/);
       expect(existsSync(html)).toBe(true);
@@ -243,9 +230,9 @@ describe('npm run security:check', () => {
 
     it('exits 2 on bad usage', async () => {
       const [missing, ...others] = await Promise.all([
-        runCli([]),
-        runCli(['ftp://example.com']),
-        runCli([goodUrl, '--max-ms', 'soon']),
+        runCli('src/cli/security-check.ts', { args: [], inheritEnv: true }),
+        runCli('src/cli/security-check.ts', { args: ['ftp://example.com'], inheritEnv: true }),
+        runCli('src/cli/security-check.ts', { args: [goodUrl, '--max-ms', 'soon'], inheritEnv: true }),
       ]);
       expect(missing!.code).toBe(2);
       expect(missing!.stderr).toContain('usage: npm run security:check');

@@ -3,14 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, userWithToken } from '../helpers/users.js';
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000', RATE_LIMIT_GLOBAL_MAX: '5000' };
 const STRONG = 'amber-quarry-lantern-sextant-48';
 const WRONG = 'definitely-not-the-password-9';
 const UA = 'events-test/1.0';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ env: { ...LENIENT_LIMITS, TRUST_PROXY: '1' } });
+  t = await createTestApp({ lenientLimits: true, env: { TRUST_PROXY: '1' } });
 });
 afterAll(() => t.close());
 
@@ -260,7 +259,7 @@ describe('GET /api/admin/security-events/suspicious', () => {
 describe('when the security_events table is unavailable', () => {
   let u: TestApp;
   beforeAll(async () => {
-    u = await createTestApp({ env: LENIENT_LIMITS });
+    u = await createTestApp({ lenientLimits: true });
   });
   afterAll(() => u.close());
 

@@ -1,23 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionStatus } from '../../src/models/counseling-session.model.js';
-import type { EntryKind } from '../../src/models/session-entry.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { factories } from '../helpers/factories.js';
 import { createUser, userWithToken } from '../helpers/users.js';
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const HOUR = 3_600_000;
 
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 
 let t: TestApp;
+let make: ReturnType<typeof factories>;
 let client: Caller;
 let counselor: Caller;
 let admin: Caller;
 
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
+  make = factories(t);
   client = await userWithToken(t);
   counselor = await userWithToken(t, { role: 'counselor' });
   admin = await userWithToken(t, { role: 'admin' });
@@ -30,45 +30,6 @@ const start = (who: Caller, body: object = {}, key?: string) => {
   const req = request(t.app).post('/api/sessions').set('Authorization', who.auth);
   return (key === undefined ? req : req.set('Idempotency-Key', key)).send(body);
 };
-
-/** A session straight in the database, so tests choose its clock and state. */
-async function insertSession(
-  fields: { userId: string; counselorId?: string | null; status?: SessionStatus; startedAt?: Date; activeSeconds?: number; topic?: string },
-  app: TestApp = t,
-) {
-  const startedAt = fields.startedAt ?? new Date();
-  const status = fields.status ?? 'active';
-  return app.context.models.CounselingSession.create({
-    userId: fields.userId,
-    counselorId: fields.counselorId ?? null,
-    topic: fields.topic ?? null,
-    status,
-    startedAt,
-    lastResumedAt: status === 'active' ? startedAt : null,
-    pausedAt: status === 'paused' ? startedAt : null,
-    endedAt: status === 'ended' ? new Date(startedAt.getTime() + 60_000) : null,
-    activeSeconds: fields.activeSeconds ?? 0,
-  });
-}
-
-async function insertEntry(
-  session: { id: string; userId: string },
-  fields: { kind: EntryKind; at: Date; authorRole?: 'client' | 'counselor'; authorId?: string; emotion?: string; valence?: number; arousal?: number; text?: string; speaker?: string },
-) {
-  return t.context.models.SessionEntry.create({
-    sessionId: session.id,
-    userId: session.userId,
-    authorId: fields.authorId ?? session.userId,
-    authorRole: fields.authorRole ?? 'client',
-    kind: fields.kind,
-    emotion: fields.emotion ?? null,
-    valence: fields.valence ?? null,
-    arousal: fields.arousal ?? null,
-    text: fields.text ?? null,
-    speaker: fields.speaker ?? null,
-    at: fields.at,
-  });
-}
 
 const countSessions = (where: Record<string, unknown>) => t.context.models.CounselingSession.count({ where });
 
@@ -181,11 +142,11 @@ describe('GET /api/sessions', () => {
   it('lists own sessions to a client, own and assigned to a counselor, all to an admin', async () => {
     const [u1, u2, c1] = await Promise.all([userWithToken(t), userWithToken(t), userWithToken(t, { role: 'counselor' })]);
     const at = (day: number) => new Date(Date.UTC(2001, 0, day));
-    const a = await insertSession({ userId: u1.user.id, counselorId: c1.user.id, startedAt: at(1) });
-    const b = await insertSession({ userId: u1.user.id, startedAt: at(2) });
-    const c = await insertSession({ userId: u2.user.id, counselorId: c1.user.id, startedAt: at(3) });
-    const d = await insertSession({ userId: u2.user.id, startedAt: at(4) });
-    const e = await insertSession({ userId: c1.user.id, startedAt: at(5) });
+    const a = await make.session({ userId: u1.user.id, counselorId: c1.user.id, startedAt: at(1) });
+    const b = await make.session({ userId: u1.user.id, startedAt: at(2) });
+    const c = await make.session({ userId: u2.user.id, counselorId: c1.user.id, startedAt: at(3) });
+    const d = await make.session({ userId: u2.user.id, startedAt: at(4) });
+    const e = await make.session({ userId: c1.user.id, startedAt: at(5) });
     const ids = async (who: Caller, query: Record<string, string> = {}) => (await get(who, '/api/sessions', query).expect(200)).body.items.map((s: { id: string }) => s.id);
 
     expect(await ids(u1)).toEqual([b.id, a.id]);
@@ -197,10 +158,10 @@ describe('GET /api/sessions', () => {
   it('filters by status, from and to (both inclusive)', async () => {
     const who = await userWithToken(t);
     const day = (month: number, date: number) => new Date(Date.UTC(2020, month - 1, date));
-    const s1 = await insertSession({ userId: who.user.id, status: 'active', startedAt: day(1, 10) });
-    const s2 = await insertSession({ userId: who.user.id, status: 'ended', startedAt: day(1, 20) });
-    const s3 = await insertSession({ userId: who.user.id, status: 'paused', startedAt: day(2, 5) });
-    const s4 = await insertSession({ userId: who.user.id, status: 'ended', startedAt: day(3, 1) });
+    const s1 = await make.session({ userId: who.user.id, status: 'active', startedAt: day(1, 10) });
+    const s2 = await make.session({ userId: who.user.id, status: 'ended', startedAt: day(1, 20) });
+    const s3 = await make.session({ userId: who.user.id, status: 'paused', startedAt: day(2, 5) });
+    const s4 = await make.session({ userId: who.user.id, status: 'ended', startedAt: day(3, 1) });
     const ids = async (query: Record<string, string>) => (await get(who, '/api/sessions', query).expect(200)).body.items.map((s: { id: string }) => s.id);
 
     expect(await ids({ status: 'ended' })).toEqual([s4.id, s2.id]);
@@ -214,7 +175,7 @@ describe('GET /api/sessions', () => {
     const who = await userWithToken(t);
     const base = Date.UTC(2019, 5, 1);
     // Groups of three share a start time, so the id must break ties.
-    const rows = await Promise.all(Array.from({ length: 25 }, (_, i) => insertSession({ userId: who.user.id, startedAt: new Date(base - Math.floor(i / 3) * 60_000) })));
+    const rows = await Promise.all(Array.from({ length: 25 }, (_, i) => make.session({ userId: who.user.id, startedAt: new Date(base - Math.floor(i / 3) * 60_000) })));
     const expected = rows
       .map((row) => ({ id: row.id, at: row.startedAt.getTime() }))
       .sort((x, y) => y.at - x.at || (x.id < y.id ? 1 : -1))
@@ -273,7 +234,7 @@ describe('POST /api/sessions/:id/pause, /resume, /end', () => {
   });
 
   it('ends a paused session', async () => {
-    const session = await insertSession({ userId: client.user.id, status: 'paused' });
+    const session = await make.session({ userId: client.user.id, status: 'paused' });
 
     expect((await act(client, session.id, 'end').expect(200)).body.status).toBe('ended');
   });
@@ -285,7 +246,7 @@ describe('POST /api/sessions/:id/pause, /resume, /end', () => {
     ['resume', 'ended'],
     ['end', 'ended'],
   ] as const)('refuses to %s a %s session with 409 INVALID_TRANSITION and changes nothing', async (action, status) => {
-    const session = await insertSession({ userId: client.user.id, status });
+    const session = await make.session({ userId: client.user.id, status });
 
     const res = await act(client, session.id, action).expect(409);
 
@@ -327,7 +288,7 @@ describe('POST /api/sessions/:id/entries', () => {
   const addEntry = (who: Caller, id: string, body: object) => post(who, `/api/sessions/${id}/entries`, body);
 
   it('appends an entry of each kind with 201', async () => {
-    const session = await insertSession({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - HOUR) });
+    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - HOUR) });
     const at = new Date(Date.now() - 10 * 60_000).toISOString();
 
     const emotion = await addEntry(client, session.id, { kind: 'emotion', emotion: 'hope', valence: -1, arousal: 1, at }).expect(201);
@@ -342,7 +303,7 @@ describe('POST /api/sessions/:id/entries', () => {
   });
 
   it('accepts text of exactly 10,000 characters', async () => {
-    const session = await insertSession({ userId: client.user.id });
+    const session = await make.session({ userId: client.user.id });
 
     const res = await addEntry(client, session.id, { kind: 'note', text: 'x'.repeat(10_000) }).expect(201);
 
@@ -364,7 +325,7 @@ describe('POST /api/sessions/:id/entries', () => {
     ['at in the future', { kind: 'note', text: 'hi', at: new Date(Date.now() + HOUR).toISOString() }],
     ['at before the session started', { kind: 'note', text: 'hi', at: new Date(Date.now() - 48 * HOUR).toISOString() }],
   ])('rejects %s with 400 and stores nothing', async (_what, body) => {
-    const session = await insertSession({ userId: client.user.id });
+    const session = await make.session({ userId: client.user.id });
 
     const res = await addEntry(client, session.id, body).expect(400);
 
@@ -374,7 +335,7 @@ describe('POST /api/sessions/:id/entries', () => {
   });
 
   it('refuses entries once the session ended: 409 SESSION_ENDED', async () => {
-    const session = await insertSession({ userId: client.user.id, counselorId: counselor.user.id, status: 'ended' });
+    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, status: 'ended' });
 
     for (const who of [client, counselor]) {
       const res = await addEntry(who, session.id, { kind: 'note', text: 'too late' }).expect(409);
@@ -384,7 +345,7 @@ describe('POST /api/sessions/:id/entries', () => {
   });
 
   it('hides a counselor’s note from the client, in the timeline and the report, and shows it to the counselor and admins', async () => {
-    const session = await insertSession({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - HOUR) });
+    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - HOUR) });
     const clientNote = (await addEntry(client, session.id, { kind: 'note', text: 'my note' }).expect(201)).body;
     const privateNote = (await addEntry(counselor, session.id, { kind: 'note', text: 'clinical impression' }).expect(201)).body;
     const transcript = (await addEntry(counselor, session.id, { kind: 'transcript', text: 'said aloud', speaker: 'counselor' }).expect(201)).body;
@@ -401,7 +362,7 @@ describe('POST /api/sessions/:id/entries', () => {
   });
 
   it('pages the timeline in time order', async () => {
-    const session = await insertSession({ userId: client.user.id, startedAt: new Date(Date.now() - 2 * HOUR) });
+    const session = await make.session({ userId: client.user.id, startedAt: new Date(Date.now() - 2 * HOUR) });
     const base = session.startedAt.getTime();
     // Written newest first: the timeline orders by `at`, not by insertion.
     const written: string[] = [];
@@ -430,7 +391,7 @@ describe('entries per session are bounded (MAX_ENTRIES_PER_SESSION=3)', () => {
   let small: TestApp;
   let who: Caller;
   beforeAll(async () => {
-    small = await createTestApp({ env: { ...LENIENT_LIMITS, MAX_ENTRIES_PER_SESSION: '3' } });
+    small = await createTestApp({ lenientLimits: true, env: { MAX_ENTRIES_PER_SESSION: '3' } });
     who = await userWithToken(small);
   });
   afterAll(() => small.close());
@@ -438,7 +399,7 @@ describe('entries per session are bounded (MAX_ENTRIES_PER_SESSION=3)', () => {
   const addNote = (id: string) => request(small.app).post(`/api/sessions/${id}/entries`).set('Authorization', who.auth).send({ kind: 'note', text: 'n' });
 
   it('answers the fourth entry with 409 ENTRY_LIMIT_REACHED', async () => {
-    const session = await insertSession({ userId: who.user.id }, small);
+    const session = await factories(small).session({ userId: who.user.id });
     for (let i = 0; i < 3; i += 1) await addNote(session.id).expect(201);
 
     const res = await addNote(session.id).expect(409);
@@ -448,7 +409,7 @@ describe('entries per session are bounded (MAX_ENTRIES_PER_SESSION=3)', () => {
   });
 
   it('admits exactly three of six concurrent entries', async () => {
-    const session = await insertSession({ userId: who.user.id }, small);
+    const session = await factories(small).session({ userId: who.user.id });
 
     const statuses = (await Promise.all(Array.from({ length: 6 }, () => addNote(session.id)))).map((res) => res.status);
 
@@ -463,14 +424,14 @@ describe('POST /api/sessions/:id/feedback', () => {
 
   it('is refused before the session ends: 409 SESSION_NOT_ENDED', async () => {
     for (const status of ['active', 'paused'] as const) {
-      const session = await insertSession({ userId: client.user.id, status });
+      const session = await make.session({ userId: client.user.id, status });
       const res = await feedback(client, session.id, { rating: 5 }).expect(409);
       expect(res.body.code).toBe('SESSION_NOT_ENDED');
     }
   });
 
   it('is taken once after the end (201), then 409 FEEDBACK_EXISTS', async () => {
-    const session = await insertSession({ userId: client.user.id, status: 'ended' });
+    const session = await make.session({ userId: client.user.id, status: 'ended' });
 
     const first = await feedback(client, session.id, { rating: 4, comment: 'Helpful.' }).expect(201);
     const again = await feedback(client, session.id, { rating: 1 }).expect(409);
@@ -483,7 +444,7 @@ describe('POST /api/sessions/:id/feedback', () => {
   });
 
   it.each([[0], [6], [2.5], ['5'], [null]])('rejects rating %j with 400', async (rating) => {
-    const session = await insertSession({ userId: client.user.id, status: 'ended' });
+    const session = await make.session({ userId: client.user.id, status: 'ended' });
 
     await feedback(client, session.id, { rating }).expect(400);
 
@@ -491,7 +452,7 @@ describe('POST /api/sessions/:id/feedback', () => {
   });
 
   it('rejects a comment over 2,000 characters with 400', async () => {
-    const session = await insertSession({ userId: client.user.id, status: 'ended' });
+    const session = await make.session({ userId: client.user.id, status: 'ended' });
 
     await feedback(client, session.id, { rating: 3, comment: 'x'.repeat(2_001) }).expect(400);
   });
@@ -499,7 +460,7 @@ describe('POST /api/sessions/:id/feedback', () => {
 
 describe('GET /api/sessions/:id/report', () => {
   it('reports counts, the emotion distribution, means and the direction of the trends', async () => {
-    const session = await insertSession({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - 5 * HOUR) });
+    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - 5 * HOUR) });
     const at = (hours: number) => new Date(session.startedAt.getTime() + hours * HOUR);
     // Valence rises 0.4 an hour, arousal falls 0.2 an hour.
     const readings = [
@@ -508,10 +469,10 @@ describe('GET /api/sessions/:id/report', () => {
       { emotion: 'calm', valence: 0.4, arousal: 0.5 },
       { emotion: 'joy', valence: 0.8, arousal: 0.3 },
     ];
-    for (const [hour, reading] of readings.entries()) await insertEntry(session, { kind: 'emotion', at: at(hour), ...reading });
-    await insertEntry(session, { kind: 'note', at: at(1), text: 'mine' });
-    await insertEntry(session, { kind: 'note', at: at(2), text: 'private', authorRole: 'counselor', authorId: counselor.user.id });
-    await insertEntry(session, { kind: 'transcript', at: at(3), text: 'hello', speaker: 'client' });
+    for (const [hour, reading] of readings.entries()) await make.entry(session, { kind: 'emotion', at: at(hour), ...reading });
+    await make.entry(session, { kind: 'note', at: at(1), text: 'mine' });
+    await make.entry(session, { kind: 'note', at: at(2), text: 'private', authorRole: 'counselor', authorId: counselor.user.id });
+    await make.entry(session, { kind: 'transcript', at: at(3), text: 'hello', speaker: 'client' });
 
     const report = (await get(client, `/api/sessions/${session.id}/report`).expect(200)).body;
 
@@ -533,7 +494,7 @@ describe('GET /api/sessions/:id/report', () => {
   });
 
   it('reports an empty session with zero counts and no trend', async () => {
-    const session = await insertSession({ userId: client.user.id });
+    const session = await make.session({ userId: client.user.id });
 
     const report = (await get(client, `/api/sessions/${session.id}/report`).expect(200)).body;
 
@@ -543,9 +504,9 @@ describe('GET /api/sessions/:id/report', () => {
   });
 
   it('calls a flat series steady', async () => {
-    const session = await insertSession({ userId: client.user.id, startedAt: new Date(Date.now() - 3 * HOUR) });
+    const session = await make.session({ userId: client.user.id, startedAt: new Date(Date.now() - 3 * HOUR) });
     for (let hour = 0; hour < 3; hour += 1) {
-      await insertEntry(session, { kind: 'emotion', emotion: 'neutral', valence: 0.1, arousal: 0.5, at: new Date(session.startedAt.getTime() + hour * HOUR) });
+      await make.entry(session, { kind: 'emotion', emotion: 'neutral', valence: 0.1, arousal: 0.5, at: new Date(session.startedAt.getTime() + hour * HOUR) });
     }
 
     const report = (await get(client, `/api/sessions/${session.id}/report`).expect(200)).body;
@@ -557,8 +518,8 @@ describe('GET /api/sessions/:id/report', () => {
 
 describe('DELETE /api/sessions/:id', () => {
   it('deletes the session with its timeline and feedback', async () => {
-    const session = await insertSession({ userId: client.user.id, status: 'ended', startedAt: new Date(Date.now() - HOUR) });
-    await insertEntry(session, { kind: 'note', text: 'gone', at: new Date(session.startedAt.getTime() + 1000) });
+    const session = await make.session({ userId: client.user.id, status: 'ended', startedAt: new Date(Date.now() - HOUR) });
+    await make.entry(session, { kind: 'note', text: 'gone', at: new Date(session.startedAt.getTime() + 1000) });
     await t.context.models.SessionFeedback.create({ sessionId: session.id, userId: client.user.id, rating: 5, comment: null });
 
     await request(t.app).delete(`/api/sessions/${session.id}`).set('Authorization', client.auth).expect(204);

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createUser, login, userWithToken } from '../helpers/users.js';
 
-const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
 const DEFAULT_PREFERENCES = {
   language: 'en',
   theme: 'system',
@@ -17,7 +16,7 @@ type Caller = Awaited<ReturnType<typeof userWithToken>>;
 let t: TestApp;
 let admin: Caller;
 beforeAll(async () => {
-  t = await createTestApp({ env: LENIENT_LIMITS });
+  t = await createTestApp({ lenientLimits: true });
   admin = await userWithToken(t, { role: 'admin' });
 });
 afterAll(() => t.close());
@@ -252,7 +251,7 @@ describe('the last active admin', () => {
   // An app of its own: these tests need to know every admin there is.
   let solo: TestApp;
   beforeAll(async () => {
-    solo = await createTestApp({ env: LENIENT_LIMITS });
+    solo = await createTestApp({ lenientLimits: true });
   });
   afterAll(() => solo.close());
 
