@@ -7,6 +7,8 @@ export interface CounselingSessionModel extends Model<InferAttributes<Counseling
   id: CreationOptional<string>;
   userId: string;
   counselorId: string | null;
+  /** The organization of the care relationship the session was started in; null for sessions from before organizations. */
+  organizationId: CreationOptional<string | null>;
   topic: string | null;
   status: CreationOptional<SessionStatus>;
   startedAt: Date;
@@ -26,6 +28,7 @@ export function defineCounselingSession(sequelize: Sequelize) {
       id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
       userId: { type: DataTypes.UUID, allowNull: false },
       counselorId: { type: DataTypes.UUID, allowNull: true },
+      organizationId: { type: DataTypes.UUID, allowNull: true },
       topic: { type: DataTypes.STRING(200), allowNull: true },
       status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'active' },
       startedAt: { type: DataTypes.DATE, allowNull: false },

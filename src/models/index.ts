@@ -1,11 +1,16 @@
 import type { Sequelize } from 'sequelize';
 import { defineAuditCheckpoint } from './audit-checkpoint.model.js';
 import { defineAuthSession } from './auth-session.model.js';
+import { defineCareRelationship } from './care-relationship.model.js';
 import { defineCounselingSession } from './counseling-session.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
+import { defineInvitation } from './invitation.model.js';
 import { defineJobLock } from './job-lock.model.js';
+import { defineMembership } from './membership.model.js';
 import { defineOneTimeToken } from './one-time-token.model.js';
+import { defineOrganization } from './organization.model.js';
 import { defineSecurityEvent } from './security-event.model.js';
+import { defineSessionAccessGrant } from './session-access-grant.model.js';
 import { defineSessionEntry } from './session-entry.model.js';
 import { defineSessionFeedback } from './session-feedback.model.js';
 import { defineSigningKey } from './signing-key.model.js';
@@ -29,6 +34,11 @@ export function defineModels(sequelize: Sequelize) {
   const JobLock = defineJobLock(sequelize);
   const OneTimeToken = defineOneTimeToken(sequelize);
   const AuditCheckpoint = defineAuditCheckpoint(sequelize);
+  const Organization = defineOrganization(sequelize);
+  const Membership = defineMembership(sequelize);
+  const Invitation = defineInvitation(sequelize);
+  const CareRelationship = defineCareRelationship(sequelize);
+  const SessionAccessGrant = defineSessionAccessGrant(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -36,7 +46,25 @@ export function defineModels(sequelize: Sequelize) {
   CounselingSession.hasMany(SessionEntry, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
   CounselingSession.hasOne(SessionFeedback, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
 
-  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock, OneTimeToken, AuditCheckpoint };
+  return {
+    User,
+    AuthSession,
+    SigningKey,
+    SecurityEvent,
+    CounselingSession,
+    SessionEntry,
+    SessionFeedback,
+    UserPreferences,
+    IdempotencyKey,
+    JobLock,
+    OneTimeToken,
+    AuditCheckpoint,
+    SessionAccessGrant,
+    Organization,
+    Membership,
+    Invitation,
+    CareRelationship,
+  };
 }
 
 export type Models = ReturnType<typeof defineModels>;

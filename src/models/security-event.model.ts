@@ -19,6 +19,14 @@ export const SECURITY_EVENT_TYPES = [
   'rate_limited',
   'suspicious_activity',
   'data_exported',
+  'org_created',
+  'member_invited',
+  'member_joined',
+  'member_removed',
+  'org_role_changed',
+  'care_started',
+  'care_ended',
+  'break_glass_access',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 
@@ -29,6 +37,8 @@ export interface SecurityEventModel extends Model<InferAttributes<SecurityEventM
   ip: string | null;
   userAgent: string | null;
   metadata: Record<string, unknown>;
+  /** The organization the event happened in, for its admins' view; chained, and kept when the user is scrubbed. */
+  organizationId: CreationOptional<string | null>;
   createdAt: CreationOptional<Date>;
   seq: CreationOptional<number | null>;
   prevHash: CreationOptional<string | null>;
@@ -47,6 +57,7 @@ export function defineSecurityEvent(sequelize: Sequelize) {
       ip: { type: DataTypes.STRING(64), allowNull: true },
       userAgent: { type: DataTypes.STRING(256), allowNull: true },
       metadata: { type: DataTypes.JSON, allowNull: false, defaultValue: {} },
+      organizationId: { type: DataTypes.UUID, allowNull: true },
       createdAt: DataTypes.DATE,
       // BIGINT comes back from pg as a string; the chain code converts.
       seq: { type: DataTypes.BIGINT, allowNull: true },

@@ -27,8 +27,10 @@ export function personalDigestOf(event: Pick<SecurityEventModel, 'userId' | 'ip'
   return sha256(canonical({ userId: event.userId, ip: event.ip, userAgent: event.userAgent, metadata: event.metadata ?? {} }));
 }
 
-export function eventHash(event: Pick<SecurityEventModel, 'id' | 'type' | 'createdAt'>, seq: number, prevHash: string, personalDigest: string): string {
-  return sha256(canonical({ prevHash, seq, id: event.id, type: event.type, createdAt: event.createdAt.toISOString(), personalDigest }));
+/** An event's organization is sealed outside its personal part; events without one hash as they did before it existed. */
+export function eventHash(event: Pick<SecurityEventModel, 'id' | 'type' | 'createdAt' | 'organizationId'>, seq: number, prevHash: string, personalDigest: string): string {
+  const organization = event.organizationId ? { organizationId: event.organizationId } : {};
+  return sha256(canonical({ prevHash, seq, id: event.id, type: event.type, createdAt: event.createdAt.toISOString(), personalDigest, ...organization }));
 }
 
 export interface VerifyResult {

@@ -10,6 +10,8 @@ export interface SecurityEventInput {
   ip?: string | null;
   userAgent?: string | null;
   metadata?: Record<string, unknown>;
+  /** The organization it happened in: its admins see it (GET /api/organizations/:id/security-events). */
+  organizationId?: string | null;
 }
 
 interface Pending {
@@ -18,6 +20,7 @@ interface Pending {
   ip: string | null;
   userAgent: string | null;
   metadata: Record<string, unknown>;
+  organizationId: string | null;
   createdAt: Date;
   attempts: number;
 }
@@ -61,6 +64,7 @@ export class SecurityEventRecorder {
         ip: event.ip ?? null,
         userAgent: event.userAgent ? event.userAgent.slice(0, 256) : null,
         metadata: cleanMetadata(event.metadata),
+        organizationId: event.organizationId ?? null,
         createdAt: new Date(),
         attempts: 0,
       });

@@ -1,0 +1,23 @@
+import { DataTypes, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Model, type Sequelize } from 'sequelize';
+
+export interface OrganizationModel extends Model<InferAttributes<OrganizationModel>, InferCreationAttributes<OrganizationModel>> {
+  id: CreationOptional<string>;
+  name: string;
+  slug: string;
+  createdAt: CreationOptional<Date>;
+  updatedAt: CreationOptional<Date>;
+}
+
+export function defineOrganization(sequelize: Sequelize) {
+  return sequelize.define<OrganizationModel>(
+    'Organization',
+    {
+      id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+      name: { type: DataTypes.STRING(100), allowNull: false },
+      slug: { type: DataTypes.STRING(50), allowNull: false, unique: true },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+    },
+    { tableName: 'organizations' },
+  );
+}
