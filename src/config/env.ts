@@ -88,6 +88,8 @@ const envSchema = z.object({
   PASSWORD_HASH_QUEUE: nonNegativeInt.default(8).describe('argon2 hashes that may wait; beyond, 503 BUSY at once'),
   EMAIL_VERIFICATION_TTL_H: positiveInt.default(24),
   PASSWORD_RESET_TTL_MIN: positiveInt.default(30),
+  INVITATION_TTL_DAYS: positiveInt.default(7).describe('how long an invitation to an organization can be accepted'),
+  BREAK_GLASS_WINDOW_MIN: wholeNumber(1, 240).default(15).describe("how long a platform admin's break-glass access to one session's content lasts"),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
@@ -233,7 +235,9 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       refreshReuseGraceS: raw.REFRESH_REUSE_GRACE_S,
       emailVerificationTtlH: raw.EMAIL_VERIFICATION_TTL_H,
       passwordResetTtlMin: raw.PASSWORD_RESET_TTL_MIN,
+      invitationTtlDays: raw.INVITATION_TTL_DAYS,
     },
+    breakGlassWindowMin: raw.BREAK_GLASS_WINDOW_MIN,
     passwordHashing: {
       // One pool thread stays free for the file, DNS and crypto work that shares it.
       concurrency: raw.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, (raw.UV_THREADPOOL_SIZE ?? 4) - 1),

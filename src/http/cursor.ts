@@ -23,6 +23,9 @@ export function decodeCursor(cursor: string | undefined): Cursor | undefined {
   }
 }
 
+/** The answer of a paginated list: the items and the cursor of the next page (null on the last). */
+export const pageOf = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
+
 /** The page and the cursor of the next one, from `limit + 1` rows. */
 export function page<T>(rows: T[], limit: number, keyOf: (row: T) => { at: Date; id: string }) {
   const items = rows.slice(0, limit);

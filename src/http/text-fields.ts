@@ -18,3 +18,6 @@ export function multiLine(max: number, min = 1) {
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     .regex(/^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/, 'must not contain control characters');
 }
+
+/** The token of a mailed link (verification, reset, invitation): 256 bits in base64url. */
+export const linkToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'the token from the link');

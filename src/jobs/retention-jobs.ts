@@ -7,15 +7,16 @@ export type RetentionJob = (now: Date) => Promise<number>;
 
 /**
  * The data-lifecycle jobs of docs/DESIGN.md §7.4, each owned by the module whose table it
- * trims (expired login sessions and one-time tokens, counseling entries past
+ * trims (expired login sessions and one-time tokens, closed invitations, counseling entries past
  * SESSION_DATA_RETENTION_DAYS, security events past their retention), and the idempotency
  * keys that every module's idempotent writes share.
  */
-export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents'>): Record<string, RetentionJob> {
+export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents' | 'organizations'>): Record<string, RetentionJob> {
   return {
     ...modules.auth.retentionJobs,
     'purge-idempotency-keys': (now) => purgeExpiredIdempotencyKeys(infra.models, now),
     ...modules.sessions.retentionJobs,
+    ...modules.organizations.retentionJobs,
     ...modules.securityEvents.retentionJobs,
   };
 }

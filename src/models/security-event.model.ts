@@ -20,6 +20,7 @@ export const SECURITY_EVENT_TYPES = [
   'suspicious_activity',
   'data_exported',
   'org_created',
+  'org_deleted',
   'member_invited',
   'member_joined',
   'member_removed',

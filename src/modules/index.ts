@@ -7,6 +7,7 @@ import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
+import { createOrganizationsModule } from './organizations/index.js';
 import { createPrivacyModule } from './privacy/index.js';
 import { createSecurityEventsModule } from './security-events/index.js';
 import { createSessionsModule } from './sessions/index.js';
@@ -17,11 +18,13 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
   const auth = createAuthModule(infra, { users, securityEvents });
+  const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users });
   return {
     securityEvents,
     users,
     auth,
+    organizations,
     sessions,
     dashboard: createDashboardModule({ sessions, users }),
     privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents }),

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newLinkToken } from '../../src/crypto/link-tokens.js';
 import type { SessionStatus } from '../../src/models/counseling-session.model.js';
+import type { OrgRole } from '../../src/models/membership.model.js';
 import type { Role } from '../../src/models/user.model.js';
 import { MOUNTS } from '../../src/routes.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { factories } from '../helpers/factories.js';
 import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
 
 /**
@@ -17,10 +20,28 @@ const STRONG = 'quartz-meadow-lantern-violin-83';
 /** Shaped like a one-time token from a mail link, but never issued. */
 const UNKNOWN_TOKEN = 'A'.repeat(43);
 
-const ACTORS = ['anonymous', 'owner', 'otherUser', 'assignedCounselor', 'otherCounselor', 'admin'] as const;
+/**
+ * The callers, each a real signed-in account: `client` owns the shared session and is a
+ * client of practice A, in the care of `counselor`; `otherCounselor` counsels in A but not
+ * this client; `orgOwner`, `orgAdmin` and `manager` run A; `outsider` owns practice B;
+ * `stranger` belongs to no organization; `admin` is a platform admin and no member of A.
+ */
+const ACTORS = ['anonymous', 'client', 'counselor', 'otherCounselor', 'orgOwner', 'orgAdmin', 'manager', 'outsider', 'stranger', 'admin'] as const;
 type ActorName = (typeof ACTORS)[number];
 type Member = Exclude<ActorName, 'anonymous'>;
-const ROLE_OF: Record<Member, Role> = { owner: 'user', otherUser: 'user', assignedCounselor: 'counselor', otherCounselor: 'counselor', admin: 'admin' };
+const ROLE_OF: Record<Member, Role> = {
+  client: 'user',
+  counselor: 'counselor',
+  otherCounselor: 'counselor',
+  orgOwner: 'user',
+  orgAdmin: 'user',
+  manager: 'user',
+  outsider: 'user',
+  stranger: 'user',
+  admin: 'admin',
+};
+/** Their roles in practice A (the outsider's is in B). */
+const ORG_ROLE_OF: Partial<Record<Member, OrgRole>> = { client: 'client', counselor: 'counselor', otherCounselor: 'counselor', orgOwner: 'owner', orgAdmin: 'admin', manager: 'manager' };
 
 interface Identity {
   user: TestUser;
@@ -41,10 +62,13 @@ interface Row {
 }
 
 let t: TestApp;
+let make: ReturnType<typeof factories>;
 const who = {} as Record<Member, Identity>;
 /** A spare account whose credentials stand in for "somebody's valid refresh token / password". */
 let spare: TestUser;
-/** The one shared session, only read by the matrix: owner's, with assignedCounselor. */
+/** Practice A, where the shared session is held. */
+let orgA: string;
+/** The one shared session, only read by the matrix: client's, with counselor, in practice A. */
 let shared: string;
 /** Admin PATCH target: `{ disabled: false }` on an enabled user changes nothing. */
 let target: TestUser;
@@ -54,24 +78,39 @@ async function identity(role: Role): Promise<Identity> {
   return { user, auth: `Bearer ${(await login(t, user)).accessToken}` };
 }
 
-/** A session of `owner` with `assignedCounselor`, straight in the database, in the given state. */
+/** A session of `client` with `counselor` in practice A, straight in the database, in the given state. */
 async function counselingSession(status: SessionStatus = 'active'): Promise<string> {
-  const now = new Date();
-  const row = await t.context.models.CounselingSession.create({
-    userId: who.owner.user.id,
-    counselorId: who.assignedCounselor.user.id,
-    topic: 'matrix',
-    status,
-    startedAt: new Date(now.getTime() - 60_000),
-    lastResumedAt: status === 'active' ? now : null,
-    pausedAt: status === 'paused' ? now : null,
-    endedAt: status === 'ended' ? now : null,
-  });
+  const row = await make.session({ userId: who.client.user.id, counselorId: who.counselor.user.id, organizationId: orgA, topic: 'matrix', status, startedAt: new Date(Date.now() - 60_000) });
   return row.id;
 }
 
-/** [anonymous, owner, otherUser, assignedCounselor, otherCounselor, admin] */
-function row(statuses: [number, number, number, number, number, number], build: Row['build']): Row {
+/** A new member of practice A with the given role, for routes that change or remove one. */
+async function newMember(role: OrgRole): Promise<TestUser> {
+  const user = await createUser(t, { role: role === 'counselor' ? 'counselor' : 'user' });
+  await make.member(orgA, user.id, role);
+  return user;
+}
+
+/** A practice of its own in which the actor holds the role they hold in A, for deleting one; clients only when the actor is one. */
+async function practiceLikeA(actor: ActorName): Promise<string> {
+  const organization = await make.organization();
+  for (const [member, role] of Object.entries(ORG_ROLE_OF) as [Member, OrgRole][]) {
+    if (role !== 'client' || member === actor) await make.member(organization.id, who[member].user.id, role);
+  }
+  if (actor === 'outsider') await make.member((await make.organization()).id, who.outsider.user.id, 'owner');
+  return organization.id;
+}
+
+/** A pending invitation whose token we know, as if it had been mailed. */
+async function invitation(organizationId: string, email: string, invitedBy: string): Promise<{ id: string; token: string }> {
+  const { token, hash } = newLinkToken();
+  const row = await t.context.models.Invitation.create({ organizationId, email, role: 'client', counselorId: null, invitedBy, tokenHash: hash, expiresAt: new Date(Date.now() + 86_400_000) });
+  return { id: row.id, token };
+}
+
+/** [anonymous, client, counselor, otherCounselor, orgOwner, orgAdmin, manager, outsider, stranger, admin] */
+type Statuses = [number, number, number, number, number, number, number, number, number, number];
+function row(statuses: Statuses, build: Row['build']): Row {
   return { expected: Object.fromEntries(ACTORS.map((actor, i) => [actor, statuses[i]])) as Row['expected'], build };
 }
 
@@ -82,105 +121,150 @@ const onSession = (suffix: string, options: { fresh?: SessionStatus; body?: obje
     const id = options.fresh ? await counselingSession(options.fresh) : shared;
     return { path: `/api/sessions/${id}${suffix}`, body: options.body };
   };
+const inA = (suffix: string, body?: object) => async (): Promise<Call> => ({ path: `/api/organizations/${orgA}${suffix}`, body });
 const memberOf = (actor: ActorName) => (actor === 'anonymous' ? undefined : who[actor]);
 
 // prettier-ignore
 const MATRIX: Record<string, Row> = {
-  //                                         anon owner other asgnC othC admin
-  'GET /':                              row([200, 200, 200, 200, 200, 200], fixed('/')),
-  'GET /health':                        row([200, 200, 200, 200, 200, 200], fixed('/health')),
-  'GET /health/ready':                  row([200, 200, 200, 200, 200, 200], fixed('/health/ready')),
-  'GET /.well-known/jwks.json':         row([200, 200, 200, 200, 200, 200], fixed('/.well-known/jwks.json')),
+  //                                         anon clnt cnsl othC ownr oadm mngr outs strg admin
+  'GET /':                              row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/')),
+  'GET /health':                        row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/health')),
+  'GET /health/ready':                  row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/health/ready')),
+  'GET /.well-known/jwks.json':         row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/.well-known/jwks.json')),
 
-  'POST /api/auth/register':            row([202, 202, 202, 202, 202, 202], async () => ({
+  'POST /api/auth/register':            row([202, 202, 202, 202, 202, 202, 202, 202, 202, 202], async () => ({
     path: '/api/auth/register', body: { email: `matrix-${randomUUID().slice(0, 8)}@example.com`, password: STRONG, name: 'Matrix Person' },
   })),
-  'POST /api/auth/login':               row([200, 200, 200, 200, 200, 200], async () => ({
+  'POST /api/auth/login':               row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], async () => ({
     path: '/api/auth/login', body: { email: spare.email, password: TEST_PASSWORD, transport: 'body' },
   })),
-  'POST /api/auth/refresh':             row([200, 200, 200, 200, 200, 200], async (actor) => ({
+  'POST /api/auth/refresh':             row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) => ({
     path: '/api/auth/refresh', body: { refreshToken: (await login(t, memberOf(actor)?.user ?? spare)).refreshToken },
   })),
   // A bearer logs out its own (fresh) session; without one, the refresh token names the session.
-  'POST /api/auth/logout':              row([204, 204, 204, 204, 204, 204], async (actor) => {
+  'POST /api/auth/logout':              row([204, 204, 204, 204, 204, 204, 204, 204, 204, 204], async (actor) => {
     const issued = await login(t, memberOf(actor)?.user ?? spare);
     return actor === 'anonymous'
       ? { path: '/api/auth/logout', body: { refreshToken: issued.refreshToken } }
       : { path: '/api/auth/logout', auth: `Bearer ${issued.accessToken}` };
   }),
   // Ends every session of the caller: a fresh account of the same role, so the shared tokens live on.
-  'POST /api/auth/logout-all':          row([401, 200, 200, 200, 200, 200], async (actor) =>
+  'POST /api/auth/logout-all':          row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) =>
     actor === 'anonymous' ? { path: '/api/auth/logout-all' } : { path: '/api/auth/logout-all', auth: (await identity(ROLE_OF[actor])).auth }),
-  'GET /api/auth/me':                   row([401, 200, 200, 200, 200, 200], fixed('/api/auth/me')),
-  'GET /api/auth/sessions':             row([401, 200, 200, 200, 200, 200], fixed('/api/auth/sessions')),
-  'DELETE /api/auth/sessions/:id':      row([401, 204, 204, 204, 204, 204], async (actor) => {
+  'GET /api/auth/me':                   row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/me')),
+  'GET /api/auth/sessions':             row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/sessions')),
+  'DELETE /api/auth/sessions/:id':      row([401, 204, 204, 204, 204, 204, 204, 204, 204, 204], async (actor) => {
     const member = memberOf(actor);
     return { path: `/api/auth/sessions/${member ? (await login(t, member.user)).session.id : randomUUID()}` };
   }),
   // The CSRF token is the refresh cookie's business, whoever else the caller is.
-  'GET /api/auth/csrf':                 row([200, 200, 200, 200, 200, 200], async () => {
+  'GET /api/auth/csrf':                 row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], async () => {
     const res = await request(t.app).post('/api/auth/login').send({ email: spare.email, password: TEST_PASSWORD }).expect(200);
     const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]);
     return { path: '/api/auth/csrf', headers: { Cookie: cookies.join('; ') } };
   }),
   // Public recovery routes answer everybody alike: an unknown (well-formed) token is a 400, a mail request a 202.
-  'POST /api/auth/verify-email':        row([400, 400, 400, 400, 400, 400], fixed('/api/auth/verify-email', { token: UNKNOWN_TOKEN })),
-  'POST /api/auth/resend-verification': row([202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/resend-verification', body: { email: spare.email } })),
-  'POST /api/auth/forgot-password':     row([202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/forgot-password', body: { email: spare.email } })),
-  'POST /api/auth/reset-password':      row([400, 400, 400, 400, 400, 400], fixed('/api/auth/reset-password', { token: UNKNOWN_TOKEN, password: STRONG })),
+  'POST /api/auth/verify-email':        row([400, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/verify-email', { token: UNKNOWN_TOKEN })),
+  'POST /api/auth/resend-verification': row([202, 202, 202, 202, 202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/resend-verification', body: { email: spare.email } })),
+  'POST /api/auth/forgot-password':     row([202, 202, 202, 202, 202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/forgot-password', body: { email: spare.email } })),
+  'POST /api/auth/reset-password':      row([400, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/reset-password', { token: UNKNOWN_TOKEN, password: STRONG })),
   // Changes the caller's password and ends their other sessions: a fresh account of the same role.
-  'POST /api/auth/change-password':     row([401, 200, 200, 200, 200, 200], async (actor) => ({
+  'POST /api/auth/change-password':     row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) => ({
     path: '/api/auth/change-password',
     body: { currentPassword: TEST_PASSWORD, newPassword: STRONG },
     ...(actor !== 'anonymous' && { auth: (await identity(ROLE_OF[actor])).auth }),
   })),
 
-  'POST /api/sessions':                 row([401, 201, 201, 201, 201, 201], fixed('/api/sessions', { topic: 'matrix' })),
-  'GET /api/sessions':                  row([401, 200, 200, 200, 200, 200], fixed('/api/sessions')),
-  'GET /api/sessions/:id':              row([401, 200, 404, 200, 404, 200], onSession('')),
-  'DELETE /api/sessions/:id':           row([401, 204, 404, 403, 404, 204], onSession('', { fresh: 'active' })),
-  'POST /api/sessions/:id/pause':       row([401, 200, 404, 200, 404, 200], onSession('/pause', { fresh: 'active' })),
-  'POST /api/sessions/:id/resume':      row([401, 200, 404, 200, 404, 200], onSession('/resume', { fresh: 'paused' })),
-  'POST /api/sessions/:id/end':         row([401, 200, 404, 200, 404, 200], onSession('/end', { fresh: 'active' })),
-  'POST /api/sessions/:id/entries':     row([401, 201, 404, 201, 404, 403], onSession('/entries', { fresh: 'active', body: { kind: 'note', text: 'matrix note' } })),
-  'GET /api/sessions/:id/entries':      row([401, 200, 404, 200, 404, 200], onSession('/entries')),
-  'POST /api/sessions/:id/feedback':    row([401, 201, 404, 403, 404, 403], onSession('/feedback', { fresh: 'ended', body: { rating: 4 } })),
-  'GET /api/sessions/:id/report':       row([401, 200, 404, 200, 404, 200], onSession('/report')),
+  'POST /api/sessions':                 row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], fixed('/api/sessions', { topic: 'matrix' })),
+  'GET /api/sessions':                  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/sessions')),
+  'GET /api/sessions/:id':              row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('')),
+  'DELETE /api/sessions/:id':           row([401, 204, 403, 404, 404, 404, 404, 404, 404, 204], onSession('', { fresh: 'active' })),
+  'POST /api/sessions/:id/pause':       row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/pause', { fresh: 'active' })),
+  'POST /api/sessions/:id/resume':      row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/resume', { fresh: 'paused' })),
+  'POST /api/sessions/:id/end':         row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/end', { fresh: 'active' })),
+  'POST /api/sessions/:id/entries':     row([401, 201, 201, 404, 404, 404, 404, 404, 404, 403], onSession('/entries', { fresh: 'active', body: { kind: 'note', text: 'matrix note' } })),
+  'GET /api/sessions/:id/entries':      row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/entries')),
+  'POST /api/sessions/:id/feedback':    row([401, 201, 403, 404, 404, 404, 404, 404, 404, 403], onSession('/feedback', { fresh: 'ended', body: { rating: 4 } })),
+  'GET /api/sessions/:id/report':       row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/report')),
 
-  'GET /api/dashboard/summary':         row([401, 200, 200, 200, 200, 200], fixed('/api/dashboard/summary')),
+  'POST /api/organizations':            row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], async () => ({ path: '/api/organizations', body: { name: 'Matrix Practice', slug: `matrix-${randomUUID().slice(0, 8)}` } })),
+  'GET /api/organizations':             row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/organizations')),
+  'GET /api/organizations/:id':         row([401, 200, 200, 200, 200, 200, 200, 404, 404, 200], inA('')),
+  'PATCH /api/organizations/:id':       row([401, 403, 403, 403, 200, 200, 403, 404, 404, 403], inA('', { name: 'Practice A' })),
+  'DELETE /api/organizations/:id':      row([401, 403, 403, 403, 204, 403, 403, 404, 404, 403], async (actor) => ({ path: `/api/organizations/${await practiceLikeA(actor)}` })),
+  'GET /api/organizations/:id/members': row([401, 403, 403, 403, 200, 200, 200, 404, 404, 403], inA('/members')),
+  'PATCH /api/organizations/:id/members/:userId': row([401, 403, 403, 403, 200, 200, 200, 404, 404, 403], async () => ({
+    path: `/api/organizations/${orgA}/members/${(await newMember('client')).id}`, body: { role: 'manager' },
+  })),
+  'DELETE /api/organizations/:id/members/:userId': row([401, 403, 403, 403, 204, 204, 204, 404, 404, 403], async () => ({
+    path: `/api/organizations/${orgA}/members/${(await newMember('client')).id}`,
+  })),
+  // Counselors invite clients into their own care; the address is new every time.
+  'POST /api/organizations/:id/invitations': row([401, 403, 201, 201, 201, 201, 201, 404, 404, 403], async () => ({
+    path: `/api/organizations/${orgA}/invitations`, body: { email: `invitee-${randomUUID().slice(0, 8)}@example.com`, role: 'client' },
+  })),
+  'GET /api/organizations/:id/invitations': row([401, 403, 200, 200, 200, 200, 200, 404, 404, 403], inA('/invitations')),
+  // An invitation the owner sent: a counselor may revoke only their own.
+  'DELETE /api/organizations/:id/invitations/:invitationId': row([401, 403, 404, 404, 204, 204, 204, 404, 404, 403], async () => ({
+    path: `/api/organizations/${orgA}/invitations/${(await invitation(orgA, `revoked-${randomUUID().slice(0, 8)}@example.com`, who.orgOwner.user.id)).id}`,
+  })),
+  'POST /api/organizations/:id/care':   row([401, 403, 403, 403, 201, 201, 201, 404, 404, 403], async () => ({
+    path: `/api/organizations/${orgA}/care`, body: { counselorId: who.counselor.user.id, clientId: (await newMember('client')).id },
+  })),
+  'GET /api/organizations/:id/care':    row([401, 200, 200, 200, 200, 200, 200, 404, 404, 403], inA('/care')),
+  // A fresh relationship of the client with otherCounselor: either side or the staff end it.
+  'DELETE /api/organizations/:id/care/:careId': row([401, 204, 404, 204, 204, 204, 204, 404, 404, 403], async () => {
+    await t.context.models.CareRelationship.update({ endedAt: new Date() }, { where: { organizationId: orgA, counselorId: who.otherCounselor.user.id, endedAt: null } });
+    const care = await make.care(orgA, who.otherCounselor.user.id, who.client.user.id);
+    return { path: `/api/organizations/${orgA}/care/${care.id}` };
+  }),
+  'GET /api/organizations/:id/security-events': row([401, 403, 403, 403, 200, 200, 403, 404, 404, 403], inA('/security-events')),
+  // Each caller accepts an invitation to their own address into a practice of its own.
+  'POST /api/invitations/accept':       row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) => {
+    const organization = await make.organization();
+    const email = memberOf(actor)?.user.email ?? spare.email;
+    return { path: '/api/invitations/accept', body: { token: (await invitation(organization.id, email, who.orgOwner.user.id)).token } };
+  }),
 
-  'GET /api/users/me':                  row([401, 200, 200, 200, 200, 200], fixed('/api/users/me')),
-  'PATCH /api/users/me':                row([401, 200, 200, 200, 200, 200], fixed('/api/users/me', { name: 'Matrix Renamed' })),
-  'GET /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences')),
-  'PUT /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences', { theme: 'dark' })),
-  'GET /api/users/me/security-events':  row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/security-events')),
-  'GET /api/users/me/export':           row([401, 200, 200, 200, 200, 200], fixed('/api/users/me/export')),
+  'GET /api/dashboard/summary':         row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/dashboard/summary')),
+
+  'GET /api/users/me':                  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me')),
+  'PATCH /api/users/me':                row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me', { name: 'Matrix Renamed' })),
+  'GET /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences')),
+  'PUT /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences', { theme: 'dark' })),
+  'GET /api/users/me/security-events':  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/security-events')),
+  'GET /api/users/me/export':           row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/export')),
   // Deletes the caller: a fresh account of the same role.
-  'DELETE /api/users/me':               row([401, 204, 204, 204, 204, 204], async (actor) => ({
+  'DELETE /api/users/me':               row([401, 204, 204, 204, 204, 204, 204, 204, 204, 204], async (actor) => ({
     path: '/api/users/me',
     body: { password: TEST_PASSWORD },
     ...(actor !== 'anonymous' && { auth: (await identity(ROLE_OF[actor])).auth }),
   })),
 
-  'GET /api/admin/users':               row([401, 403, 403, 403, 403, 200], fixed('/api/admin/users')),
-  'PATCH /api/admin/users/:id':         row([401, 403, 403, 403, 403, 200], async () => ({ path: `/api/admin/users/${target.id}`, body: { disabled: false } })),
-  'GET /api/admin/security-events':     row([401, 403, 403, 403, 403, 200], fixed('/api/admin/security-events')),
-  'GET /api/admin/security-events/suspicious': row([401, 403, 403, 403, 403, 200], fixed('/api/admin/security-events/suspicious')),
+  'GET /api/admin/users':               row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/users')),
+  'PATCH /api/admin/users/:id':         row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], async () => ({ path: `/api/admin/users/${target.id}`, body: { disabled: false } })),
+  'GET /api/admin/security-events':     row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/security-events')),
+  'GET /api/admin/security-events/suspicious': row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/security-events/suspicious')),
 
-  'GET /api/errors/stats':              row([401, 403, 403, 403, 403, 200], fixed('/api/errors/stats')),
+  'GET /api/errors/stats':              row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/errors/stats')),
 
-  'GET /api/openapi.json':              row([200, 200, 200, 200, 200, 200], fixed('/api/openapi.json')),
-  'GET /api/docs':                      row([200, 200, 200, 200, 200, 200], fixed('/api/docs')),
-  'GET /api/docs/init.js':              row([200, 200, 200, 200, 200, 200], fixed('/api/docs/init.js')),
+  'GET /api/openapi.json':              row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/openapi.json')),
+  'GET /api/docs':                      row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/docs')),
+  'GET /api/docs/init.js':              row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/docs/init.js')),
   // Middleware mounted on a path of its own answers requests too (static files): `USE` rows are sent as GET.
-  'USE /api/docs/assets':               row([200, 200, 200, 200, 200, 200], fixed('/api/docs/assets/swagger-ui.css')),
+  'USE /api/docs/assets':               row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/docs/assets/swagger-ui.css')),
 };
 
 beforeAll(async () => {
   t = await createTestApp({ lenientLimits: true });
+  make = factories(t);
   for (const member of Object.keys(ROLE_OF) as Member[]) who[member] = await identity(ROLE_OF[member]);
   spare = await createUser(t);
   target = await createUser(t);
+  orgA = (await make.organization({ name: 'Practice A' })).id;
+  for (const [member, role] of Object.entries(ORG_ROLE_OF) as [Member, OrgRole][]) await make.member(orgA, who[member].user.id, role);
+  await make.member((await make.organization({ name: 'Practice B' })).id, who.outsider.user.id, 'owner');
+  await make.care(orgA, who.counselor.user.id, who.client.user.id);
   shared = await counselingSession('active');
 });
 afterAll(() => t.close());
@@ -282,8 +366,8 @@ describe('insecure direct object references', () => {
   it('answers a guessed session id of somebody else exactly like one that does not exist (404)', async () => {
     const theirs = await counselingSession('active');
 
-    const guessed = await request(t.app).get(`/api/sessions/${theirs}`).set('Authorization', who.otherUser.auth).expect(404);
-    const missing = await request(t.app).get(`/api/sessions/${randomUUID()}`).set('Authorization', who.otherUser.auth).expect(404);
+    const guessed = await request(t.app).get(`/api/sessions/${theirs}`).set('Authorization', who.stranger.auth).expect(404);
+    const missing = await request(t.app).get(`/api/sessions/${randomUUID()}`).set('Authorization', who.stranger.auth).expect(404);
 
     const { requestId: _a, ...guessedBody } = guessed.body;
     const { requestId: _b, ...missingBody } = missing.body;
@@ -294,20 +378,20 @@ describe('insecure direct object references', () => {
   });
 
   it('rejects userId in POST /api/sessions with 400 and creates nothing', async () => {
-    const before = await t.context.models.CounselingSession.count({ where: { userId: who.owner.user.id } });
+    const before = await t.context.models.CounselingSession.count({ where: { userId: who.client.user.id } });
 
-    const res = await request(t.app).post('/api/sessions').set('Authorization', who.otherUser.auth).send({ userId: who.owner.user.id, topic: 'planted' }).expect(400);
+    const res = await request(t.app).post('/api/sessions').set('Authorization', who.stranger.auth).send({ userId: who.client.user.id, topic: 'planted' }).expect(400);
 
     expect(res.body.code).toBe('VALIDATION_FAILED');
-    expect(await t.context.models.CounselingSession.count({ where: { userId: who.owner.user.id } })).toBe(before);
+    expect(await t.context.models.CounselingSession.count({ where: { userId: who.client.user.id } })).toBe(before);
     expect(await t.context.models.CounselingSession.count({ where: { topic: 'planted' } })).toBe(0);
   });
 
   it('rejects role in PATCH /api/users/me with 400 and keeps the role', async () => {
-    const res = await request(t.app).patch('/api/users/me').set('Authorization', who.otherUser.auth).send({ name: 'Climber', role: 'admin' }).expect(400);
+    const res = await request(t.app).patch('/api/users/me').set('Authorization', who.stranger.auth).send({ name: 'Climber', role: 'admin' }).expect(400);
 
     expect(res.body.code).toBe('VALIDATION_FAILED');
-    const stored = await t.context.models.User.findByPk(who.otherUser.user.id);
+    const stored = await t.context.models.User.findByPk(who.stranger.user.id);
     expect(stored!.role).toBe('user');
     expect(stored!.name).not.toBe('Climber');
   });
@@ -315,10 +399,10 @@ describe('insecure direct object references', () => {
   it('rejects userId (and authorId) in an entry body with 400 and writes nothing', async () => {
     const id = await counselingSession('active');
 
-    for (const planted of [{ userId: who.otherUser.user.id }, { authorId: who.otherUser.user.id }, { authorRole: 'counselor' }]) {
+    for (const planted of [{ userId: who.stranger.user.id }, { authorId: who.stranger.user.id }, { authorRole: 'counselor' }]) {
       await request(t.app)
         .post(`/api/sessions/${id}/entries`)
-        .set('Authorization', who.owner.auth)
+        .set('Authorization', who.client.auth)
         .send({ kind: 'note', text: 'mine', ...planted })
         .expect(400);
     }
@@ -333,12 +417,68 @@ describe('insecure direct object references', () => {
   });
 
   it('does not let one user revoke another user’s login session (404) and leaves it active', async () => {
-    const { session, accessToken } = await login(t, who.owner.user);
+    const { session, accessToken } = await login(t, who.client.user);
 
-    const res = await request(t.app).delete(`/api/auth/sessions/${session.id}`).set('Authorization', who.otherUser.auth).expect(404);
+    const res = await request(t.app).delete(`/api/auth/sessions/${session.id}`).set('Authorization', who.stranger.auth).expect(404);
 
     expect(res.body.code).toBe('NOT_FOUND');
     expect((await t.context.models.AuthSession.findByPk(session.id))!.revokedAt).toBeNull();
     await request(t.app).get('/api/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
+  });
+});
+
+describe('mass assignment', () => {
+  /** A valid body for every route that takes one, so that only the planted key can make it fail. */
+  const BODIES: Record<string, object> = {
+    'POST /api/auth/register': { email: 'planted@example.com', password: STRONG, name: 'Planted' },
+    'POST /api/auth/login': { email: 'planted@example.com', password: STRONG, transport: 'body' },
+    'POST /api/auth/refresh': { refreshToken: 'planted' },
+    'POST /api/auth/logout': { refreshToken: 'planted' },
+    'POST /api/auth/verify-email': { token: UNKNOWN_TOKEN },
+    'POST /api/auth/resend-verification': { email: 'planted@example.com' },
+    'POST /api/auth/forgot-password': { email: 'planted@example.com' },
+    'POST /api/auth/reset-password': { token: UNKNOWN_TOKEN, password: STRONG },
+    'POST /api/auth/change-password': { currentPassword: TEST_PASSWORD, newPassword: STRONG },
+    'POST /api/sessions': { topic: 'planted' },
+    'POST /api/sessions/:id/entries': { kind: 'note', text: 'planted' },
+    'POST /api/sessions/:id/feedback': { rating: 4 },
+    'POST /api/organizations': { name: 'Planted', slug: 'planted' },
+    'PATCH /api/organizations/:id': { name: 'Planted' },
+    'PATCH /api/organizations/:id/members/:userId': { role: 'client' },
+    'POST /api/organizations/:id/invitations': { email: 'planted@example.com', role: 'client' },
+    'POST /api/organizations/:id/care': { counselorId: randomUUID(), clientId: randomUUID() },
+    'POST /api/invitations/accept': { token: UNKNOWN_TOKEN },
+    'PATCH /api/users/me': { name: 'Planted' },
+    'PUT /api/users/me/preferences': { theme: 'dark' },
+    'DELETE /api/users/me': { password: TEST_PASSWORD },
+    'PATCH /api/admin/users/:id': { disabled: false },
+  };
+  /** Keys a few bodies take by design: choosing a role is what those routes are for. */
+  const LEGITIMATE: Record<string, string[]> = {
+    'PATCH /api/organizations/:id/members/:userId': ['role'],
+    'POST /api/organizations/:id/invitations': ['role'],
+    'PATCH /api/admin/users/:id': ['role'],
+  };
+  const PLANTED = { role: 'admin', organizationId: randomUUID(), ownerId: randomUUID(), userId: randomUUID() };
+  const withBodies = () => t.routes.routes.filter((route) => route.spec.request?.body).map((route) => `${route.method} ${route.path}`);
+
+  it('has a valid body for every route that takes one', () => {
+    expect(withBodies().sort()).toEqual(Object.keys(BODIES).sort());
+  });
+
+  it.each(Object.keys(PLANTED))('refuses %s in every body with 400 VALIDATION_FAILED', async (key) => {
+    // An admin of its own (admin routes admit it; the others any signed-in caller), never deleted by a body that got through.
+    const caller = await identity('admin');
+    for (const name of withBodies()) {
+      if (LEGITIMATE[name]?.includes(key)) continue;
+      const [method, template] = name.split(' ') as [string, string];
+      const path = template.replace(/:[A-Za-z]+/g, () => randomUUID());
+      const body = { ...BODIES[name], [key]: PLANTED[key as keyof typeof PLANTED] };
+
+      const res = await send(method, { path, body }, caller.auth);
+
+      expect({ route: name, status: res.status, code: res.body.code }).toEqual({ route: name, status: 400, code: 'VALIDATION_FAILED' });
+    }
+    expect(await t.context.models.User.count({ where: { id: caller.user.id } })).toBe(1);
   });
 });

@@ -10,9 +10,9 @@ import { userWithToken } from '../helpers/users.js';
  * a code and a request id, never a 5xx, and nothing written.
  */
 
-const DOMAIN_PREFIXES = ['/api/sessions', '/api/dashboard', '/api/users', '/api/admin'];
+const DOMAIN_PREFIXES = ['/api/sessions', '/api/organizations', '/api/invitations', '/api/dashboard', '/api/users', '/api/admin'];
 /** Tables a domain request may write; security events and locks are written in the background. */
-const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences'];
+const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships'];
 
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 type Who = 'client' | 'admin';
@@ -50,6 +50,8 @@ const PLAIN = { type: 'text/plain', data: 'topic=hello' };
 const FORM = { type: 'application/x-www-form-urlencoded', data: 'topic=hello' };
 const LONG = 'x'.repeat(10_001);
 const sessionPath = (suffix = '') => () => `/api/sessions/${active}${suffix}`;
+const ORG = randomUUID();
+const orgPath = (suffix = '') => () => `/api/organizations/${ORG}${suffix}`;
 
 // prettier-ignore
 const CASES: Case[] = [
@@ -121,6 +123,41 @@ const CASES: Case[] = [
   { route: 'POST /api/sessions/:id/feedback', what: 'an unknown key', status: 400, path: () => `/api/sessions/${ended}/feedback`, body: { rating: 5, userId: randomUUID() } },
   { route: 'POST /api/sessions/:id/feedback', what: 'a form body', status: 415, path: () => `/api/sessions/${ended}/feedback`, raw: FORM },
   { route: 'GET /api/sessions/:id/report', what: 'a malformed id', status: 400, path: () => '/api/sessions/report/report' },
+  // Organizations
+  { route: 'POST /api/organizations', what: 'no slug', status: 400, body: { name: 'Practice' } },
+  { route: 'POST /api/organizations', what: 'a slug with capitals', status: 400, body: { name: 'Practice', slug: 'Practice' } },
+  { route: 'POST /api/organizations', what: 'a slug with a slash', status: 400, body: { name: 'Practice', slug: '../etc' } },
+  { route: 'POST /api/organizations', what: 'a name of the wrong type', status: 400, body: { name: ['Practice'], slug: 'practice' } },
+  { route: 'POST /api/organizations', what: 'an ownerId', status: 400, body: { name: 'Practice', slug: 'practice', ownerId: randomUUID() } },
+  { route: 'POST /api/organizations', what: 'a text/plain body', status: 415, raw: PLAIN },
+  { route: 'POST /api/organizations', what: 'a body over the 16 kB limit', status: 413, body: { name: 'x'.repeat(20_000), slug: 'practice' } },
+  { route: 'GET /api/organizations', what: 'limit=0', status: 400, query: { limit: 0 } },
+  { route: 'GET /api/organizations', what: 'a garbage cursor', status: 400, query: { cursor: '!!!' } },
+  { route: 'GET /api/organizations/:id', what: 'a malformed id', status: 400, path: () => '/api/organizations/not-a-uuid' },
+  { route: 'PATCH /api/organizations/:id', what: 'an empty body', status: 400, path: orgPath(), body: {} },
+  { route: 'PATCH /api/organizations/:id', what: 'a slug of 51 characters', status: 400, path: orgPath(), body: { slug: 'a'.repeat(51) } },
+  { route: 'PATCH /api/organizations/:id', what: 'a role', status: 400, path: orgPath(), body: { name: 'x', role: 'owner' } },
+  { route: 'DELETE /api/organizations/:id', what: 'a malformed id', status: 400, path: () => '/api/organizations/1' },
+  { route: 'GET /api/organizations/:id/members', what: 'an unknown role', status: 400, path: orgPath('/members'), query: { role: 'root' } },
+  { route: 'GET /api/organizations/:id/members', what: 'limit=101', status: 400, path: orgPath('/members'), query: { limit: 101 } },
+  { route: 'PATCH /api/organizations/:id/members/:userId', what: 'a malformed user id', status: 400, path: orgPath('/members/me'), body: { role: 'client' } },
+  { route: 'PATCH /api/organizations/:id/members/:userId', what: 'an unknown role', status: 400, path: orgPath(`/members/${randomUUID()}`), body: { role: 'superuser' } },
+  { route: 'PATCH /api/organizations/:id/members/:userId', what: 'an organizationId', status: 400, path: orgPath(`/members/${randomUUID()}`), body: { role: 'client', organizationId: randomUUID() } },
+  { route: 'DELETE /api/organizations/:id/members/:userId', what: 'a malformed user id', status: 400, path: orgPath('/members/1%20OR%201=1') },
+  { route: 'POST /api/organizations/:id/invitations', what: 'a malformed email', status: 400, path: orgPath('/invitations'), body: { email: 'not-an-email', role: 'client' } },
+  { route: 'POST /api/organizations/:id/invitations', what: 'no role', status: 400, path: orgPath('/invitations'), body: { email: 'a@example.com' } },
+  { route: 'POST /api/organizations/:id/invitations', what: 'a counselorId with a staff role', status: 400, path: orgPath('/invitations'), body: { email: 'a@example.com', role: 'admin', counselorId: randomUUID() } },
+  { route: 'GET /api/organizations/:id/invitations', what: 'an unknown status', status: 400, path: orgPath('/invitations'), query: { status: 'accepted' } },
+  { route: 'DELETE /api/organizations/:id/invitations/:invitationId', what: 'a malformed invitation id', status: 400, path: orgPath('/invitations/abc') },
+  { route: 'POST /api/organizations/:id/care', what: 'no clientId', status: 400, path: orgPath('/care'), body: { counselorId: randomUUID() } },
+  { route: 'POST /api/organizations/:id/care', what: 'a counselorId that is not a uuid', status: 400, path: orgPath('/care'), body: { counselorId: 'me', clientId: randomUUID() } },
+  { route: 'GET /api/organizations/:id/care', what: 'an unknown status', status: 400, path: orgPath('/care'), query: { status: 'paused' } },
+  { route: 'DELETE /api/organizations/:id/care/:careId', what: 'a malformed care id', status: 400, path: orgPath('/care/x') },
+  { route: 'GET /api/organizations/:id/security-events', what: 'an unknown type', status: 400, path: orgPath('/security-events'), query: { type: 'everything' } },
+  { route: 'GET /api/organizations/:id/security-events', what: 'a userId filter', status: 400, path: orgPath('/security-events'), query: { userId: randomUUID() } },
+  { route: 'POST /api/invitations/accept', what: 'no token', status: 400, body: {} },
+  { route: 'POST /api/invitations/accept', what: 'a token of the wrong shape', status: 400, body: { token: 'x'.repeat(44) } },
+  { route: 'POST /api/invitations/accept', what: 'a token that matches no invitation', status: 400, body: { token: 'D'.repeat(43) } },
   // Dashboard
   { route: 'GET /api/dashboard/summary', what: 'days=abc', status: 400, query: { days: 'abc' } },
   { route: 'GET /api/dashboard/summary', what: 'days=0', status: 400, query: { days: 0 } },

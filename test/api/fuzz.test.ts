@@ -38,6 +38,8 @@ const BODY_LIMITS: Array<[string, number]> = [
   ['/api/users', 16 * 1024],
   ['/api/admin', 16 * 1024],
   ['/api/sessions', 64 * 1024],
+  ['/api/organizations', 16 * 1024],
+  ['/api/invitations', 16 * 1024],
 ];
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { SessionStatus } from '../../src/models/counseling-session.model.js';
+import type { OrgRole } from '../../src/models/membership.model.js';
 import type { EntryKind } from '../../src/models/session-entry.model.js';
 import type { TestApp } from './app.js';
 
@@ -7,6 +9,8 @@ export { createUser, login, userWithToken, type TestUser } from './users.js';
 export interface SessionFields {
   userId: string;
   counselorId?: string | null;
+  /** The organization of the care relationship; without one the session is like those from before organizations. */
+  organizationId?: string | null;
   status?: SessionStatus;
   startedAt?: Date;
   /** Banked active time; a running session adds the time since `lastResumedAt`. */
@@ -41,6 +45,7 @@ export function factories(t: Pick<TestApp, 'context'>) {
       return models.CounselingSession.create({
         userId: fields.userId,
         counselorId: fields.counselorId ?? null,
+        organizationId: fields.organizationId ?? null,
         topic: fields.topic ?? null,
         status,
         startedAt,
@@ -65,6 +70,19 @@ export function factories(t: Pick<TestApp, 'context'>) {
         speaker: fields.speaker ?? null,
         at: fields.at,
       });
+    },
+
+    organization(fields: { name?: string; slug?: string } = {}) {
+      return models.Organization.create({ name: fields.name ?? 'Test Practice', slug: fields.slug ?? `practice-${randomUUID().slice(0, 8)}` });
+    },
+
+    member(organizationId: string, userId: string, role: OrgRole) {
+      return models.Membership.create({ organizationId, userId, role });
+    },
+
+    /** An active care relationship (pass `endedAt` for one that ended). */
+    care(organizationId: string, counselorId: string, clientId: string, endedAt: Date | null = null) {
+      return models.CareRelationship.create({ organizationId, counselorId, clientId, createdBy: null, startedAt: new Date(), endedAt });
     },
 
     /** An emotion reading by the client. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { linkToken } from '../../http/text-fields.js';
 import { emailField, personName, publicUserResponse } from '../users/index.js';
 /** Length and strength are the password policy's job (it needs the email and name); this only bounds the input. */
 const passwordInput = z.string().min(1).max(1024);
@@ -35,7 +36,7 @@ export const sessionIdSchema = {
 export type RegisterInput = z.output<typeof registerSchema.body>;
 export type LoginInput = z.output<typeof loginSchema.body>;
 
-const oneTimeToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'the token from the link');
+const oneTimeToken = linkToken;
 
 export const verifyEmailSchema = { body: z.strictObject({ token: oneTimeToken }) };
 

@@ -1,30 +1,8 @@
-import escapeHtml from 'escape-html';
-import type { MailMessage } from '../../infra/mailer.js';
+import { composeMail as compose, linkWithToken, type Recipient } from '../../infra/mail-message.js';
 
-interface Recipient {
-  email: string;
-  name: string;
-}
-
-/** Plain text and HTML from the same parts; every user-supplied value is escaped in the HTML. */
-function compose(to: Recipient, subject: string, paragraphs: string[], action?: { label: string; url: string }): MailMessage {
-  const greeting = `Hello ${to.name},`;
-  const text = [greeting, ...paragraphs, ...(action ? [`${action.label}: ${action.url}`] : []), '— Confidant'].join('\n\n');
-  const html = [
-    `<p>${escapeHtml(greeting)}</p>`,
-    ...paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`),
-    ...(action ? [`<p><a href="${escapeHtml(action.url)}">${escapeHtml(action.label)}</a></p>`] : []),
-    '<p>— Confidant</p>',
-  ].join('\n');
-  return { to: to.email, subject, text, html };
-}
-
-/**
- * Links point at the SPA (APP_URL, never the request's Host header) and carry the token
- * in the fragment, which browsers never send to any server or put in a Referer.
- */
+/** The mails of the account flows; links carry their token in the fragment (linkWithToken). */
 export function mailTemplates(appUrl: string) {
-  const link = (path: string, token: string) => `${appUrl}/${path}#token=${encodeURIComponent(token)}`;
+  const link = (path: string, token: string) => linkWithToken(appUrl, path, token);
   return {
     verifyEmail: (to: Recipient, token: string, ttlHours: number) =>
       compose(to, 'Confirm your email address', [`Please confirm your email address to finish creating your Confidant account. The link works once and expires in ${ttlHours} hours.`], {

@@ -1,13 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Op, type Sequelize, type Transaction } from 'sequelize';
+import { linkTokenHash as hashOf, newLinkToken } from '../../crypto/link-tokens.js';
 import type { Models } from '../../models/index.js';
 import type { TokenPurpose } from '../../models/one-time-token.model.js';
-
-
-
-function hashOf(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /** Verification and reset tokens: random 256 bits, stored hashed, single use, expiring. */
 export class OneTimeTokens {
@@ -23,11 +17,11 @@ export class OneTimeTokens {
    * Concurrent requests for one user take turns on the user's row, so exactly one survives.
    */
   async issue(userId: string, purpose: TokenPurpose, ttlMs: number): Promise<string> {
-    const token = randomBytes(32).toString('base64url');
+    const { token, hash } = newLinkToken();
     await this.sequelize.transaction(async (transaction) => {
       await this.lockAccount(userId, transaction);
       await this.models.OneTimeToken.destroy({ where: { userId, purpose, usedAt: null }, transaction });
-      await this.models.OneTimeToken.create({ userId, purpose, tokenHash: hashOf(token), expiresAt: new Date(Date.now() + ttlMs) }, { transaction });
+      await this.models.OneTimeToken.create({ userId, purpose, tokenHash: hash, expiresAt: new Date(Date.now() + ttlMs) }, { transaction });
     });
     return token;
   }

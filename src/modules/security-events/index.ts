@@ -3,7 +3,7 @@ import { AuditChain } from './audit-chain.js';
 import { SecurityEventRecorder } from './security-event-recorder.js';
 import { createSecurityEventsService } from './security-events.service.js';
 
-export { adminEventsSchema, eventListResponse, ownEventsSchema, suspiciousResponse } from './security-events.schemas.js';
+export { adminEventsSchema, eventListResponse, organizationEventsQuery, ownEventsSchema, suspiciousResponse } from './security-events.schemas.js';
 export type { SecurityEventInput, SecurityEventRecorder } from './security-event-recorder.js';
 export { AuditChain } from './audit-chain.js';
 

@@ -19,6 +19,15 @@ export const adminEventsSchema = {
 
 export type AdminEventsQuery = z.output<typeof adminEventsSchema.query>;
 
+/** An organization's own events, for its owners and admins. */
+export const organizationEventsQuery = z.strictObject({
+  type: z.enum(SECURITY_EVENT_TYPES).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit,
+});
+
+export type OrganizationEventsQuery = z.output<typeof organizationEventsQuery>;
+
 export const securityEventResponse = z.strictObject({
   id: z.uuid(),
   type: z.enum(SECURITY_EVENT_TYPES),

@@ -2,7 +2,7 @@ import { Op, fn, col, literal, type Transaction } from 'sequelize';
 import { pseudonymiseIp } from '../../crypto/pseudonymise.js';
 import type { Models } from '../../models/index.js';
 import type { SecurityEventModel } from '../../models/security-event.model.js';
-import type { AdminEventsQuery } from './security-events.schemas.js';
+import type { AdminEventsQuery, OrganizationEventsQuery } from './security-events.schemas.js';
 
 const SUSPICIOUS_FAILURES = 5;
 
@@ -18,7 +18,7 @@ function view(event: SecurityEventModel, ip: string | null) {
   };
 }
 
-/** Reading security events: callers see their own with pseudonymised addresses, admins see everything. */
+/** Reading security events: callers see their own with pseudonymised addresses, organization admins their organization's, platform admins everything. */
 export function createSecurityEventsService(models: Pick<Models, 'SecurityEvent'>) {
   return {
     /** Newest first; without a limit, all of them (the export). */
@@ -39,6 +39,20 @@ export function createSecurityEventsService(models: Pick<Models, 'SecurityEvent'
         limit: query.limit,
       });
       return rows.map((row) => view(row, row.ip));
+    },
+
+    /** What happened in one organization, for its admins: addresses pseudonymised, as they are not the platform's admins. */
+    async forOrganization(organizationId: string, query: OrganizationEventsQuery) {
+      const rows = await models.SecurityEvent.findAll({
+        where: {
+          organizationId,
+          ...(query.type && { type: query.type }),
+          ...(query.since && { createdAt: { [Op.gte]: new Date(query.since) } }),
+        },
+        order: [['createdAt', 'DESC']],
+        limit: query.limit,
+      });
+      return rows.map((row) => view(row, pseudonymiseIp(row.ip)));
     },
 
     /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageOf } from '../../http/cursor.js';
 import { multiLine, singleLine } from '../../http/text-fields.js';
 import { SESSION_STATUSES } from '../../models/counseling-session.model.js';
 
@@ -95,7 +96,7 @@ export const entryResponse = z.discriminatedUnion('kind', [
   z.strictObject({ ...author, kind: z.literal('transcript'), text: z.string().nullable(), speaker: z.enum(['client', 'counselor']) }),
 ]);
 
-export const pageOf = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
+export { pageOf };
 
 export const feedbackResponse = z.strictObject({ rating: z.number().int().min(1).max(5), comment: z.string().nullable(), createdAt: isoTime });
 

@@ -52,6 +52,13 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
       return new Map(rows.map((row) => [row.id, row.name]));
     },
 
+    /** Names and addresses, for the member list an organization's staff see. */
+    async contactsOf(ids: string[]): Promise<Map<string, { name: string; email: string }>> {
+      if (ids.length === 0) return new Map();
+      const rows = await models.User.findAll({ where: { id: ids }, attributes: ['id', 'name', 'email'] });
+      return new Map(rows.map((row) => [row.id, { name: row.name, email: row.email }]));
+    },
+
     async totals() {
       const roles = (await models.User.findAll({ attributes: ['role', [fn('COUNT', col('id')), 'count']], group: ['role'], raw: true })) as unknown as {
         role: Role;

@@ -1,0 +1,59 @@
+import { Op } from 'sequelize';
+import type { Infra } from '../../context.js';
+import type { SecurityEventsModule } from '../security-events/index.js';
+import type { UsersModule } from '../users/index.js';
+import { createCareDirectory } from './care-directory.js';
+import { createCareService } from './care.service.js';
+import { createInvitationsService } from './invitations.service.js';
+import { createOrgAccess } from './org-access.js';
+import { STAFF_ROLES } from './org-roles.js';
+import { createOrganizationData } from './organization-data.js';
+import { invitationRoutes, organizationsRoutes } from './organizations.routes.js';
+import { createOrganizationsService } from './organizations.service.js';
+
+export { organizationDataResponse } from './organizations.schemas.js';
+export type { CareDirectory } from './care-directory.js';
+export type { Caller } from './org-access.js';
+
+const DAY_MS = 86_400_000;
+/** Accepted, revoked and expired invitations stay this long for the organization's list, then go. */
+const CLOSED_INVITATION_KEEP_DAYS = 30;
+
+/**
+ * Practices and care teams (`organizations`, `memberships`, `invitations`,
+ * `care_relationships`): org roles under the ceiling and last-owner rules, invitations by
+ * mail, and the care relationships through which alone a counselor reaches a client's sessions.
+ */
+export function createOrganizationsModule(
+  infra: Pick<Infra, 'sequelize' | 'models' | 'mailer' | 'config'>,
+  deps: { users: Pick<UsersModule, 'accounts'>; securityEvents: Pick<SecurityEventsModule, 'recorder' | 'forOrganization'> },
+) {
+  const { sequelize, models, config } = infra;
+  const { accounts } = deps.users;
+  const events = deps.securityEvents.recorder;
+  const access = createOrgAccess(sequelize, models);
+  const care = createCareService({ sequelize, models, access, accounts, events });
+  const organizations = createOrganizationsService({ sequelize, models, access, care, accounts, events });
+  const invitations = createInvitationsService({ sequelize, models, access, care, accounts, events, mailer: infra.mailer, appUrl: config.appUrl, ttlDays: config.tokens.invitationTtlDays });
+  const data = createOrganizationData({ models, access, care, events });
+
+  return {
+    routes: organizationsRoutes({ organizations, invitations, care, access, securityEvents: deps.securityEvents }),
+    invitationRoutes: invitationRoutes(invitations),
+    /** Who counsels whom, and who runs which practice: read by sessions and dashboards. */
+    care: createCareDirectory(models),
+    /** For an organization's dashboard: its staff (or a platform admin) only; outsiders get 404. */
+    requireStaff: (caller: Parameters<typeof access.require>[0], organizationId: string) => access.require(caller, organizationId, STAFF_ROLES, { platformAdmin: true }),
+    counts: data.counts,
+    /** The GDPR export and account deletion. */
+    data: { exportFor: data.exportFor, assertMayLeave: data.assertMayLeave, releaseAccount: data.releaseAccount },
+    retentionJobs: {
+      'purge-invitations': (now: Date) => {
+        const cutoff = new Date(now.getTime() - CLOSED_INVITATION_KEEP_DAYS * DAY_MS);
+        return models.Invitation.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: cutoff } }, { acceptedAt: { [Op.lt]: cutoff } }, { revokedAt: { [Op.lt]: cutoff } }] } });
+      },
+    },
+  };
+}
+
+export type OrganizationsModule = ReturnType<typeof createOrganizationsModule>;

@@ -1,0 +1,376 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrgRole } from '../../src/models/membership.model.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { factories } from '../helpers/factories.js';
+import { createPractice, type Person } from '../helpers/practice.js';
+import { userWithToken } from '../helpers/users.js';
+
+let t: TestApp;
+let make: ReturnType<typeof factories>;
+let platformAdmin: Person;
+
+beforeAll(async () => {
+  t = await createTestApp({ lenientLimits: true });
+  make = factories(t);
+  platformAdmin = await userWithToken(t, { role: 'admin' });
+});
+afterAll(() => t.close());
+
+const as = (who: Person) => ({
+  get: (path: string) => request(t.app).get(path).set('Authorization', who.auth),
+  post: (path: string, body: object = {}) => request(t.app).post(path).set('Authorization', who.auth).send(body),
+  patch: (path: string, body: object) => request(t.app).patch(path).set('Authorization', who.auth).send(body),
+  delete: (path: string) => request(t.app).delete(path).set('Authorization', who.auth),
+});
+
+const slug = () => `org-${randomUUID().slice(0, 8)}`;
+const roleOf = async (organizationId: string, userId: string) => (await t.context.models.Membership.findOne({ where: { organizationId, userId } }))?.role ?? null;
+
+async function eventsOf(where: Record<string, unknown>) {
+  await t.context.events.flush();
+  return t.context.models.SecurityEvent.findAll({ where, order: [['createdAt', 'ASC']] });
+}
+
+describe('POST /api/organizations', () => {
+  it('creates an organization whose owner is the caller, and records org_created', async () => {
+    const founder = await userWithToken(t);
+    const wanted = slug();
+
+    const res = await as(founder).post('/api/organizations', { name: '  Harbor Counseling ', slug: wanted }).expect(201);
+
+    expect(res.body).toEqual({ id: expect.any(String), name: 'Harbor Counseling', slug: wanted, role: 'owner', createdAt: expect.any(String) });
+    expect(await roleOf(res.body.id, founder.user.id)).toBe('owner');
+    const [event] = await eventsOf({ type: 'org_created', organizationId: res.body.id });
+    expect(event).toMatchObject({ userId: founder.user.id, metadata: { slug: wanted } });
+  });
+
+  it('refuses an account whose email is not verified with 403 EMAIL_NOT_VERIFIED', async () => {
+    const unverified = await userWithToken(t, { verified: false });
+    const wanted = slug();
+
+    const res = await as(unverified).post('/api/organizations', { name: 'Unverified', slug: wanted }).expect(403);
+
+    expect(res.body.code).toBe('EMAIL_NOT_VERIFIED');
+    expect(await t.context.models.Organization.count({ where: { slug: wanted } })).toBe(0);
+  });
+
+  it('answers a slug that is taken with 409 SLUG_TAKEN', async () => {
+    const taken = await make.organization();
+    const founder = await userWithToken(t);
+
+    const res = await as(founder).post('/api/organizations', { name: 'Copycat', slug: taken.slug }).expect(409);
+
+    expect(res.body.code).toBe('SLUG_TAKEN');
+    expect(await t.context.models.Membership.count({ where: { userId: founder.user.id } })).toBe(0);
+  });
+
+  it.each([
+    ['an upper-case slug', { name: 'X', slug: 'Harbor' }],
+    ['a slug with a space', { name: 'X', slug: 'harbor care' }],
+    ['a slug of 51 characters', { name: 'X', slug: 'a'.repeat(51) }],
+    ['no name', { slug: 'valid-slug' }],
+    ['a name with a line break', { name: 'Line\nbreak', slug: 'valid-slug' }],
+  ])('refuses %s with 400', async (_what, body) => {
+    const founder = await userWithToken(t);
+
+    expect((await as(founder).post('/api/organizations', body).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect(await t.context.models.Membership.count({ where: { userId: founder.user.id } })).toBe(0);
+  });
+});
+
+describe('GET /api/organizations', () => {
+  it('lists the caller’s own memberships with their role, and nobody else’s organizations', async () => {
+    const person = await userWithToken(t);
+    const [first, second, foreign] = [await make.organization(), await make.organization(), await make.organization()];
+    await make.member(first.id, person.user.id, 'client');
+    await make.member(second.id, person.user.id, 'manager');
+
+    const res = await as(person).get('/api/organizations').expect(200);
+
+    expect(res.body.items.map((item: { id: string; role: string }) => [item.id, item.role])).toEqual([
+      [second.id, 'manager'],
+      [first.id, 'client'],
+    ]);
+    expect(res.body.items.map((item: { id: string }) => item.id)).not.toContain(foreign.id);
+  });
+
+  it('lists every organization to a platform admin, with role null where they are not a member', async () => {
+    const organization = await make.organization();
+
+    const res = await as(platformAdmin).get('/api/organizations?limit=100').expect(200);
+
+    expect(res.body.items).toContainEqual(expect.objectContaining({ id: organization.id, role: null }));
+  });
+});
+
+describe('GET /api/organizations/:id', () => {
+  it('shows a member the organization and their role', async () => {
+    const practice = await createPractice(t);
+
+    const res = await as(practice.counselor).get(`/api/organizations/${practice.id}`).expect(200);
+
+    expect(res.body).toMatchObject({ id: practice.id, slug: practice.organization.slug, role: 'counselor' });
+  });
+
+  it('answers an outsider exactly as for an organization that does not exist (404)', async () => {
+    const practice = await createPractice(t);
+    const outsider = await userWithToken(t);
+
+    const theirs = await as(outsider).get(`/api/organizations/${practice.id}`).expect(404);
+    const missing = await as(outsider).get(`/api/organizations/${randomUUID()}`).expect(404);
+
+    const { requestId: _a, ...theirsBody } = theirs.body;
+    const { requestId: _b, ...missingBody } = missing.body;
+    expect(theirsBody).toEqual(missingBody);
+    for (const suffix of ['/members', '/invitations', '/care', '/security-events']) {
+      expect((await as(outsider).get(`/api/organizations/${practice.id}${suffix}`).expect(404)).body.code).toBe('NOT_FOUND');
+    }
+  });
+});
+
+describe('PATCH /api/organizations/:id', () => {
+  it('lets an owner or admin rename it and change the slug', async () => {
+    const practice = await createPractice(t);
+    const wanted = slug();
+
+    await as(practice.admin).patch(`/api/organizations/${practice.id}`, { name: 'Renamed', slug: wanted }).expect(200);
+
+    expect(await t.context.models.Organization.findByPk(practice.id)).toMatchObject({ name: 'Renamed', slug: wanted });
+  });
+
+  it('refuses a manager with 403 and a slug another organization has with 409', async () => {
+    const practice = await createPractice(t);
+    const other = await make.organization();
+
+    expect((await as(practice.manager).patch(`/api/organizations/${practice.id}`, { name: 'Nope' }).expect(403)).body.code).toBe('FORBIDDEN_ORG_ROLE');
+    expect((await as(practice.owner).patch(`/api/organizations/${practice.id}`, { slug: other.slug }).expect(409)).body.code).toBe('SLUG_TAKEN');
+    expect((await t.context.models.Organization.findByPk(practice.id))!.name).toBe('Test Practice');
+  });
+});
+
+describe('DELETE /api/organizations/:id', () => {
+  it('deletes an organization without clients or care relationships, with its memberships and invitations', async () => {
+    const founder = await userWithToken(t);
+    const created = await as(founder).post('/api/organizations', { name: 'Short-lived', slug: slug() }).expect(201);
+    await as(founder).post(`/api/organizations/${created.body.id}/invitations`, { email: 'later@example.com', role: 'admin' }).expect(201);
+
+    await as(founder).delete(`/api/organizations/${created.body.id}`).expect(204);
+
+    expect(await t.context.models.Organization.findByPk(created.body.id)).toBeNull();
+    expect(await t.context.models.Membership.count({ where: { organizationId: created.body.id } })).toBe(0);
+    expect(await t.context.models.Invitation.count({ where: { organizationId: created.body.id } })).toBe(0);
+  });
+
+  it('refuses with 409 ORGANIZATION_IN_USE while it has clients, and after they left while care relationships remain', async () => {
+    const practice = await createPractice(t);
+
+    expect((await as(practice.owner).delete(`/api/organizations/${practice.id}`).expect(409)).body.code).toBe('ORGANIZATION_IN_USE');
+    await as(practice.client).delete(`/api/organizations/${practice.id}/members/${practice.client.user.id}`).expect(204);
+    expect((await as(practice.owner).delete(`/api/organizations/${practice.id}`).expect(409)).body.code).toBe('ORGANIZATION_IN_USE');
+    expect(await t.context.models.Organization.findByPk(practice.id)).not.toBeNull();
+  });
+
+  it('is for owners only: an admin gets 403', async () => {
+    const founder = await userWithToken(t);
+    const organization = await make.organization();
+    await make.member(organization.id, founder.user.id, 'admin');
+
+    expect((await as(founder).delete(`/api/organizations/${organization.id}`).expect(403)).body.code).toBe('FORBIDDEN_ORG_ROLE');
+  });
+});
+
+describe('GET /api/organizations/:id/members', () => {
+  it('lists every member with name, email and role to the staff', async () => {
+    const practice = await createPractice(t);
+
+    const res = await as(practice.manager).get(`/api/organizations/${practice.id}/members`).expect(200);
+
+    expect(res.body.items).toHaveLength(5);
+    expect(res.body.items).toContainEqual({ userId: practice.client.user.id, name: 'Test Person', email: practice.client.user.email, role: 'client', joinedAt: expect.any(String) });
+  });
+
+  it('keeps counselors, clients and platform admins out of the member list (403)', async () => {
+    const practice = await createPractice(t);
+
+    for (const who of [practice.counselor, practice.client, platformAdmin]) {
+      expect((await as(who).get(`/api/organizations/${practice.id}/members`).expect(403)).body.code).toBe('FORBIDDEN_ORG_ROLE');
+    }
+  });
+});
+
+describe('PATCH /api/organizations/:id/members/:userId (the ceiling)', () => {
+  const change = (practice: { id: string }, who: Person, target: Person, role: OrgRole) =>
+    as(who).patch(`/api/organizations/${practice.id}/members/${target.user.id}`, { role });
+
+  it('lets an admin promote a client to manager and records org_role_changed', async () => {
+    const practice = await createPractice(t);
+
+    const res = await change(practice, practice.admin, practice.client, 'manager').expect(200);
+
+    expect(res.body).toMatchObject({ userId: practice.client.user.id, role: 'manager' });
+    const [event] = await eventsOf({ type: 'org_role_changed', organizationId: practice.id });
+    expect(event).toMatchObject({ userId: practice.client.user.id, metadata: { by: practice.admin.user.id, from: 'client', to: 'manager' } });
+  });
+
+  it('refuses to grant a role above the caller’s own (a manager making an admin)', async () => {
+    const practice = await createPractice(t);
+
+    const res = await change(practice, practice.manager, practice.client, 'admin').expect(403);
+
+    expect(res.body.code).toBe('ORG_ROLE_CEILING');
+    expect(await roleOf(practice.id, practice.client.user.id)).toBe('client');
+  });
+
+  it('refuses to act on a member above the caller (a manager demoting an admin)', async () => {
+    const practice = await createPractice(t);
+
+    expect((await change(practice, practice.manager, practice.admin, 'client').expect(403)).body.code).toBe('ORG_ROLE_CEILING');
+    expect(await roleOf(practice.id, practice.admin.user.id)).toBe('admin');
+  });
+
+  it('refuses counselors and clients (403), and answers a non-member target with 404', async () => {
+    const practice = await createPractice(t);
+    const stranger = await userWithToken(t);
+
+    expect((await change(practice, practice.counselor, practice.client, 'client').expect(403)).body.code).toBe('FORBIDDEN_ORG_ROLE');
+    expect((await change(practice, practice.owner, stranger, 'client').expect(404)).body.code).toBe('NOT_FOUND');
+  });
+
+  it('never demotes the last owner (409 LAST_OWNER), even the owner themself', async () => {
+    const practice = await createPractice(t);
+
+    expect((await change(practice, practice.owner, practice.owner, 'admin').expect(409)).body.code).toBe('LAST_OWNER');
+    expect(await roleOf(practice.id, practice.owner.user.id)).toBe('owner');
+  });
+
+  it('lets an owner hand over: make another owner, then step down', async () => {
+    const practice = await createPractice(t);
+
+    await change(practice, practice.owner, practice.admin, 'owner').expect(200);
+    await change(practice, practice.owner, practice.owner, 'admin').expect(200);
+
+    expect(await roleOf(practice.id, practice.admin.user.id)).toBe('owner');
+    expect(await roleOf(practice.id, practice.owner.user.id)).toBe('admin');
+  });
+
+  it('gives the counselor role only to a counselor account (422 COUNSELOR_ACCOUNT_REQUIRED)', async () => {
+    const practice = await createPractice(t);
+
+    expect((await change(practice, practice.owner, practice.client, 'counselor').expect(422)).body.code).toBe('COUNSELOR_ACCOUNT_REQUIRED');
+    expect(await roleOf(practice.id, practice.client.user.id)).toBe('client');
+  });
+
+  it('ends the care relationships of a counselor whose role changes, and records care_ended', async () => {
+    const practice = await createPractice(t);
+
+    await change(practice, practice.owner, practice.counselor, 'manager').expect(200);
+
+    expect((await t.context.models.CareRelationship.findByPk(practice.care.id))!.endedAt).not.toBeNull();
+    const [event] = await eventsOf({ type: 'care_ended', organizationId: practice.id });
+    expect(event).toMatchObject({ userId: practice.client.user.id, metadata: { careId: practice.care.id, reason: 'role_changed' } });
+  });
+});
+
+describe('DELETE /api/organizations/:id/members/:userId', () => {
+  it('lets staff remove a member below them: the membership and its care relationships end, member_removed is recorded', async () => {
+    const practice = await createPractice(t);
+
+    await as(practice.manager).delete(`/api/organizations/${practice.id}/members/${practice.counselor.user.id}`).expect(204);
+
+    expect(await roleOf(practice.id, practice.counselor.user.id)).toBeNull();
+    expect((await t.context.models.CareRelationship.findByPk(practice.care.id))!.endedAt).not.toBeNull();
+    const [event] = await eventsOf({ type: 'member_removed', organizationId: practice.id });
+    expect(event).toMatchObject({ userId: practice.counselor.user.id, metadata: { by: practice.manager.user.id, role: 'counselor', left: false } });
+  });
+
+  it('lets any member leave, but not the last owner (409 LAST_OWNER)', async () => {
+    const practice = await createPractice(t);
+
+    await as(practice.client).delete(`/api/organizations/${practice.id}/members/${practice.client.user.id}`).expect(204);
+    expect((await as(practice.owner).delete(`/api/organizations/${practice.id}/members/${practice.owner.user.id}`).expect(409)).body.code).toBe('LAST_OWNER');
+    expect(await roleOf(practice.id, practice.owner.user.id)).toBe('owner');
+  });
+
+  it('refuses a manager removing an admin (403) and a counselor removing a client (403)', async () => {
+    const practice = await createPractice(t);
+
+    expect((await as(practice.manager).delete(`/api/organizations/${practice.id}/members/${practice.admin.user.id}`).expect(403)).body.code).toBe('ORG_ROLE_CEILING');
+    expect((await as(practice.counselor).delete(`/api/organizations/${practice.id}/members/${practice.client.user.id}`).expect(403)).body.code).toBe('FORBIDDEN_ORG_ROLE');
+    expect(await roleOf(practice.id, practice.admin.user.id)).toBe('admin');
+    expect(await roleOf(practice.id, practice.client.user.id)).toBe('client');
+  });
+});
+
+describe('the ceiling and last-owner rules under concurrent requests', () => {
+  it('lets only one of two admins demoting each other at the same moment succeed', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const practice = await createPractice(t);
+      const second = await practice.join('admin');
+
+      const results = await Promise.all([
+        as(practice.admin).patch(`/api/organizations/${practice.id}/members/${second.user.id}`, { role: 'manager' }),
+        as(second).patch(`/api/organizations/${practice.id}/members/${practice.admin.user.id}`, { role: 'manager' }),
+      ]);
+
+      expect(results.map((res) => res.status).sort()).toEqual([200, 403]);
+      expect(results.find((res) => res.status === 403)!.body.code).toBe('ORG_ROLE_CEILING');
+      const roles = [await roleOf(practice.id, practice.admin.user.id), await roleOf(practice.id, second.user.id)].sort();
+      expect(roles).toEqual(['admin', 'manager']);
+    }
+  });
+
+  it('keeps an owner when the only two owners leave at the same moment', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const practice = await createPractice(t);
+      const second = await practice.join('owner');
+
+      const results = await Promise.all([
+        as(practice.owner).delete(`/api/organizations/${practice.id}/members/${practice.owner.user.id}`),
+        as(second).delete(`/api/organizations/${practice.id}/members/${second.user.id}`),
+      ]);
+
+      expect(results.map((res) => res.status).sort()).toEqual([204, 409]);
+      expect(await t.context.models.Membership.count({ where: { organizationId: practice.id, role: 'owner' } })).toBe(1);
+    }
+  });
+
+  it('keeps an owner when two owners demote each other at the same moment', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const practice = await createPractice(t);
+      const second = await practice.join('owner');
+
+      const results = await Promise.all([
+        as(practice.owner).patch(`/api/organizations/${practice.id}/members/${second.user.id}`, { role: 'admin' }),
+        as(second).patch(`/api/organizations/${practice.id}/members/${practice.owner.user.id}`, { role: 'admin' }),
+      ]);
+
+      expect(results.map((res) => res.status).sort()).toEqual([200, 403]);
+      expect(await t.context.models.Membership.count({ where: { organizationId: practice.id, role: 'owner' } })).toBe(1);
+    }
+  });
+});
+
+describe('GET /api/organizations/:id/security-events', () => {
+  it('shows the owners and admins their organization’s events only, addresses pseudonymised', async () => {
+    const practice = await createPractice(t);
+    const other = await createPractice(t);
+    await as(practice.owner).patch(`/api/organizations/${practice.id}/members/${practice.manager.user.id}`, { role: 'admin' }).expect(200);
+    await as(other.owner).patch(`/api/organizations/${other.id}/members/${other.manager.user.id}`, { role: 'admin' }).expect(200);
+    await t.context.events.flush();
+
+    const res = await as(practice.admin).get(`/api/organizations/${practice.id}/security-events`).expect(200);
+
+    expect(res.body.items.map((event: { type: string }) => event.type)).toEqual(['org_role_changed']);
+    expect(res.body.items[0]).toMatchObject({ userId: practice.manager.user.id, ip: '127.0.0.0/24' });
+  });
+
+  it('is for owners and admins: managers and platform admins get 403', async () => {
+    const practice = await createPractice(t);
+
+    for (const who of [practice.manager, platformAdmin]) {
+      expect((await as(who).get(`/api/organizations/${practice.id}/security-events`).expect(403)).body.code).toBe('FORBIDDEN_ORG_ROLE');
+    }
+  });
+});

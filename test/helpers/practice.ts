@@ -1,0 +1,25 @@
+import type { OrgRole } from '../../src/models/membership.model.js';
+import type { TestApp } from './app.js';
+import { factories } from './factories.js';
+import { userWithToken } from './users.js';
+
+export type Person = Awaited<ReturnType<typeof userWithToken>>;
+
+/**
+ * A practice straight in the database: its owner, an admin, a manager, a counselor and a
+ * client with an active care relationship between them, each signed in.
+ */
+export async function createPractice(t: TestApp, options: { slug?: string } = {}) {
+  const make = factories(t);
+  const organization = await make.organization({ slug: options.slug });
+  const join = async (role: OrgRole) => {
+    const person = await userWithToken(t, { role: role === 'counselor' ? 'counselor' : 'user' });
+    await make.member(organization.id, person.user.id, role);
+    return person;
+  };
+  const [owner, admin, manager, counselor, client] = [await join('owner'), await join('admin'), await join('manager'), await join('counselor'), await join('client')];
+  const care = await make.care(organization.id, counselor.user.id, client.user.id);
+  return { organization, id: organization.id, owner, admin, manager, counselor, client, care, join };
+}
+
+export type Practice = Awaited<ReturnType<typeof createPractice>>;
