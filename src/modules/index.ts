@@ -19,16 +19,16 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const users = createUsersModule(infra);
   const auth = createAuthModule(infra, { users, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
-  const sessions = createSessionsModule(infra, { users });
+  const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
   return {
     securityEvents,
     users,
     auth,
     organizations,
     sessions,
-    dashboard: createDashboardModule({ sessions, users }),
+    dashboard: createDashboardModule({ sessions, users, organizations }),
     privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents }),
-    admin: createAdminModule({ users, auth, securityEvents }),
+    admin: createAdminModule({ users, auth, securityEvents, sessions }),
     health: createHealthModule(infra, { proxyTrust: pipeline.proxyTrust }),
     monitoring: createMonitoringModule(infra.errorHandler.stats),
     docs: createDocsModule(pipeline.routes),

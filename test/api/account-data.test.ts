@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/crypto/passwords.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { inCareOf } from '../helpers/practice.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
 const UA = 'account-data-test/1.0 (distinctive agent)';
@@ -122,6 +123,8 @@ describe('GET /api/users/me/export', () => {
     const clientUser = await createUser(t, { name: 'Export Client Aurelia' });
     const counselorUser = await createUser(t, { role: 'counselor', name: 'Export Counselor Bartholomew' });
     const otherUser = await createUser(t, { name: 'Export Stranger Cordelia' });
+    await inCareOf(t, counselorUser.id, clientUser.id);
+    await inCareOf(t, counselorUser.id, otherUser.id);
     logins.push(await signIn(clientUser, '203.0.113.77'), await signIn(clientUser, '2001:db8:abcd:12::99'));
     client = await signIn(clientUser);
     logins.push(client);
@@ -392,6 +395,7 @@ describe('DELETE /api/users/me', () => {
   it('a counselor’s deletion keeps their clients’ sessions and entries, without the counselor', async () => {
     const counselor = await signIn(await createUser(t, { role: 'counselor' }));
     const client = await signIn(await createUser(t));
+    await inCareOf(t, counselor.user.id, client.user.id);
     const shared = await sessionWithTexts(client, counselor, 'counseled', { end: true });
     const entriesBefore = await countWhere('session_entries', 'session_id', shared.sessionId);
     expect(entriesBefore).toBe(5);

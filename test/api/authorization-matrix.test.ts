@@ -177,15 +177,15 @@ const MATRIX: Record<string, Row> = {
 
   'POST /api/sessions':                 row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], fixed('/api/sessions', { topic: 'matrix' })),
   'GET /api/sessions':                  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/sessions')),
-  'GET /api/sessions/:id':              row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('')),
-  'DELETE /api/sessions/:id':           row([401, 204, 403, 404, 404, 404, 404, 404, 404, 204], onSession('', { fresh: 'active' })),
-  'POST /api/sessions/:id/pause':       row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/pause', { fresh: 'active' })),
-  'POST /api/sessions/:id/resume':      row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/resume', { fresh: 'paused' })),
-  'POST /api/sessions/:id/end':         row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/end', { fresh: 'active' })),
-  'POST /api/sessions/:id/entries':     row([401, 201, 201, 404, 404, 404, 404, 404, 404, 403], onSession('/entries', { fresh: 'active', body: { kind: 'note', text: 'matrix note' } })),
-  'GET /api/sessions/:id/entries':      row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/entries')),
-  'POST /api/sessions/:id/feedback':    row([401, 201, 403, 404, 404, 404, 404, 404, 404, 403], onSession('/feedback', { fresh: 'ended', body: { rating: 4 } })),
-  'GET /api/sessions/:id/report':       row([401, 200, 200, 404, 404, 404, 404, 404, 404, 200], onSession('/report')),
+  'GET /api/sessions/:id':              row([401, 200, 200, 404, 200, 200, 200, 404, 404, 200], onSession('')),
+  'DELETE /api/sessions/:id':           row([401, 204, 403, 404, 403, 403, 403, 404, 404, 204], onSession('', { fresh: 'active' })),
+  'POST /api/sessions/:id/pause':       row([401, 200, 200, 404, 403, 403, 403, 404, 404, 200], onSession('/pause', { fresh: 'active' })),
+  'POST /api/sessions/:id/resume':      row([401, 200, 200, 404, 403, 403, 403, 404, 404, 200], onSession('/resume', { fresh: 'paused' })),
+  'POST /api/sessions/:id/end':         row([401, 200, 200, 404, 403, 403, 403, 404, 404, 200], onSession('/end', { fresh: 'active' })),
+  'POST /api/sessions/:id/entries':     row([401, 201, 201, 404, 403, 403, 403, 404, 404, 403], onSession('/entries', { fresh: 'active', body: { kind: 'note', text: 'matrix note' } })),
+  'GET /api/sessions/:id/entries':      row([401, 200, 200, 404, 403, 403, 403, 404, 404, 403], onSession('/entries')),
+  'POST /api/sessions/:id/feedback':    row([401, 201, 403, 404, 403, 403, 403, 404, 404, 403], onSession('/feedback', { fresh: 'ended', body: { rating: 4 } })),
+  'GET /api/sessions/:id/report':       row([401, 200, 200, 404, 200, 200, 200, 404, 404, 200], onSession('/report')),
 
   'POST /api/organizations':            row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], async () => ({ path: '/api/organizations', body: { name: 'Matrix Practice', slug: `matrix-${randomUUID().slice(0, 8)}` } })),
   'GET /api/organizations':             row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/organizations')),
@@ -245,6 +245,10 @@ const MATRIX: Record<string, Row> = {
   'PATCH /api/admin/users/:id':         row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], async () => ({ path: `/api/admin/users/${target.id}`, body: { disabled: false } })),
   'GET /api/admin/security-events':     row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/security-events')),
   'GET /api/admin/security-events/suspicious': row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/security-events/suspicious')),
+  // Break-glass on a session of its own, so the shared one stays closed to the admin.
+  'POST /api/admin/sessions/:id/access': row([401, 403, 403, 403, 403, 403, 403, 403, 403, 201], async () => ({
+    path: `/api/admin/sessions/${await counselingSession('active')}/access`, body: { reason: 'Matrix: the client asked support to look at an entry' },
+  })),
 
   'GET /api/errors/stats':              row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/errors/stats')),
 
@@ -452,6 +456,7 @@ describe('mass assignment', () => {
     'PUT /api/users/me/preferences': { theme: 'dark' },
     'DELETE /api/users/me': { password: TEST_PASSWORD },
     'PATCH /api/admin/users/:id': { disabled: false },
+    'POST /api/admin/sessions/:id/access': { reason: 'A planted key must not pass with this reason' },
   };
   /** Keys a few bodies take by design: choosing a role is what those routes are for. */
   const LEGITIMATE: Record<string, string[]> = {

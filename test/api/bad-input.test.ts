@@ -12,7 +12,7 @@ import { userWithToken } from '../helpers/users.js';
 
 const DOMAIN_PREFIXES = ['/api/sessions', '/api/organizations', '/api/invitations', '/api/dashboard', '/api/users', '/api/admin'];
 /** Tables a domain request may write; security events and locks are written in the background. */
-const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships'];
+const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships', 'session_access_grants'];
 
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 type Who = 'client' | 'admin';
@@ -207,6 +207,11 @@ const CASES: Case[] = [
   { route: 'GET /api/admin/security-events', who: 'admin', what: 'limit=0', status: 400, query: { limit: 0 } },
   { route: 'GET /api/admin/security-events', who: 'admin', what: 'an unknown query key', status: 400, query: { order: 'asc' } },
   { route: 'GET /api/admin/security-events/suspicious', who: 'admin', what: 'a malformed bearer token', status: 401, headers: { Authorization: 'Bearer a b' } },
+  { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'no reason', status: 400, path: () => `/api/admin/sessions/${active}/access`, body: {} },
+  { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'a reason under 10 characters', status: 400, path: () => `/api/admin/sessions/${active}/access`, body: { reason: 'because' } },
+  { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'a reason over 500 characters', status: 400, path: () => `/api/admin/sessions/${active}/access`, body: { reason: 'x'.repeat(501) } },
+  { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'a malformed id', status: 400, path: () => '/api/admin/sessions/abc/access', body: { reason: 'a long enough reason' } },
+  { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'an unknown session', status: 404, path: () => `/api/admin/sessions/${randomUUID()}/access`, body: { reason: 'a long enough reason' } },
 ];
 
 function send(c: Case) {

@@ -123,20 +123,29 @@ describe('GET /api/dashboard/summary for a user', () => {
 });
 
 describe('GET /api/dashboard/summary for a counselor', () => {
-  it('covers only their clients, with per-client counts', async () => {
+  it('covers only the clients in their care now, with per-client counts', async () => {
     const counselor = await userWithToken(t, { role: 'counselor' });
     const colleague = await createUser(t, { role: 'counselor' });
-    const [first, second, elsewhere] = await Promise.all([createUser(t, { name: 'First Client' }), createUser(t, { name: 'Second Client' }), createUser(t)]);
+    const [first, second, elsewhere, former] = await Promise.all([createUser(t, { name: 'First Client' }), createUser(t, { name: 'Second Client' }), createUser(t), createUser(t)]);
+    const { id: practice } = await make.organization();
+    await make.care(practice, counselor.user.id, first.id);
+    await make.care(practice, counselor.user.id, second.id);
+    await make.care(practice, colleague.id, elsewhere.id);
+    await make.care(practice, counselor.user.id, former.id, new Date());
+    const held = (fields: SessionFields) => insertSession({ counselorId: counselor.user.id, organizationId: practice, ...fields });
     const now = Date.now();
     // Milliseconds on purpose: lastSessionAt must come back exactly.
     const latestOfFirst = new Date(now - HOUR + 123);
-    const ofFirst = await insertSession({ userId: first.id, counselorId: counselor.user.id, startedAt: latestOfFirst, activeSeconds: 600 });
-    await insertSession({ userId: first.id, counselorId: counselor.user.id, startedAt: new Date(now - 2 * DAY + 456), activeSeconds: 1200 });
+    const ofFirst = await held({ userId: first.id, startedAt: latestOfFirst, activeSeconds: 600 });
+    await held({ userId: first.id, startedAt: new Date(now - 2 * DAY + 456), activeSeconds: 1200 });
     const latestOfSecond = new Date(now - 3 * DAY + 789);
-    await insertSession({ userId: second.id, counselorId: counselor.user.id, startedAt: latestOfSecond, activeSeconds: 1800 });
+    await held({ userId: second.id, startedAt: latestOfSecond, activeSeconds: 1800 });
     await insertSession({ userId: first.id, startedAt: new Date(now - 2 * HOUR), activeSeconds: 3000 });
-    const foreign = await insertSession({ userId: elsewhere.id, counselorId: colleague.id, startedAt: new Date(now - HOUR), activeSeconds: 3000 });
-    await insertSession({ userId: second.id, counselorId: counselor.user.id, startedAt: new Date(now - 20 * DAY), activeSeconds: 6000 });
+    const foreign = await insertSession({ userId: elsewhere.id, counselorId: colleague.id, organizationId: practice, startedAt: new Date(now - HOUR), activeSeconds: 3000 });
+    await held({ userId: second.id, startedAt: new Date(now - 20 * DAY), activeSeconds: 6000 });
+    // Held with a client whose care ended, and before organizations existed: neither counts.
+    await held({ userId: former.id, startedAt: new Date(now - HOUR), activeSeconds: 3000 });
+    await insertSession({ userId: second.id, counselorId: counselor.user.id, startedAt: new Date(now - HOUR), activeSeconds: 3000 });
     await insertEmotion(ofFirst, new Date(Math.max(utcMidnight().getTime() + 1, now - MINUTE)), 0.8, 0.2);
     await insertEmotion(foreign, new Date(Math.max(utcMidnight().getTime() + 1, now - MINUTE)), -0.8, 0.9);
 
@@ -251,7 +260,7 @@ describe('one definition of active time, on the demo data', () => {
   beforeAll(async () => {
     demo = await createTestApp({ lenientLimits: true });
     const queryInterface = demo.sequelize.getQueryInterface();
-    for (const seeder of ['20261122000100-demo-accounts.cjs', '20261122000200-demo-sessions.cjs']) {
+    for (const seeder of ['20261122000100-demo-accounts.cjs', '20261122000200-demo-sessions.cjs', '20261123000100-demo-practice.cjs']) {
       const { default: module } = (await import(`../../seeders/${seeder}`)) as { default: { up(queryInterface: unknown): Promise<void> } };
       await module.up(queryInterface);
     }

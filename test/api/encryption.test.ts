@@ -12,6 +12,7 @@ import { textContext } from '../../src/modules/sessions/session-views.js';
 import { rotateDataKeys } from '../../src/modules/sessions/text-rotation.js';
 import { LENIENT_LIMITS, createTestApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
+import { inCareOf } from '../helpers/practice.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
 const K1 = 'first-data-encryption-key-for-tests-0123456789';
@@ -150,6 +151,7 @@ describe('encryption at rest of counseling text', () => {
     t = await createTestApp({ lenientLimits: true, env: { DATA_ENCRYPTION_KEY: K1 } });
     const clientUser = await createUser(t);
     const counselorUser = await createUser(t, { role: 'counselor' });
+    await inCareOf(t, counselorUser.id, clientUser.id);
     client = await bearer(t.app, clientUser);
     counselor = await bearer(t.app, counselorUser);
     written = await writeSessions(t.app, client, counselor, counselorUser.id, 'at-rest');
@@ -242,7 +244,9 @@ describe('encryption at rest of counseling text', () => {
     const config = loadConfig({ NODE_ENV: 'test', ...LENIENT_LIMITS, ...databaseEnv(t), AUTH_SECRET: t.config.secrets.authSecret, DATA_ENCRYPTION_KEY: K1, LOG_LEVEL: 'debug' });
     const logged = createApp({ config, sequelize: t.sequelize, logger });
     const counselorUser = await createUser(t, { role: 'counselor' });
-    const clientAuth = await bearer(logged.app, await createUser(t));
+    const clientUser = await createUser(t);
+    await inCareOf(t, counselorUser.id, clientUser.id);
+    const clientAuth = await bearer(logged.app, clientUser);
     const counselorAuth = await bearer(logged.app, counselorUser);
     const mine = await writeSessions(logged.app, clientAuth, counselorAuth, counselorUser.id, 'logged');
     await expectReadable(logged.app, clientAuth, counselorAuth, mine);
@@ -284,6 +288,7 @@ describe('data key rotation midway through a data set (two instances over one da
     appB = appOver(t, { DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 });
     clientUser = await createUser(t);
     counselorUser = await createUser(t, { role: 'counselor' });
+    await inCareOf(t, counselorUser.id, clientUser.id);
   });
   afterAll(() => t.close());
 
@@ -392,6 +397,7 @@ describe('npm run keys:rotate-data (as a process)', () => {
     t = await createTestApp({ lenientLimits: true, env: { DATA_ENCRYPTION_KEY: K1 } });
     clientUser = await createUser(t);
     counselorUser = await createUser(t, { role: 'counselor' });
+    await inCareOf(t, counselorUser.id, clientUser.id);
     written = await writeSessions(t.app, await bearer(t.app, clientUser), await bearer(t.app, counselorUser), counselorUser.id, 'cli');
   });
   afterAll(() => t.close());

@@ -366,6 +366,24 @@ describe('GET /api/organizations/:id/security-events', () => {
     expect(res.body.items[0]).toMatchObject({ userId: practice.manager.user.id, ip: '127.0.0.0/24' });
   });
 
+  it('seals the organization into the event: moving an event to another organization breaks the chain', async () => {
+    const practice = await createPractice(t);
+    await as(practice.owner).patch(`/api/organizations/${practice.id}/members/${practice.manager.user.id}`, { role: 'admin' }).expect(200);
+    await t.context.events.flush();
+    await t.context.auditChain.sealPending();
+    expect((await t.context.auditChain.verify()).ok).toBe(true);
+    const event = (await t.context.models.SecurityEvent.findOne({ where: { type: 'org_role_changed', organizationId: practice.id } }))!;
+
+    await t.context.models.SecurityEvent.update({ organizationId: randomUUID() }, { where: { id: event.id } });
+    try {
+      const result = await t.context.auditChain.verify();
+      expect(result).toMatchObject({ ok: false, firstBroken: { id: event.id, reason: 'the event content does not match its hash' } });
+    } finally {
+      await t.context.models.SecurityEvent.update({ organizationId: practice.id }, { where: { id: event.id } });
+    }
+    expect((await t.context.auditChain.verify()).ok).toBe(true);
+  });
+
   it('is for owners and admins: managers and platform admins get 403', async () => {
     const practice = await createPractice(t);
 

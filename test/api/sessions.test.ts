@@ -14,6 +14,8 @@ let make: ReturnType<typeof factories>;
 let client: Caller;
 let counselor: Caller;
 let admin: Caller;
+/** The practice where `counselor` has `client` in their care. */
+let practice: string;
 
 beforeAll(async () => {
   t = await createTestApp({ lenientLimits: true });
@@ -21,7 +23,19 @@ beforeAll(async () => {
   client = await userWithToken(t);
   counselor = await userWithToken(t, { role: 'counselor' });
   admin = await userWithToken(t, { role: 'admin' });
+  practice = (await make.organization()).id;
+  await make.member(practice, client.user.id, 'client');
+  await make.member(practice, counselor.user.id, 'counselor');
+  await make.care(practice, counselor.user.id, client.user.id);
 });
+
+/** A counselor and clients in their care, in the practice. */
+async function inCare(counselorId: string, ...clientIds: string[]) {
+  for (const clientId of clientIds) {
+    await make.member(practice, clientId, 'client');
+    await make.care(practice, counselorId, clientId);
+  }
+}
 afterAll(() => t.close());
 
 const post = (who: Caller, path: string, body: object = {}) => request(t.app).post(path).set('Authorization', who.auth).send(body);
@@ -41,6 +55,7 @@ describe('POST /api/sessions', () => {
       id: expect.any(String),
       userId: client.user.id,
       counselorId: counselor.user.id,
+      organizationId: practice,
       topic: 'Sleep',
       status: 'active',
       pausedAt: null,
@@ -48,7 +63,7 @@ describe('POST /api/sessions', () => {
       durationSeconds: 0,
     });
     const stored = await t.context.models.CounselingSession.findByPk(res.body.id);
-    expect(stored).toMatchObject({ userId: client.user.id, counselorId: counselor.user.id, status: 'active' });
+    expect(stored).toMatchObject({ userId: client.user.id, counselorId: counselor.user.id, organizationId: practice, status: 'active' });
   });
 
   it('makes a counselor who starts a session its client', async () => {
@@ -70,8 +85,10 @@ describe('POST /api/sessions', () => {
     expect(await countSessions({ topic })).toBe(0);
   });
 
-  it('answers 422 COUNSELOR_NOT_FOUND for a disabled counselor and for the caller themself', async () => {
+  it('answers 422 COUNSELOR_NOT_FOUND for a disabled counselor (in care) and for the caller themself', async () => {
     const disabled = await createUser(t, { role: 'counselor' });
+    await make.member(practice, disabled.id, 'counselor');
+    await make.care(practice, disabled.id, client.user.id);
     await t.context.models.User.update({ disabledAt: new Date() }, { where: { id: disabled.id } });
 
     expect((await start(client, { counselorId: disabled.id }).expect(422)).body.code).toBe('COUNSELOR_NOT_FOUND');
@@ -139,12 +156,14 @@ describe('POST /api/sessions with Idempotency-Key', () => {
 });
 
 describe('GET /api/sessions', () => {
-  it('lists own sessions to a client, own and assigned to a counselor, all to an admin', async () => {
+  it('lists own sessions to a client, own and those of clients in their care to a counselor, all to an admin', async () => {
     const [u1, u2, c1] = await Promise.all([userWithToken(t), userWithToken(t), userWithToken(t, { role: 'counselor' })]);
+    await make.member(practice, c1.user.id, 'counselor');
+    await inCare(c1.user.id, u1.user.id, u2.user.id);
     const at = (day: number) => new Date(Date.UTC(2001, 0, day));
-    const a = await make.session({ userId: u1.user.id, counselorId: c1.user.id, startedAt: at(1) });
+    const a = await make.session({ userId: u1.user.id, counselorId: c1.user.id, organizationId: practice, startedAt: at(1) });
     const b = await make.session({ userId: u1.user.id, startedAt: at(2) });
-    const c = await make.session({ userId: u2.user.id, counselorId: c1.user.id, startedAt: at(3) });
+    const c = await make.session({ userId: u2.user.id, counselorId: c1.user.id, organizationId: practice, startedAt: at(3) });
     const d = await make.session({ userId: u2.user.id, startedAt: at(4) });
     const e = await make.session({ userId: c1.user.id, startedAt: at(5) });
     const ids = async (who: Caller, query: Record<string, string> = {}) => (await get(who, '/api/sessions', query).expect(200)).body.items.map((s: { id: string }) => s.id);
@@ -288,7 +307,7 @@ describe('POST /api/sessions/:id/entries', () => {
   const addEntry = (who: Caller, id: string, body: object) => post(who, `/api/sessions/${id}/entries`, body);
 
   it('appends an entry of each kind with 201', async () => {
-    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - HOUR) });
+    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, organizationId: practice, startedAt: new Date(Date.now() - HOUR) });
     const at = new Date(Date.now() - 10 * 60_000).toISOString();
 
     const emotion = await addEntry(client, session.id, { kind: 'emotion', emotion: 'hope', valence: -1, arousal: 1, at }).expect(201);
@@ -335,7 +354,7 @@ describe('POST /api/sessions/:id/entries', () => {
   });
 
   it('refuses entries once the session ended: 409 SESSION_ENDED', async () => {
-    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, status: 'ended' });
+    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, organizationId: practice, status: 'ended' });
 
     for (const who of [client, counselor]) {
       const res = await addEntry(who, session.id, { kind: 'note', text: 'too late' }).expect(409);
@@ -344,8 +363,8 @@ describe('POST /api/sessions/:id/entries', () => {
     expect(await t.context.models.SessionEntry.count({ where: { sessionId: session.id } })).toBe(0);
   });
 
-  it('hides a counselor’s note from the client, in the timeline and the report, and shows it to the counselor and admins', async () => {
-    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, startedAt: new Date(Date.now() - HOUR) });
+  it('hides a counselor’s note from the client, in the timeline and the report, and shows it to the counselor; a platform admin gets the counts only', async () => {
+    const session = await make.session({ userId: client.user.id, counselorId: counselor.user.id, organizationId: practice, startedAt: new Date(Date.now() - HOUR) });
     const clientNote = (await addEntry(client, session.id, { kind: 'note', text: 'my note' }).expect(201)).body;
     const privateNote = (await addEntry(counselor, session.id, { kind: 'note', text: 'clinical impression' }).expect(201)).body;
     const transcript = (await addEntry(counselor, session.id, { kind: 'transcript', text: 'said aloud', speaker: 'counselor' }).expect(201)).body;
@@ -355,7 +374,8 @@ describe('POST /api/sessions/:id/entries', () => {
     const everything = [clientNote.id, privateNote.id, transcript.id].sort();
     expect(await entriesSeenBy(client)).toEqual([clientNote.id, transcript.id].sort());
     expect(await entriesSeenBy(counselor)).toEqual(everything);
-    expect(await entriesSeenBy(admin)).toEqual(everything);
+    // Need-to-know: no timeline for a platform admin without break-glass (test/api/need-to-know.test.ts).
+    expect((await get(admin, `/api/sessions/${session.id}/entries`).expect(403)).body.code).toBe('CONTENT_RESTRICTED');
     expect(await notesInReportOf(client)).toMatchObject({ note: 1, transcript: 1, total: 2 });
     expect(await notesInReportOf(counselor)).toMatchObject({ note: 2, transcript: 1, total: 3 });
     expect(await notesInReportOf(admin)).toMatchObject({ note: 2, transcript: 1, total: 3 });

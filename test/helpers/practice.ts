@@ -23,3 +23,12 @@ export async function createPractice(t: TestApp, options: { slug?: string } = {}
 }
 
 export type Practice = Awaited<ReturnType<typeof createPractice>>;
+
+/** A practice of their own where the counselor has the client in their care (straight in the database). */
+export async function inCareOf(t: Pick<TestApp, 'context'>, counselorId: string, clientId: string) {
+  const make = factories(t);
+  const organization = await make.organization();
+  await make.member(organization.id, counselorId, 'counselor');
+  await make.member(organization.id, clientId, 'client');
+  return make.care(organization.id, counselorId, clientId);
+}

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { route, type RouteDefinition } from '../../http/route.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import { adminEventsSchema, eventListResponse, suspiciousResponse } from '../security-events/index.js';
+import { breakGlassResponse, breakGlassSchema, type SessionsModule } from '../sessions/index.js';
 import { adminUserResponse, listUsersSchema, updateAccessSchema } from '../users/index.js';
 import type { AdminService } from './admin.service.js';
 
 const ADMIN = { roles: ['admin'] } as const;
 
 /** `/api/admin`: admins only, every route. */
-export function adminRoutes(admin: AdminService, securityEvents: Pick<SecurityEventsModule, 'search' | 'suspicious'>): RouteDefinition[] {
+export function adminRoutes(admin: AdminService, securityEvents: Pick<SecurityEventsModule, 'search' | 'suspicious'>, breakGlass: SessionsModule['breakGlass']): RouteDefinition[] {
   return [
     route(
       {
@@ -31,6 +32,14 @@ export function adminRoutes(admin: AdminService, securityEvents: Pick<SecurityEv
         response: { status: 200, description: '{ items }', schema: suspiciousResponse },
       },
       async () => ({ items: await securityEvents.suspicious() }),
+    ),
+    route(
+      {
+        method: 'POST', path: '/sessions/:id/access', access: ADMIN, summary: 'Break-glass: read one session’s content for a short window, with a stated reason',
+        description: 'Recorded as break_glass_access, with every read under it, in the security events of the session’s client.',
+        request: breakGlassSchema, response: { status: 201, description: 'The window', schema: breakGlassResponse },
+      },
+      ({ actor, input, meta }) => breakGlass.grant(actor.userId, input.params.id, input.body.reason, meta),
     ),
   ];
 }

@@ -1,4 +1,5 @@
 import type { Actor } from '../../http/route.js';
+import type { OrganizationsModule } from '../organizations/index.js';
 import type { SessionsModule } from '../sessions/index.js';
 import type { UsersModule } from '../users/index.js';
 import { recommendationsFor } from './recommendations.js';
@@ -7,7 +8,7 @@ import { recommendationsFor } from './recommendations.js';
  * The dashboard of each role, composed from the numbers the sessions module computes in the
  * database and the account totals of the users module; recommendations are derived here.
  */
-export function createDashboardService(deps: { stats: SessionsModule['stats']; accounts: UsersModule['accounts'] }) {
+export function createDashboardService(deps: { stats: SessionsModule['stats']; accounts: UsersModule['accounts']; care: Pick<OrganizationsModule['care'], 'clientsOf'> }) {
   const { stats, accounts } = deps;
 
   async function scoped(scope: Parameters<typeof stats.forScope>[0], days: number) {
@@ -31,8 +32,10 @@ export function createDashboardService(deps: { stats: SessionsModule['stats']; a
         return { role: 'admin' as const, windowDays: days, users, sessions: counts, activeMinutes, entriesInWindow };
       }
       if (actor.role === 'counselor') {
-        const summary = await scoped({ counselorId: actor.userId }, days);
-        const rows = await stats.perClient(actor.userId, days);
+        // Only the clients in the counselor's care now: a relationship that ended takes its sessions out.
+        const inCare = await deps.care.clientsOf(actor.userId);
+        const summary = await scoped({ counselorId: actor.userId, clients: inCare }, days);
+        const rows = await stats.perClient(actor.userId, inCare, days);
         const names = await accounts.namesOf(rows.map((row) => row.userId));
         const clients = rows.map(({ userId, ...row }) => ({ userId, name: names.get(userId) ?? '', ...row }));
         return { role: 'counselor' as const, ...summary, clients };

@@ -1,13 +1,16 @@
 import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
+import type { OrganizationsModule } from '../organizations/index.js';
+import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
+import { createBreakGlass } from './break-glass.js';
 import { createSessionData } from './session-data.js';
 import { createSessionStats } from './session-stats.js';
 import { contentViews } from './session-views.js';
 import { sessionsRoutes } from './sessions.routes.js';
 import { createSessionsService } from './sessions.service.js';
 
-export { exportedSessionResponse, sessionResponse } from './sessions.schemas.js';
+export { breakGlassResponse, breakGlassSchema, exportedSessionResponse, sessionResponse } from './sessions.schemas.js';
 export type { StatsScope } from './session-stats.js';
 export { rotateDataKeys, type RotationProgress } from './text-rotation.js';
 
@@ -15,20 +18,29 @@ const DAY_MS = 86_400_000;
 
 /**
  * Counseling sessions and their content (`counseling_sessions`, `session_entries`,
- * `session_feedback`): the rules, the report, the numbers dashboards
- * show and the GDPR view of a person's sessions. Content is decrypted in one place.
+ * `session_feedback`, `session_access_grants`): the rules, the report, the numbers dashboards
+ * show and the GDPR view of a person's sessions. Content is decrypted in one place and read
+ * on a need-to-know basis: who counsels whom comes from the organizations module.
  */
-export function createSessionsModule(infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config'>, deps: { users: Pick<UsersModule, 'accounts'> }) {
+export function createSessionsModule(
+  infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config'>,
+  deps: { users: Pick<UsersModule, 'accounts'>; organizations: Pick<OrganizationsModule, 'care'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
+) {
   const { sequelize, models, cipher, config } = infra;
+  const breakGlass = createBreakGlass({ models, events: deps.securityEvents.recorder, windowMin: config.breakGlassWindowMin });
   const service = createSessionsService({
     sequelize,
     models,
     cipher,
     maxEntriesPerSession: config.maxEntriesPerSession,
     isActiveCounselor: deps.users.accounts.isActiveCounselor,
+    care: deps.organizations.care,
+    breakGlass,
   });
   return {
     routes: sessionsRoutes(service),
+    /** For the admin route that opens it. */
+    breakGlass: { grant: breakGlass.grant },
     stats: createSessionStats(sequelize, models),
     data: createSessionData(models, contentViews(cipher)),
     retentionJobs: {
@@ -38,6 +50,7 @@ export function createSessionsModule(infra: Pick<Infra, 'sequelize' | 'models' |
         if (expired.length === 0) return 0;
         return models.SessionEntry.destroy({ where: { sessionId: expired.map((session) => session.id) } });
       },
+      'purge-access-grants': (now: Date) => breakGlass.purgeBefore(new Date(now.getTime() - DAY_MS)),
     },
   };
 }

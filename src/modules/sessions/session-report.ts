@@ -36,7 +36,8 @@ export function createSessionReport(deps: { sequelize: Sequelize; models: Pick<M
   const sql = sqlDialect(sequelize);
   const select = <T extends object>(query: string, replacements: Record<string, unknown>) => sequelize.query<T>(query, { replacements, type: QueryTypes.SELECT });
 
-  return async function report(session: CounselingSessionModel, options: { hideNotes: boolean }): Promise<z.input<typeof reportResponse>> {
+  /** `hideNotes` for the client; `withholdContent` for whoever sees aggregates only (the feedback comment stays out). */
+  return async function report(session: CounselingSessionModel, options: { hideNotes: boolean; withholdContent: boolean }): Promise<z.input<typeof reportResponse>> {
     const hiddenNotes = options.hideNotes ? `AND ${hiddenFromClient.sql}` : '';
     const replacements = { sessionId: session.id, startedAt: session.startedAt };
     const counts = await select<{ kind: string; count: number | string }>(
@@ -69,7 +70,8 @@ export function createSessionReport(deps: { sequelize: Sequelize; models: Pick<M
       emotions: emotions.map((row) => ({ emotion: row.emotion, count: Number(row.count) })),
       valence: trendOf(stats, 'mv', 'sxv', 'sv'),
       arousal: trendOf(stats, 'ma', 'sxa', 'sa'),
-      feedback: feedback ? views.feedback(feedback) : null,
+      feedback: feedback ? (options.withholdContent ? views.feedbackRating(feedback) : views.feedback(feedback)) : null,
+      contentWithheld: options.withholdContent,
     };
   };
 }

@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import { sqlDialect } from '../../db/sql.js';
 import type { Models } from '../../models/index.js';
 import { activeSecondsSql } from './session-state.js';
@@ -27,8 +27,21 @@ export function streakOf(days: string[], today: Date): number {
   return streak;
 }
 
-/** Whose sessions a figure covers: a client's own, or those a counselor holds. */
-export type StatsScope = { clientId: string } | { counselorId: string };
+/** The clients a counselor is caring for now, per organization. */
+export type CareClients = { organizationId: string; clientId: string }[];
+
+/** Whose sessions a figure covers: a client's own, or those a counselor holds with the clients in their care now. */
+export type StatsScope = { clientId: string } | { counselorId: string; clients: CareClients };
+
+/** The sessions of those care relationships, as SQL over a counseling_sessions row (optionally aliased) with its replacements. */
+function careSql(clients: CareClients, alias = ''): { sql: string; replacements: Record<string, string> } {
+  if (clients.length === 0) return { sql: '1 = 0', replacements: {} };
+  const column = (name: string) => (alias ? `${alias}.${name}` : name);
+  return {
+    sql: `(${clients.map((_, i) => `(${column('organization_id')} = :careOrg${i} AND ${column('user_id')} = :careClient${i})`).join(' OR ')})`,
+    replacements: Object.fromEntries(clients.flatMap((client, i) => [[`careOrg${i}`, client.organizationId], [`careClient${i}`, client.clientId]])),
+  };
+}
 
 /**
  * The numbers dashboards show, computed in the database: every figure is an aggregate over
@@ -42,17 +55,20 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
   return {
     /** Sessions and active time in the window, today vs yesterday's mood, the streak and the last three sessions. */
     async forScope(scope: StatsScope, days: number) {
-      const [column, actorId] = 'clientId' in scope ? (['user_id', scope.clientId] as const) : (['counselor_id', scope.counselorId] as const);
+      const client = 'clientId' in scope;
+      const actorId = client ? scope.clientId : scope.counselorId;
+      const care = client ? { sql: '1 = 1', replacements: {} } : careSql(scope.clients);
+      const sessionsOf = client ? 'user_id = :actorId' : `counselor_id = :actorId AND ${care.sql}`;
       const now = new Date();
       const today = utcMidnight(now);
-      const r = { actorId, since: new Date(now.getTime() - days * DAY_MS), today, yesterday: new Date(today.getTime() - DAY_MS), now };
+      const r = { actorId, since: new Date(now.getTime() - days * DAY_MS), today, yesterday: new Date(today.getTime() - DAY_MS), now, ...care.replacements };
       const [totals] = await select(
         `SELECT COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-           FROM counseling_sessions WHERE ${column} = :actorId AND started_at >= :since`,
+           FROM counseling_sessions WHERE ${sessionsOf} AND started_at >= :since`,
         r,
       );
       // A client's entries carry their user_id; a counselor's are those of sessions they hold.
-      const entryScope = column === 'user_id' ? 'e.user_id = :actorId' : 'e.session_id IN (SELECT id FROM counseling_sessions WHERE counselor_id = :actorId)';
+      const entryScope = client ? 'e.user_id = :actorId' : `e.session_id IN (SELECT id FROM counseling_sessions WHERE ${sessionsOf})`;
       const [mood] = await select(
         `SELECT AVG(CASE WHEN e.at >= :today THEN e.valence END) AS tv, AVG(CASE WHEN e.at >= :today THEN e.arousal END) AS ta,
                 AVG(CASE WHEN e.at < :today THEN e.valence END) AS yv, AVG(CASE WHEN e.at < :today THEN e.arousal END) AS ya
@@ -61,14 +77,18 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
       );
       const sessionDays = await select<{ day: string }>(
         `SELECT DISTINCT ${sql.utcDay('started_at')} AS day FROM counseling_sessions
-          WHERE ${column} = :actorId AND started_at >= :streakSince`,
+          WHERE ${sessionsOf} AND started_at >= :streakSince`,
         { ...r, streakSince: new Date(today.getTime() - 366 * DAY_MS) },
       );
-      const recent = await models.CounselingSession.findAll({
-        where: column === 'user_id' ? { userId: actorId } : { counselorId: actorId },
-        order: [['startedAt', 'DESC'], ['id', 'DESC']],
-        limit: 3,
-      });
+      const inCare = client ? [] : scope.clients.map(({ organizationId, clientId }) => ({ organizationId, userId: clientId }));
+      const recent =
+        client || inCare.length > 0
+          ? await models.CounselingSession.findAll({
+              where: client ? { userId: actorId } : { counselorId: actorId, [Op.or]: inCare },
+              order: [['startedAt', 'DESC'], ['id', 'DESC']],
+              limit: 3,
+            })
+          : [];
       const todayMood = { valence: num(mood?.tv), arousal: num(mood?.ta) };
       const yesterdayMood = { valence: num(mood?.yv), arousal: num(mood?.ya) };
       const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : num(a - b));
@@ -84,15 +104,16 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
       };
     },
 
-    /** Per client of a counselor, most recent first (at most 100). */
-    async perClient(counselorId: string, days: number) {
+    /** Per client in a counselor's care, most recent first (at most 100). */
+    async perClient(counselorId: string, clients: CareClients, days: number) {
+      const care = careSql(clients, 's');
       const rows = await select(
         `SELECT s.user_id AS "userId", COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql, 's')}), 0) AS seconds,
                 MAX(s.started_at) AS "lastSessionAt"
            FROM counseling_sessions s
-          WHERE s.counselor_id = :counselorId AND s.started_at >= :since
+          WHERE s.counselor_id = :counselorId AND ${care.sql} AND s.started_at >= :since
           GROUP BY s.user_id ORDER BY MAX(s.started_at) DESC LIMIT 100`,
-        { counselorId, since: new Date(Date.now() - days * DAY_MS), now: new Date() },
+        { counselorId, since: new Date(Date.now() - days * DAY_MS), now: new Date(), ...care.replacements },
       );
       return rows.map((row) => ({
         userId: String(row.userId),

@@ -22,6 +22,7 @@ export function sessionView(session: CounselingSessionModel, now = new Date()): 
     id: session.id,
     userId: session.userId,
     counselorId: session.counselorId,
+    organizationId: session.organizationId ?? null,
     topic: session.topic,
     status: session.status,
     startedAt: session.startedAt.toISOString(),
@@ -57,6 +58,11 @@ export function contentViews(cipher: DataCipher) {
         comment: knownComment !== undefined ? knownComment : comment(),
         createdAt: feedback.createdAt.toISOString(),
       };
+    },
+
+    /** The rating without the comment, for those who see aggregates only: the comment is never decrypted. */
+    feedbackRating(feedback: SessionFeedbackModel): FeedbackView {
+      return { rating: feedback.rating, comment: null, createdAt: feedback.createdAt.toISOString() };
     },
   };
 }

@@ -65,8 +65,8 @@ export function sessionsRoutes(sessions: SessionsService): RouteDefinition[] {
       ({ actor, input }) => sessions.addEntry(actor, input.params.id, input.body),
     ),
     route(
-      { method: 'GET', path: '/:id/entries', access: 'authenticated', summary: 'List timeline entries', request: listEntriesSchema, response: { status: 200, description: '{ items, nextCursor }', schema: pageOf(entryResponse) } },
-      ({ actor, input }) => sessions.listEntries(actor, input.params.id, input.query),
+      { method: 'GET', path: '/:id/entries', access: 'authenticated', summary: 'List timeline entries (the client and their counselor; platform admins through break-glass)', request: listEntriesSchema, response: { status: 200, description: '{ items, nextCursor }', schema: pageOf(entryResponse) } },
+      ({ actor, input, meta }) => sessions.listEntries(actor, input.params.id, input.query, meta),
     ),
     route(
       { method: 'POST', path: '/:id/feedback', access: 'authenticated', summary: 'Rate an ended session (client, once)', request: feedbackSchema, response: { status: 201, description: 'The feedback', schema: feedbackResponse } },
@@ -75,9 +75,9 @@ export function sessionsRoutes(sessions: SessionsService): RouteDefinition[] {
     route(
       {
         method: 'GET', path: '/:id/report', access: 'authenticated', summary: 'Session report', request: sessionIdSchema,
-        response: { status: 200, description: 'Duration, counts, emotions, valence and arousal trends, feedback', schema: reportResponse },
+        response: { status: 200, description: 'Duration, counts, emotions, valence and arousal trends, feedback (the comment only for those who may read the content)', schema: reportResponse },
       },
-      ({ actor, input }) => sessions.report(actor, input.params.id),
+      ({ actor, input, meta }) => sessions.report(actor, input.params.id, meta),
     ),
   ];
 }

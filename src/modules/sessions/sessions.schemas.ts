@@ -18,9 +18,11 @@ const text = multiLine(ENTRY_TEXT_MAX);
 
 export const sessionIdSchema = { params: z.strictObject({ id: z.uuid() }) };
 
+/** A counselor is named through an active care relationship: by the counselor, or by the relationship when there are several. */
 export const startSessionSchema = {
   body: z.strictObject({
     counselorId: z.uuid().optional(),
+    careId: z.uuid().optional(),
     topic: singleLine(200).optional(),
   }),
 };
@@ -68,6 +70,12 @@ export const feedbackSchema = {
   }),
 };
 
+/** Break-glass: why a platform admin must read this session's content. */
+export const breakGlassSchema = {
+  params: sessionIdSchema.params,
+  body: z.strictObject({ reason: multiLine(500, 10) }),
+};
+
 export type StartSessionInput = z.output<typeof startSessionSchema.body>;
 export type ListSessionsQuery = z.output<typeof listSessionsSchema.query>;
 export type EntryInput = z.output<typeof addEntrySchema.body>;
@@ -81,6 +89,8 @@ export const sessionResponse = z.strictObject({
   id: z.uuid(),
   userId: z.uuid(),
   counselorId: z.uuid().nullable(),
+  /** The organization of the care relationship; null for sessions from before organizations. */
+  organizationId: z.uuid().nullable(),
   topic: z.string().nullable(),
   status: z.enum(SESSION_STATUSES),
   startedAt: isoTime,
@@ -114,7 +124,11 @@ export const reportResponse = z.strictObject({
   valence: trend,
   arousal: trend,
   feedback: feedbackResponse.nullable(),
+  /** True when the caller sees aggregates only: the feedback comment is left out. */
+  contentWithheld: z.boolean(),
 });
+
+export const breakGlassResponse = z.strictObject({ sessionId: z.uuid(), reason: z.string(), expiresAt: isoTime });
 
 /** A session in the owner's GDPR export: the session, the entries they can see, their feedback. */
 export const exportedSessionResponse = sessionResponse.extend({

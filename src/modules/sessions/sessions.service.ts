@@ -4,8 +4,12 @@ import type { DataCipher } from '../../crypto/data-cipher.js';
 import { idempotent } from '../../db/idempotency.js';
 import { AppError } from '../../errors/app-error.js';
 import { decodeCursor, page } from '../../http/cursor.js';
+import type { RequestMeta } from '../../http/request-meta.js';
+import type { CounselingSessionModel } from '../../models/counseling-session.model.js';
 import type { Models } from '../../models/index.js';
-import { hiddenFromClient, participation, sessionPolicy, type Actor } from './session-access.js';
+import type { CareDirectory } from '../organizations/index.js';
+import type { BreakGlass } from './break-glass.js';
+import { hiddenFromClient, participation, sessionPolicy, type Actor, type Participation } from './session-access.js';
 import { createSessionReport } from './session-report.js';
 import { transition, type SessionAction } from './session-state.js';
 import { contentViews, sessionView, textContext } from './session-views.js';
@@ -19,46 +23,85 @@ export interface SessionsDeps {
   cipher: DataCipher;
   /** Whether an account is an active counselor (the users module's answer). */
   isActiveCounselor: (userId: string) => Promise<boolean>;
+  /** Care relationships and staff roles (the organizations module's answer). */
+  care: Pick<CareDirectory, 'activeForClient' | 'isActive' | 'clientsOf' | 'staffOrganizationsOf'>;
+  breakGlass: Pick<BreakGlass, 'isOpen' | 'recordRead'>;
 }
 
 /** Accepted clock difference for a client-supplied entry time. */
 const FUTURE_SKEW_MS = 60_000;
 
-/** Sessions the actor may list: own (clients), own or assigned (counselors), all (admins). */
-function listScope(actor: Actor): WhereOptions {
-  if (actor.role === 'admin') return {};
-  if (actor.role === 'counselor') return { [Op.or]: [{ counselorId: actor.userId }, { userId: actor.userId }] };
-  return { userId: actor.userId };
-}
+const unprocessable = (code: string, detail: string) => new AppError(422, code, 'Unprocessable request', { detail });
+const counselorNotFound = () => unprocessable('COUNSELOR_NOT_FOUND', 'counselorId does not name an active counselor you are in an active care relationship with.');
 
 export function createSessionsService(deps: SessionsDeps) {
   const { models, sequelize, cipher } = deps;
   const views = contentViews(cipher);
   const report = createSessionReport({ sequelize, models, views });
 
+  /** Sessions the actor may list: own, those of the clients in their care, those of the organizations they run (metadata), all (platform admins). */
+  async function listScope(actor: Actor): Promise<WhereOptions> {
+    if (actor.role === 'admin') return {};
+    const [clients, organizations] = await Promise.all([deps.care.clientsOf(actor.userId), deps.care.staffOrganizationsOf(actor.userId)]);
+    const scopes: WhereOptions[] = [{ userId: actor.userId }];
+    if (clients.length > 0) scopes.push({ counselorId: actor.userId, [Op.or]: clients.map(({ organizationId, clientId }) => ({ organizationId, userId: clientId })) });
+    if (organizations.length > 0) scopes.push({ organizationId: organizations });
+    return { [Op.or]: scopes };
+  }
+
   /** Loads a session the actor may see, or 404: strangers cannot tell a session exists. */
   async function loadFor(actor: Actor, sessionId: string) {
     const session = await models.CounselingSession.findByPk(sessionId);
-    const role = session ? participation(session, actor) : 'none';
+    const role = session
+      ? await participation(session, actor, {
+          activeCare: () => deps.care.isActive(session.organizationId!, actor.userId, session.userId),
+          staffOfOrganization: async () => (await deps.care.staffOrganizationsOf(actor.userId)).includes(session.organizationId!),
+        })
+      : 'none';
     if (!session || !sessionPolicy.view(role)) throw AppError.notFound('session');
     return { session, role };
   }
 
-  async function assertCounselor(counselorId: string | undefined, clientId: string): Promise<void> {
-    if (counselorId === undefined) return;
-    if (counselorId === clientId || !(await deps.isActiveCounselor(counselorId))) {
-      throw new AppError(422, 'COUNSELOR_NOT_FOUND', 'Unprocessable request', { detail: 'counselorId does not name an active counselor.' });
-    }
+  /**
+   * Content (entry text, notes, feedback comments) for those who may read it; a platform
+   * admin's read through break-glass is recorded for the client to see.
+   */
+  async function contentAccess(actor: Actor, session: CounselingSessionModel, role: Participation, read: 'entries' | 'report', meta: Partial<RequestMeta>) {
+    const breakGlass = role === 'admin' && (await deps.breakGlass.isOpen(actor.userId, session.id));
+    const allowed = sessionPolicy.readContent(role, breakGlass);
+    if (breakGlass) deps.breakGlass.recordRead(session, actor.userId, read, meta);
+    return allowed;
+  }
+
+  const contentRestricted = (role: Participation) =>
+    AppError.forbidden(
+      'CONTENT_RESTRICTED',
+      role === 'admin'
+        ? 'Session content is for the client and their counselor; a platform admin reads it only through break-glass (POST /api/admin/sessions/:id/access).'
+        : 'Session content is for the client and their counselor; an organization’s staff see metadata and aggregates.',
+    );
+
+  /** The care relationship a new session is held in: named by counselor or by relationship, active, with an active counselor. */
+  async function careFor(input: StartSessionInput, clientId: string) {
+    if (input.counselorId === undefined && input.careId === undefined) return null;
+    const matching = (await deps.care.activeForClient(clientId)).filter(
+      (care) => (input.counselorId === undefined || care.counselorId === input.counselorId) && (input.careId === undefined || care.id === input.careId),
+    );
+    if (matching.length === 0) throw input.counselorId === undefined ? unprocessable('CARE_RELATIONSHIP_NOT_FOUND', 'careId does not name an active care relationship of yours.') : counselorNotFound();
+    if (matching.length > 1) throw unprocessable('CARE_RELATIONSHIP_AMBIGUOUS', 'You are in the care of this counselor in several organizations: name the relationship with careId.');
+    const care = matching[0]!;
+    if (!(await deps.isActiveCounselor(care.counselorId))) throw counselorNotFound();
+    return care;
   }
 
   return {
     /** The client is always the caller; `Idempotency-Key` makes retries safe. */
     async start(actor: Actor, input: StartSessionInput, idempotencyKey: string | undefined) {
-      await assertCounselor(input.counselorId, actor.userId);
+      const care = await careFor(input, actor.userId);
       return idempotent(sequelize, models, { userId: actor.userId, scope: 'sessions.start', key: idempotencyKey, fingerprint: input }, async (transaction) => {
         const now = new Date();
         const session = await models.CounselingSession.create(
-          { userId: actor.userId, counselorId: input.counselorId ?? null, topic: input.topic ?? null, startedAt: now, lastResumedAt: now },
+          { userId: actor.userId, counselorId: care?.counselorId ?? null, organizationId: care?.organizationId ?? null, topic: input.topic ?? null, startedAt: now, lastResumedAt: now },
           { transaction },
         );
         return { status: 201, body: sessionView(session, now) };
@@ -71,7 +114,7 @@ export function createSessionsService(deps: SessionsDeps) {
         ...(query.from && { [Op.gte]: new Date(query.from) }),
         ...(query.to && { [Op.lte]: new Date(query.to) }),
       };
-      const conditions: WhereOptions[] = [listScope(actor)];
+      const conditions: WhereOptions[] = [await listScope(actor)];
       if (query.status) conditions.push({ status: query.status });
       if (query.from || query.to) conditions.push({ startedAt });
       if (cursor) conditions.push({ [Op.or]: [{ startedAt: { [Op.lt]: cursor.at } }, { startedAt: cursor.at, id: { [Op.lt]: cursor.id } }] });
@@ -99,7 +142,7 @@ export function createSessionsService(deps: SessionsDeps) {
     /** pause / resume / end, applied only if nobody changed the state in between. */
     async changeState(actor: Actor, sessionId: string, action: SessionAction) {
       const { session, role } = await loadFor(actor, sessionId);
-      if (!sessionPolicy.changeState(role)) throw AppError.notFound('session');
+      if (!sessionPolicy.changeState(role)) throw AppError.forbidden('FORBIDDEN', 'An organization’s staff see sessions; the client, their counselor and platform admins run them.');
       const now = new Date();
       const changes = transition(session, action, now);
       const [updated] = await models.CounselingSession.update(changes, { where: { id: session.id, status: session.status } });
@@ -151,8 +194,9 @@ export function createSessionsService(deps: SessionsDeps) {
       return views.entry(entry, input.kind === 'emotion' ? null : input.text);
     },
 
-    async listEntries(actor: Actor, sessionId: string, query: { limit: number; cursor?: string }) {
+    async listEntries(actor: Actor, sessionId: string, query: { limit: number; cursor?: string }, meta: Partial<RequestMeta> = {}) {
       const { session, role } = await loadFor(actor, sessionId);
+      if (!(await contentAccess(actor, session, role, 'entries', meta))) throw contentRestricted(role);
       const cursor = decodeCursor(query.cursor);
       const conditions: WhereOptions[] = [{ sessionId: session.id }];
       if (hiddenFromClient.applies(role)) conditions.push(hiddenFromClient.where);
@@ -181,9 +225,11 @@ export function createSessionsService(deps: SessionsDeps) {
       }
     },
 
-    async report(actor: Actor, sessionId: string) {
+    /** Everyone who may see the session gets the numbers; the feedback comment only those who may read content. */
+    async report(actor: Actor, sessionId: string, meta: Partial<RequestMeta> = {}) {
       const { session, role } = await loadFor(actor, sessionId);
-      return report(session, { hideNotes: hiddenFromClient.applies(role) });
+      const content = await contentAccess(actor, session, role, 'report', meta);
+      return report(session, { hideNotes: hiddenFromClient.applies(role), withholdContent: !content });
     },
   };
 }
