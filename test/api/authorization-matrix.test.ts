@@ -218,6 +218,7 @@ const MATRIX: Record<string, Row> = {
     const care = await make.care(orgA, who.otherCounselor.user.id, who.client.user.id);
     return { path: `/api/organizations/${orgA}/care/${care.id}` };
   }),
+  'GET /api/organizations/:id/dashboard': row([401, 403, 403, 403, 200, 200, 200, 404, 404, 200], inA('/dashboard')),
   'GET /api/organizations/:id/security-events': row([401, 403, 403, 403, 200, 200, 403, 404, 404, 403], inA('/security-events')),
   // Each caller accepts an invitation to their own address into a practice of its own.
   'POST /api/invitations/accept':       row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) => {

@@ -155,6 +155,8 @@ const CASES: Case[] = [
   { route: 'DELETE /api/organizations/:id/care/:careId', what: 'a malformed care id', status: 400, path: orgPath('/care/x') },
   { route: 'GET /api/organizations/:id/security-events', what: 'an unknown type', status: 400, path: orgPath('/security-events'), query: { type: 'everything' } },
   { route: 'GET /api/organizations/:id/security-events', what: 'a userId filter', status: 400, path: orgPath('/security-events'), query: { userId: randomUUID() } },
+  { route: 'GET /api/organizations/:id/dashboard', what: 'days=0', status: 400, path: orgPath('/dashboard'), query: { days: 0 } },
+  { route: 'GET /api/organizations/:id/dashboard', what: 'a malformed id', status: 400, path: () => '/api/organizations/x/dashboard' },
   { route: 'POST /api/invitations/accept', what: 'no token', status: 400, body: {} },
   { route: 'POST /api/invitations/accept', what: 'a token of the wrong shape', status: 400, body: { token: 'x'.repeat(44) } },
   { route: 'POST /api/invitations/accept', what: 'a token that matches no invitation', status: 400, body: { token: 'D'.repeat(43) } },

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories, type SessionFields } from '../helpers/factories.js';
+import { createPractice } from '../helpers/practice.js';
 import { createUser, userWithToken } from '../helpers/users.js';
 
 const MINUTE = 60_000;
@@ -158,6 +159,69 @@ describe('GET /api/dashboard/summary for a counselor', () => {
       { userId: first.id, name: 'First Client', sessions: 2, activeMinutes: 30, lastSessionAt: latestOfFirst.toISOString() },
       { userId: second.id, name: 'Second Client', sessions: 1, activeMinutes: 30, lastSessionAt: latestOfSecond.toISOString() },
     ]);
+  });
+});
+
+describe('GET /api/organizations/:id/dashboard', () => {
+  it('gives the staff the organization’s aggregates, computed from its own sessions only', async () => {
+    const practice = await createPractice(t);
+    const other = await createPractice(t);
+    const second = await practice.join('client');
+    await make.care(practice.id, practice.counselor.user.id, second.user.id);
+    const former = await practice.join('client');
+    await make.care(practice.id, practice.counselor.user.id, former.user.id, new Date());
+    const held = (userId: string, fields: Partial<SessionFields> = {}) =>
+      insertSession({ userId, counselorId: practice.counselor.user.id, organizationId: practice.id, startedAt: new Date(Date.now() - HOUR), activeSeconds: 600, ...fields });
+    const first = await held(practice.client.user.id);
+    await held(second.user.id, { activeSeconds: 1200 });
+    await held(second.user.id, { status: 'active', activeSeconds: 0, startedAt: new Date(Date.now() - 10 * MINUTE), lastResumedAt: new Date(Date.now() - 10 * MINUTE) });
+    await held(practice.client.user.id, { startedAt: new Date(Date.now() - 20 * DAY) });
+    await insertSession({ userId: other.client.user.id, counselorId: other.counselor.user.id, organizationId: other.id, startedAt: new Date(Date.now() - HOUR), activeSeconds: 6000 });
+    await insertSession({ userId: practice.client.user.id, startedAt: new Date(Date.now() - HOUR), activeSeconds: 6000 }); // the client's own, outside the practice
+    for (let i = 0; i < 2; i += 1) await insertEmotion(first, new Date(Date.now() - i * MINUTE), 0, 0);
+    await t.context.models.SessionFeedback.create({ sessionId: first.id, userId: practice.client.user.id, rating: 4, comment: null });
+    await t.context.models.Invitation.create({ organizationId: practice.id, email: 'pending@example.com', role: 'client', counselorId: null, invitedBy: practice.owner.user.id, tokenHash: 'f'.repeat(64), expiresAt: new Date(Date.now() + DAY) });
+
+    const res = await request(t.app).get(`/api/organizations/${practice.id}/dashboard`).set('Authorization', practice.manager.auth).expect(200);
+
+    expect(res.headers['cache-control']).toMatch(/^private/);
+    expect(res.body).toEqual({
+      organizationId: practice.id,
+      windowDays: 7,
+      members: { owner: 1, admin: 1, manager: 1, counselor: 1, client: 3 },
+      care: { active: 2, ended: 1 },
+      pendingInvitations: 1,
+      sessions: { byStatus: { ended: 3, active: 1 }, inWindow: 3, activeClients: 2 },
+      activeMinutes: 40,
+      entriesInWindow: 2,
+      feedback: { count: 1, meanRating: 4 },
+      counselors: [{ userId: practice.counselor.user.id, name: 'Test Person', clientsInCare: 2, sessions: 3, activeMinutes: 40 }],
+    });
+  });
+
+  it('sends the same small number of queries however many sessions the organization has', async () => {
+    const practice = await createPractice(t);
+    const count = async () => {
+      let queries = 0;
+      // As above: only the tables the dashboard reads (not a new connection's pg_type read, nor background sealing).
+      t.sequelize.addHook('afterQuery', 'count-org-dashboard', (_options, query) => {
+        const sql = String((query as unknown as { sql?: string }).sql ?? '');
+        if (/\b(counseling_sessions|session_entries|session_feedback|memberships|care_relationships|invitations|organizations|users)\b/.test(sql)) queries += 1;
+      });
+      try {
+        await request(t.app).get(`/api/organizations/${practice.id}/dashboard`).set('Authorization', practice.owner.auth).expect(200);
+      } finally {
+        t.sequelize.removeHook('afterQuery', 'count-org-dashboard');
+      }
+      return queries;
+    };
+    await count(); // warms the login session's cache
+    const few = await count();
+    for (let i = 0; i < 50; i += 1) await insertSession({ userId: practice.client.user.id, counselorId: practice.counselor.user.id, organizationId: practice.id, startedAt: new Date(Date.now() - i * MINUTE), activeSeconds: 60 });
+
+    expect(await count()).toBe(few);
+    expect(few).toBeGreaterThan(0);
+    expect(few).toBeLessThanOrEqual(15);
   });
 });
 

@@ -124,7 +124,7 @@ describe('GET /api/organizations/:id', () => {
     const { requestId: _a, ...theirsBody } = theirs.body;
     const { requestId: _b, ...missingBody } = missing.body;
     expect(theirsBody).toEqual(missingBody);
-    for (const suffix of ['/members', '/invitations', '/care', '/security-events']) {
+    for (const suffix of ['/members', '/invitations', '/care', '/dashboard', '/security-events']) {
       expect((await as(outsider).get(`/api/organizations/${practice.id}${suffix}`).expect(404)).body.code).toBe('NOT_FOUND');
     }
   });

@@ -34,3 +34,24 @@ export const summaryResponse = z.discriminatedUnion('role', [
     entriesInWindow: z.number().int(),
   }),
 ]);
+
+export const organizationDashboardSchema = {
+  params: z.strictObject({ id: z.uuid() }),
+  query: summarySchema.query,
+};
+
+const count = z.number().int();
+
+/** An organization's aggregates for its staff: no entry, note, comment or client name. */
+export const organizationDashboardResponse = z.strictObject({
+  organizationId: z.uuid(),
+  windowDays: count,
+  members: z.record(z.string(), count),
+  care: z.strictObject({ active: count, ended: count }),
+  pendingInvitations: count,
+  sessions: z.strictObject({ byStatus: z.record(z.string(), count), inWindow: count, activeClients: count }),
+  activeMinutes: count,
+  entriesInWindow: count,
+  feedback: z.strictObject({ count, meanRating: z.number().nullable() }),
+  counselors: z.array(z.strictObject({ userId: z.uuid(), name: z.string(), clientsInCare: count, sessions: count, activeMinutes: count })),
+});

@@ -8,7 +8,13 @@ import { recommendationsFor } from './recommendations.js';
  * The dashboard of each role, composed from the numbers the sessions module computes in the
  * database and the account totals of the users module; recommendations are derived here.
  */
-export function createDashboardService(deps: { stats: SessionsModule['stats']; accounts: UsersModule['accounts']; care: Pick<OrganizationsModule['care'], 'clientsOf'> }) {
+export interface DashboardDeps {
+  stats: SessionsModule['stats'];
+  accounts: UsersModule['accounts'];
+  organizations: Pick<OrganizationsModule, 'care' | 'requireStaff' | 'counts'>;
+}
+
+export function createDashboardService(deps: DashboardDeps) {
   const { stats, accounts } = deps;
 
   async function scoped(scope: Parameters<typeof stats.forScope>[0], days: number) {
@@ -33,7 +39,7 @@ export function createDashboardService(deps: { stats: SessionsModule['stats']; a
       }
       if (actor.role === 'counselor') {
         // Only the clients in the counselor's care now: a relationship that ended takes its sessions out.
-        const inCare = await deps.care.clientsOf(actor.userId);
+        const inCare = await deps.organizations.care.clientsOf(actor.userId);
         const summary = await scoped({ counselorId: actor.userId, clients: inCare }, days);
         const rows = await stats.perClient(actor.userId, inCare, days);
         const names = await accounts.namesOf(rows.map((row) => row.userId));
@@ -41,6 +47,33 @@ export function createDashboardService(deps: { stats: SessionsModule['stats']; a
         return { role: 'counselor' as const, ...summary, clients };
       }
       return { role: 'user' as const, ...(await scoped({ clientId: actor.userId }, days)) };
+    },
+
+    /** For the organization's owners, admins and managers (and platform admins): aggregates computed in the database. */
+    async organization(actor: Pick<Actor, 'userId' | 'role'>, organizationId: string, days: number) {
+      await deps.organizations.requireStaff(actor, organizationId);
+      const [counts, sessions] = await Promise.all([deps.organizations.counts(organizationId), stats.organization(organizationId, days)]);
+      const ids = [...new Set([...counts.clientsInCare.keys(), ...sessions.counselors.map((row) => row.counselorId)])];
+      const names = await accounts.namesOf(ids);
+      const held = new Map(sessions.counselors.map((row) => [row.counselorId, row]));
+      return {
+        organizationId,
+        windowDays: days,
+        members: counts.members,
+        care: counts.care,
+        pendingInvitations: counts.pendingInvitations,
+        sessions: { byStatus: sessions.byStatus, inWindow: sessions.inWindow, activeClients: sessions.activeClients },
+        activeMinutes: sessions.activeMinutes,
+        entriesInWindow: sessions.entriesInWindow,
+        feedback: sessions.feedback,
+        counselors: ids.map((userId) => ({
+          userId,
+          name: names.get(userId) ?? '',
+          clientsInCare: counts.clientsInCare.get(userId) ?? 0,
+          sessions: held.get(userId)?.sessions ?? 0,
+          activeMinutes: held.get(userId)?.activeMinutes ?? 0,
+        })),
+      };
     },
   };
 }

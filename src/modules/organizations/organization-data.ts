@@ -84,19 +84,30 @@ export function createOrganizationData(deps: OrganizationDataDeps) {
       });
     },
 
-    /** Members by role, care relationships active and ended, pending invitations. */
+    /** Members by role, care relationships active and ended (and active per counselor), pending invitations. */
     async counts(organizationId: string) {
       const roles = (await models.Membership.findAll({ where: { organizationId }, attributes: ['role', [fn('COUNT', col('id')), 'count']], group: ['role'], raw: true })) as unknown as {
         role: string;
         count: number | string;
       }[];
+      const perCounselor = (await models.CareRelationship.findAll({
+        where: { organizationId, endedAt: null },
+        attributes: ['counselorId', [fn('COUNT', col('id')), 'count']],
+        group: ['counselorId'],
+        raw: true,
+      })) as unknown as { counselorId: string; count: number | string }[];
       const now = new Date();
       const [active, ended, invitations] = await Promise.all([
         models.CareRelationship.count({ where: { organizationId, endedAt: null } }),
         models.CareRelationship.count({ where: { organizationId, endedAt: { [Op.ne]: null } } }),
         models.Invitation.count({ where: { organizationId, acceptedAt: null, revokedAt: null, expiresAt: { [Op.gt]: now } } }),
       ]);
-      return { members: Object.fromEntries(roles.map((row) => [row.role, Number(row.count)])), care: { active, ended }, pendingInvitations: invitations };
+      return {
+        members: Object.fromEntries(roles.map((row) => [row.role, Number(row.count)])),
+        care: { active, ended },
+        clientsInCare: new Map(perCounselor.map((row) => [row.counselorId, Number(row.count)])),
+        pendingInvitations: invitations,
+      };
     },
   };
 }

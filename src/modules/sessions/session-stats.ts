@@ -123,6 +123,42 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
       }));
     },
 
+    /** An organization's sessions in the window, for its dashboard: counts, active time, entries, ratings and each counselor's share. */
+    async organization(organizationId: string, days: number) {
+      const r = { organizationId, since: new Date(Date.now() - days * DAY_MS), now: new Date() };
+      const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions WHERE organization_id = :organizationId GROUP BY status`, r);
+      const [recent] = await select(
+        `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
+           FROM counseling_sessions WHERE organization_id = :organizationId AND started_at >= :since`,
+        r,
+      );
+      const [entries] = await select(
+        `SELECT COUNT(*) AS count FROM session_entries
+          WHERE session_id IN (SELECT id FROM counseling_sessions WHERE organization_id = :organizationId) AND at >= :since`,
+        r,
+      );
+      const [feedback] = await select(
+        `SELECT COUNT(*) AS count, AVG(f.rating) AS mean FROM session_feedback f
+           JOIN counseling_sessions s ON s.id = f.session_id WHERE s.organization_id = :organizationId AND s.started_at >= :since`,
+        r,
+      );
+      const counselors = await select(
+        `SELECT counselor_id AS "counselorId", COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
+           FROM counseling_sessions WHERE organization_id = :organizationId AND counselor_id IS NOT NULL AND started_at >= :since
+          GROUP BY counselor_id ORDER BY COUNT(*) DESC LIMIT 100`,
+        r,
+      );
+      return {
+        byStatus: Object.fromEntries(statuses.map((row) => [String(row.status), Number(row.count)])),
+        inWindow: Number(recent?.sessions ?? 0),
+        activeClients: Number(recent?.clients ?? 0),
+        activeMinutes: Math.round(Number(recent?.seconds ?? 0) / 60),
+        entriesInWindow: Number(entries?.count ?? 0),
+        feedback: { count: Number(feedback?.count ?? 0), meanRating: num(feedback?.mean) },
+        counselors: counselors.map((row) => ({ counselorId: String(row.counselorId), sessions: Number(row.sessions), activeMinutes: Math.round(Number(row.seconds) / 60) })),
+      };
+    },
+
     /** Platform totals for admins. */
     async platform(days: number) {
       const since = new Date(Date.now() - days * DAY_MS);
