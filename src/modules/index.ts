@@ -27,7 +27,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     organizations,
     sessions,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents, organizations }),
     admin: createAdminModule({ users, auth, securityEvents, sessions }),
     health: createHealthModule(infra, { proxyTrust: pipeline.proxyTrust }),
     monitoring: createMonitoringModule(infra.errorHandler.stats),

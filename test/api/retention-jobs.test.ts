@@ -4,6 +4,7 @@ import { JobLocks } from '../../src/infra/job-locks.js';
 import { retentionJobs } from '../../src/jobs/retention-jobs.js';
 import { runRetentionJobs } from '../../src/jobs/scheduler.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { factories } from '../helpers/factories.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
 /**
@@ -91,6 +92,20 @@ async function sessionWithEntries(endedAt: Date | null, entries: number) {
   return session.id;
 }
 
+/** An invitation into a practice of its own, closed (accepted, revoked) or expiring as told. */
+async function invitation(fields: { expiresAt: Date; acceptedAt?: Date; revokedAt?: Date }) {
+  const organization = await factories(t).organization();
+  return t.context.models.Invitation.create({
+    organizationId: organization.id, email: 'invitee@example.com', role: 'client', counselorId: null, invitedBy: user.id, tokenHash: hash(),
+    expiresAt: fields.expiresAt, acceptedAt: fields.acceptedAt ?? null, revokedAt: fields.revokedAt ?? null,
+  });
+}
+
+/** A break-glass grant on a session of the user, its window ending at `expiresAt`. */
+async function accessGrant(expiresAt: Date) {
+  return t.context.models.SessionAccessGrant.create({ sessionId: await sessionWithEntries(null, 0), adminId: user.id, reason: 'retention test', expiresAt });
+}
+
 /** Expired rows of every kind but security events, which leave only as a prefix of the audit chain. */
 async function seedExpired() {
   return {
@@ -98,6 +113,13 @@ async function seedExpired() {
     tokens: [(await oneTimeToken({ expiresAt: ago(HOUR) })).id, (await oneTimeToken({ expiresAt: ago(-HOUR), usedAt: ago(60_000) })).id],
     keys: [(await idempotencyKey(ago(60_000))).id],
     sessionWithOldEntries: await sessionWithEntries(ago(400 * DAY), 3),
+    // Closed more than 30 days ago: expired, accepted, revoked.
+    invitations: [
+      (await invitation({ expiresAt: ago(31 * DAY) })).id,
+      (await invitation({ expiresAt: ago(-DAY), acceptedAt: ago(31 * DAY) })).id,
+      (await invitation({ expiresAt: ago(-DAY), revokedAt: ago(40 * DAY) })).id,
+    ],
+    grants: [(await accessGrant(ago(2 * DAY))).id],
   };
 }
 
@@ -107,6 +129,8 @@ const EXPECTED_FIRST_RUN: Record<string, number> = {
   'purge-idempotency-keys': 1,
   'purge-security-events': 3,
   'purge-session-data': 3,
+  'purge-invitations': 3,
+  'purge-access-grants': 1,
 };
 
 describe('runRetentionJobs', () => {
@@ -119,8 +143,10 @@ describe('runRetentionJobs', () => {
       tokens: [(await oneTimeToken({ expiresAt: ago(-HOUR) })).id],
       keys: [(await idempotencyKey(ago(-HOUR))).id],
       sessionsWithEntries: [await sessionWithEntries(ago(10 * DAY), 2), await sessionWithEntries(null, 1)],
+      invitations: [(await invitation({ expiresAt: ago(-DAY) })).id, (await invitation({ expiresAt: ago(-DAY), revokedAt: ago(DAY) })).id, (await invitation({ expiresAt: ago(29 * DAY) })).id],
+      grants: [(await accessGrant(ago(HOUR))).id, (await accessGrant(ago(-HOUR))).id],
     };
-    const { AuthSession, OneTimeToken, IdempotencyKey, SecurityEvent, SessionEntry, CounselingSession } = t.context.models;
+    const { AuthSession, OneTimeToken, IdempotencyKey, SecurityEvent, SessionEntry, CounselingSession, Invitation, SessionAccessGrant } = t.context.models;
     const ids = async (model: { findAll(options: object): Promise<{ get(key: string): unknown }[]> }, where: object = {}) =>
       (await model.findAll({ where, attributes: ['id'] })).map((row) => String(row.get('id'))).sort();
 
@@ -135,6 +161,8 @@ describe('runRetentionJobs', () => {
     expect(await SessionEntry.count({ where: { sessionId: expired.sessionWithOldEntries } })).toBe(0);
     expect(await CounselingSession.count({ where: { id: expired.sessionWithOldEntries } })).toBe(1);
     expect(await SessionEntry.count({ where: { sessionId: kept.sessionsWithEntries } })).toBe(3);
+    expect(await ids(Invitation)).toEqual([...kept.invitations].sort());
+    expect(await ids(SessionAccessGrant)).toEqual([...kept.grants].sort());
     const [checkpoint] = await t.context.models.AuditCheckpoint.findAll();
     expect(checkpoint?.purgedCount).toBe(3);
     expect((await t.context.auditChain.verify()).ok).toBe(true);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loginSessionResponse } from '../auth/index.js';
+import { organizationDataResponse } from '../organizations/index.js';
 import { eventListResponse, ownEventsSchema } from '../security-events/index.js';
 import { exportedSessionResponse } from '../sessions/index.js';
 import { deleteAccountSchema, preferencesResponse, publicUserResponse } from '../users/index.js';
@@ -17,5 +18,6 @@ export const exportResponse = z.strictObject({
   loginSessions: z.array(loginSessionResponse.extend({ revokedAt: isoTime.nullable() })),
   counselingSessions: z.array(exportedSessionResponse),
   counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
+  organizations: organizationDataResponse,
   securityEvents: eventListResponse.shape.items,
 });

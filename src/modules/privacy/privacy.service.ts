@@ -3,6 +3,7 @@ import type { PasswordHasher } from '../../crypto/passwords.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { AuthModule } from '../auth/index.js';
+import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { SessionsModule } from '../sessions/index.js';
 import type { UsersModule } from '../users/index.js';
@@ -14,6 +15,7 @@ export interface PrivacyDeps {
   auth: Pick<AuthModule, 'endSessions' | 'loginSessionsForExport'>;
   sessions: Pick<SessionsModule, 'data'>;
   securityEvents: SecurityEventsModule;
+  organizations: Pick<OrganizationsModule, 'data'>;
 }
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -25,7 +27,7 @@ export const EXPORT_FORMAT_VERSION = 1;
  * scrubbed of personal data, so the audit chain still verifies.
  */
 export function createPrivacyService(deps: PrivacyDeps) {
-  const { users, auth, sessions, securityEvents } = deps;
+  const { users, auth, sessions, securityEvents, organizations } = deps;
   const events = securityEvents.recorder;
 
   return {
@@ -42,13 +44,18 @@ export function createPrivacyService(deps: PrivacyDeps) {
         loginSessions: await auth.loginSessionsForExport(userId),
         counselingSessions: await sessions.data.exportFor(userId),
         ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
+        organizations: await organizations.data.exportFor(userId, profile.email),
         securityEvents: await securityEvents.forUser(userId),
       };
       events.record({ type: 'data_exported', userId, ...meta });
       return document;
     },
 
-    /** Re-authenticated erasure; every access token of the user is refused before the rows go. */
+    /**
+     * Re-authenticated erasure; every access token of the user is refused before the rows go.
+     * The last owner of an organization is refused (409) until ownership moves; a counselor's
+     * care relationships end.
+     */
     async deleteAccount(userId: string, password: string, meta: RequestMeta): Promise<void> {
       const user = await users.accounts.findById(userId);
       if (!user) throw AppError.notFound('user');
@@ -56,9 +63,11 @@ export function createPrivacyService(deps: PrivacyDeps) {
         events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'delete_account_wrong_password' } });
         throw AppError.forbidden('INVALID_PASSWORD', 'The password is incorrect.');
       }
+      await organizations.data.assertMayLeave(userId); // 409 LAST_OWNER before anything ends
       await events.flush(); // this user's queued events are written (and scrubbed) with the rest
       await auth.endSessions({ userId }, 'account_deleted');
       await deps.sequelize.transaction(async (transaction) => {
+        await organizations.data.releaseAccount(userId, transaction);
         await securityEvents.scrubUser(userId, { transaction });
         await users.accounts.destroy(userId, { transaction });
       });
