@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newLinkToken } from '../../src/crypto/link-tokens.js';
@@ -365,6 +366,38 @@ describe('authorization matrix', () => {
       }
     });
   }
+});
+
+describe('the access table in docs/SECURITY.md', () => {
+  /** Its column titles, in the order of ACTORS. */
+  const TITLES: Record<ActorName, string> = {
+    anonymous: 'anonymous',
+    client: 'client',
+    counselor: 'their counselor',
+    otherCounselor: 'another counselor',
+    orgOwner: 'owner',
+    orgAdmin: 'admin',
+    manager: 'manager',
+    outsider: 'another org’s owner',
+    stranger: 'no organization',
+    admin: 'platform admin',
+  };
+  const cells = (line: string) => line.split('|').slice(1, -1).map((cell) => cell.trim());
+
+  it('is the matrix: every route, every caller, the same status', () => {
+    const doc = readFileSync(new URL('../../docs/SECURITY.md', import.meta.url), 'utf8');
+    const table = /<!-- access-table -->\n([\s\S]*?)\n<!-- \/access-table -->/.exec(doc)?.[1];
+    expect(table, 'docs/SECURITY.md has no <!-- access-table --> block').toBeDefined();
+    const [header, _rule, ...lines] = table!.split('\n');
+
+    expect(cells(header!)).toEqual(['route', ...ACTORS.map((actor) => TITLES[actor])]);
+    const documented = Object.fromEntries(lines.map((line) => {
+      const [route, ...statuses] = cells(line);
+      return [route!.replace(/`/g, ''), statuses.map(Number)];
+    }));
+    const enforced = Object.fromEntries(Object.entries(MATRIX).map(([route, { expected }]) => [route, ACTORS.map((actor) => expected[actor])]));
+    expect(documented).toEqual(enforced);
+  });
 });
 
 describe('insecure direct object references', () => {

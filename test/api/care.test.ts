@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { createPractice, type Person, type Practice } from '../helpers/practice.js';
+import { createPractice, type Person, type Practice, requestAs } from '../helpers/practice.js';
 
 let t: TestApp;
 
@@ -11,11 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const as = (who: Person) => ({
-  get: (path: string) => request(t.app).get(path).set('Authorization', who.auth),
-  post: (path: string, body: object = {}) => request(t.app).post(path).set('Authorization', who.auth).send(body),
-  delete: (path: string) => request(t.app).delete(path).set('Authorization', who.auth),
-});
+const as = (who: Person) => requestAs(t, who);
 
 const relate = (practice: Practice, who: Person, counselor: Person, client: Person) =>
   as(who).post(`/api/organizations/${practice.id}/care`, { counselorId: counselor.user.id, clientId: client.user.id });

@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { createPractice, type Person, type Practice } from '../helpers/practice.js';
+import { createPractice, type Person, type Practice, requestAs } from '../helpers/practice.js';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/smtp.js';
 import { userWithToken } from '../helpers/users.js';
 
@@ -21,11 +20,7 @@ afterAll(async () => {
   await smtp.close();
 });
 
-const as = (who: Person) => ({
-  get: (path: string) => request(t.app).get(path).set('Authorization', who.auth),
-  post: (path: string, body: object = {}) => request(t.app).post(path).set('Authorization', who.auth).send(body),
-  delete: (path: string) => request(t.app).delete(path).set('Authorization', who.auth),
-});
+const as = (who: Person) => requestAs(t, who);
 
 const address = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.com`;
 

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
-import { createPractice, type Person, type Practice } from '../helpers/practice.js';
+import { createPractice, type Person, type Practice, requestAs } from '../helpers/practice.js';
 import { userWithToken } from '../helpers/users.js';
 
 /**
@@ -23,11 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const as = (who: Person) => ({
-  get: (path: string) => request(t.app).get(path).set('Authorization', who.auth),
-  post: (path: string, body: object = {}) => request(t.app).post(path).set('Authorization', who.auth).send(body),
-  delete: (path: string) => request(t.app).delete(path).set('Authorization', who.auth),
-});
+const as = (who: Person) => requestAs(t, who);
 
 /** A session of the practice's client with its counselor, with a client note, a counselor note and feedback with a comment. */
 async function heldSession(practice: Practice) {

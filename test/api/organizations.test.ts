@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
+import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgRole } from '../../src/models/membership.model.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
-import { createPractice, type Person } from '../helpers/practice.js';
+import { createPractice, type Person, type Practice, requestAs } from '../helpers/practice.js';
 import { userWithToken } from '../helpers/users.js';
 
 let t: TestApp;
@@ -18,12 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const as = (who: Person) => ({
-  get: (path: string) => request(t.app).get(path).set('Authorization', who.auth),
-  post: (path: string, body: object = {}) => request(t.app).post(path).set('Authorization', who.auth).send(body),
-  patch: (path: string, body: object) => request(t.app).patch(path).set('Authorization', who.auth).send(body),
-  delete: (path: string) => request(t.app).delete(path).set('Authorization', who.auth),
-});
+const as = (who: Person) => requestAs(t, who);
 
 const slug = () => `org-${randomUUID().slice(0, 8)}`;
 const roleOf = async (organizationId: string, userId: string) => (await t.context.models.Membership.findOne({ where: { organizationId, userId } }))?.role ?? null;
@@ -304,49 +299,50 @@ describe('DELETE /api/organizations/:id/members/:userId', () => {
 });
 
 describe('the ceiling and last-owner rules under concurrent requests', () => {
-  it('lets only one of two admins demoting each other at the same moment succeed', async () => {
+  /**
+   * Five rounds, each on a fresh practice with a second member of `role`: the two requests
+   * `send` makes leave at the same moment; exactly one may succeed, with `won`.
+   */
+  async function race(role: OrgRole, send: (practice: Practice, second: Person) => [Promise<Response>, Promise<Response>], won: number) {
+    const rounds: { practice: Practice; second: Person; refused: { status: number; code: string } }[] = [];
     for (let round = 0; round < 5; round += 1) {
       const practice = await createPractice(t);
-      const second = await practice.join('admin');
+      const second = await practice.join(role);
 
-      const results = await Promise.all([
-        as(practice.admin).patch(`/api/organizations/${practice.id}/members/${second.user.id}`, { role: 'manager' }),
-        as(second).patch(`/api/organizations/${practice.id}/members/${practice.admin.user.id}`, { role: 'manager' }),
-      ]);
+      const results = await Promise.all(send(practice, second));
 
-      expect(results.map((res) => res.status).sort()).toEqual([200, 403]);
-      expect(results.find((res) => res.status === 403)!.body.code).toBe('ORG_ROLE_CEILING');
-      const roles = [await roleOf(practice.id, practice.admin.user.id), await roleOf(practice.id, second.user.id)].sort();
-      expect(roles).toEqual(['admin', 'manager']);
+      const winners = results.filter((res) => res.status === won);
+      expect(winners, `round ${round}: ${results.map((res) => res.status)}`).toHaveLength(1);
+      const refused = results.find((res) => res.status !== won)!;
+      rounds.push({ practice, second, refused: { status: refused.status, code: refused.body.code } });
+    }
+    return rounds;
+  }
+  const member = (practice: Practice, who: Person) => `/api/organizations/${practice.id}/members/${who.user.id}`;
+
+  it('lets only one of two admins demoting each other at the same moment succeed', async () => {
+    const rounds = await race('admin', (practice, second) => [as(practice.admin).patch(member(practice, second), { role: 'manager' }), as(second).patch(member(practice, practice.admin), { role: 'manager' })], 200);
+
+    for (const { practice, second, refused } of rounds) {
+      expect(refused).toEqual({ status: 403, code: 'ORG_ROLE_CEILING' });
+      expect([await roleOf(practice.id, practice.admin.user.id), await roleOf(practice.id, second.user.id)].sort()).toEqual(['admin', 'manager']);
     }
   });
 
   it('keeps an owner when the only two owners leave at the same moment', async () => {
-    for (let round = 0; round < 5; round += 1) {
-      const practice = await createPractice(t);
-      const second = await practice.join('owner');
+    const rounds = await race('owner', (practice, second) => [as(practice.owner).delete(member(practice, practice.owner)), as(second).delete(member(practice, second))], 204);
 
-      const results = await Promise.all([
-        as(practice.owner).delete(`/api/organizations/${practice.id}/members/${practice.owner.user.id}`),
-        as(second).delete(`/api/organizations/${practice.id}/members/${second.user.id}`),
-      ]);
-
-      expect(results.map((res) => res.status).sort()).toEqual([204, 409]);
+    for (const { practice, refused } of rounds) {
+      expect(refused).toEqual({ status: 409, code: 'LAST_OWNER' });
       expect(await t.context.models.Membership.count({ where: { organizationId: practice.id, role: 'owner' } })).toBe(1);
     }
   });
 
   it('keeps an owner when two owners demote each other at the same moment', async () => {
-    for (let round = 0; round < 5; round += 1) {
-      const practice = await createPractice(t);
-      const second = await practice.join('owner');
+    const rounds = await race('owner', (practice, second) => [as(practice.owner).patch(member(practice, second), { role: 'admin' }), as(second).patch(member(practice, practice.owner), { role: 'admin' })], 200);
 
-      const results = await Promise.all([
-        as(practice.owner).patch(`/api/organizations/${practice.id}/members/${second.user.id}`, { role: 'admin' }),
-        as(second).patch(`/api/organizations/${practice.id}/members/${practice.owner.user.id}`, { role: 'admin' }),
-      ]);
-
-      expect(results.map((res) => res.status).sort()).toEqual([200, 403]);
+    for (const { practice, refused } of rounds) {
+      expect(refused).toEqual({ status: 403, code: 'ORG_ROLE_CEILING' });
       expect(await t.context.models.Membership.count({ where: { organizationId: practice.id, role: 'owner' } })).toBe(1);
     }
   });

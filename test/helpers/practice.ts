@@ -1,3 +1,4 @@
+import request from 'supertest';
 import type { OrgRole } from '../../src/models/membership.model.js';
 import type { TestApp } from './app.js';
 import { factories } from './factories.js';
@@ -31,4 +32,14 @@ export async function inCareOf(t: Pick<TestApp, 'context'>, counselorId: string,
   await make.member(organization.id, counselorId, 'counselor');
   await make.member(organization.id, clientId, 'client');
   return make.care(organization.id, counselorId, clientId);
+}
+
+/** Requests to the app signed in as the person. */
+export function requestAs(t: Pick<TestApp, 'app'>, who: { auth: string }) {
+  return {
+    get: (path: string) => request(t.app).get(path).set('Authorization', who.auth),
+    post: (path: string, body: object = {}) => request(t.app).post(path).set('Authorization', who.auth).send(body),
+    patch: (path: string, body: object) => request(t.app).patch(path).set('Authorization', who.auth).send(body),
+    delete: (path: string) => request(t.app).delete(path).set('Authorization', who.auth),
+  };
 }

@@ -69,7 +69,10 @@ export function buildOpenApiDocument(routes: MountedRoute[]) {
     info: {
       title: 'Confidant API',
       version,
-      description: 'Counseling and coaching platform API. Errors are RFC 9457 problems with a stable `code` and the `requestId`.',
+      description:
+        'Counseling and coaching platform API. Errors are RFC 9457 problems with a stable `code` and the `requestId`. ' +
+        'Session content (entry text, counselor notes, feedback comments) is need-to-know: the client and the counselor in their care read it; ' +
+        'an organization’s staff and platform admins see metadata and aggregates, platform admins content only through break-glass (POST /api/admin/sessions/{id}/access).',
     },
     // Relative: "Try it" calls the origin the page was opened on (localhost, 127.0.0.1 or the
     // public name), which is also the only one the docs page's CSP lets it reach.

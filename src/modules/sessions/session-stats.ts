@@ -52,6 +52,28 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
   const select = <T extends object = Row>(query: string, replacements: Record<string, unknown>): Promise<T[]> =>
     sequelize.query<T>(query, { replacements, type: QueryTypes.SELECT });
 
+  /**
+   * Sessions by status, those started in the window with their clients and active time, and
+   * the entries written in it, over the sessions and entries the conditions select
+   * (`:since` and `:now` bound).
+   */
+  async function totals(where: { sessions: string; entries: string }, replacements: Record<string, unknown>) {
+    const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions WHERE ${where.sessions} GROUP BY status`, replacements);
+    const [recent] = await select(
+      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
+         FROM counseling_sessions WHERE ${where.sessions} AND started_at >= :since`,
+      replacements,
+    );
+    const [entries] = await select(`SELECT COUNT(*) AS count FROM session_entries WHERE ${where.entries} AND at >= :since`, replacements);
+    return {
+      byStatus: Object.fromEntries(statuses.map((row) => [String(row.status), Number(row.count)])),
+      inWindow: Number(recent?.sessions ?? 0),
+      activeClients: Number(recent?.clients ?? 0),
+      activeMinutes: Math.round(Number(recent?.seconds ?? 0) / 60),
+      entriesInWindow: Number(entries?.count ?? 0),
+    };
+  }
+
   return {
     /** Sessions and active time in the window, today vs yesterday's mood, the streak and the last three sessions. */
     async forScope(scope: StatsScope, days: number) {
@@ -126,17 +148,8 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
     /** An organization's sessions in the window, for its dashboard: counts, active time, entries, ratings and each counselor's share. */
     async organization(organizationId: string, days: number) {
       const r = { organizationId, since: new Date(Date.now() - days * DAY_MS), now: new Date() };
-      const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions WHERE organization_id = :organizationId GROUP BY status`, r);
-      const [recent] = await select(
-        `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-           FROM counseling_sessions WHERE organization_id = :organizationId AND started_at >= :since`,
-        r,
-      );
-      const [entries] = await select(
-        `SELECT COUNT(*) AS count FROM session_entries
-          WHERE session_id IN (SELECT id FROM counseling_sessions WHERE organization_id = :organizationId) AND at >= :since`,
-        r,
-      );
+      const inOrganization = 'organization_id = :organizationId';
+      const counts = await totals({ sessions: inOrganization, entries: `session_id IN (SELECT id FROM counseling_sessions WHERE ${inOrganization})` }, r);
       const [feedback] = await select(
         `SELECT COUNT(*) AS count, AVG(f.rating) AS mean FROM session_feedback f
            JOIN counseling_sessions s ON s.id = f.session_id WHERE s.organization_id = :organizationId AND s.started_at >= :since`,
@@ -144,39 +157,19 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
       );
       const counselors = await select(
         `SELECT counselor_id AS "counselorId", COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-           FROM counseling_sessions WHERE organization_id = :organizationId AND counselor_id IS NOT NULL AND started_at >= :since
+           FROM counseling_sessions WHERE ${inOrganization} AND counselor_id IS NOT NULL AND started_at >= :since
           GROUP BY counselor_id ORDER BY COUNT(*) DESC LIMIT 100`,
         r,
       );
       return {
-        byStatus: Object.fromEntries(statuses.map((row) => [String(row.status), Number(row.count)])),
-        inWindow: Number(recent?.sessions ?? 0),
-        activeClients: Number(recent?.clients ?? 0),
-        activeMinutes: Math.round(Number(recent?.seconds ?? 0) / 60),
-        entriesInWindow: Number(entries?.count ?? 0),
+        ...counts,
         feedback: { count: Number(feedback?.count ?? 0), meanRating: num(feedback?.mean) },
         counselors: counselors.map((row) => ({ counselorId: String(row.counselorId), sessions: Number(row.sessions), activeMinutes: Math.round(Number(row.seconds) / 60) })),
       };
     },
 
     /** Platform totals for admins. */
-    async platform(days: number) {
-      const since = new Date(Date.now() - days * DAY_MS);
-      const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions GROUP BY status`, {});
-      const [recent] = await select(
-        `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-           FROM counseling_sessions WHERE started_at >= :since`,
-        { since, now: new Date() },
-      );
-      const [entries] = await select(`SELECT COUNT(*) AS count FROM session_entries WHERE at >= :since`, { since });
-      return {
-        byStatus: Object.fromEntries(statuses.map((row) => [String(row.status), Number(row.count)])),
-        inWindow: Number(recent?.sessions ?? 0),
-        activeClients: Number(recent?.clients ?? 0),
-        activeMinutes: Math.round(Number(recent?.seconds ?? 0) / 60),
-        entriesInWindow: Number(entries?.count ?? 0),
-      };
-    },
+    platform: (days: number) => totals({ sessions: '1 = 1', entries: '1 = 1' }, { since: new Date(Date.now() - days * DAY_MS), now: new Date() }),
   };
 }
 

@@ -35,7 +35,8 @@ export function sessionsRoutes(sessions: SessionsService): RouteDefinition[] {
   return [
     route(
       {
-        method: 'POST', path: '/', access: 'authenticated', summary: 'Start a session', description: 'Send an Idempotency-Key header to make retries safe for 24 h.',
+        method: 'POST', path: '/', access: 'authenticated', summary: 'Start a session',
+        description: 'The caller is the client. counselorId (or careId) names a counselor through an active care relationship; the session belongs to its organization. Send an Idempotency-Key header to make retries safe for 24 h.',
         request: startSessionSchema,
         response: { status: 201, description: 'The session', schema: sessionResponse },
         headers: [{ name: 'Idempotency-Key', description: 'Same key and user within 24 h returns the first result (1-255 of A-Z a-z 0-9 . _ : -).' }],
