@@ -40,6 +40,7 @@ function operation(route: MountedRoute) {
   if (typeof spec.access === 'object' || spec.access === 'monitoring') responses['403'] = problem('The caller’s role is not allowed');
   if (request.params) responses['404'] = problem('Not found (or not visible to the caller)');
   responses['429'] = problem('Rate limited; see Retry-After');
+  responses['503'] = problem('Temporarily unavailable (DATABASE_UNAVAILABLE, BUSY while sign-ins are shed, NOT_READY); see Retry-After');
   responses.default = problem('Unexpected error');
   return {
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, ''),
