@@ -6,8 +6,8 @@ import { createApp, type BuiltApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { hashPassword } from '../../src/crypto/passwords.js';
 import { createSequelize } from '../../src/db/database.js';
-import { migrate } from '../../src/db/migrator.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { sharedInstanceEnv } from '../helpers/instances.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { TEST_PASSWORD, userWithToken } from '../helpers/users.js';
@@ -70,21 +70,7 @@ describe('the profile cache across two instances sharing Redis', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     redis = await startPrivateRedis();
-    const env = {
-      NODE_ENV: 'test',
-      ...database.env,
-      AUTH_SECRET: randomBytes(32).toString('base64url'),
-      DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: `confidant-profiles-${randomBytes(4).toString('hex')}:`,
-      JOBS_INTERVAL_S: '0',
-    };
-    const setup = createSequelize(loadConfig(env));
-    try {
-      await migrate(setup);
-    } finally {
-      await setup.close();
-    }
+    const env = await sharedInstanceEnv(database, { redisUrl: redis.url, name: 'profiles' });
     for (let i = 0; i < 2; i += 1) {
       const config = loadConfig(env);
       apps.push(createApp({ config, sequelize: createSequelize(config) }));
