@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.set('etag', false); // responses are no-store; hashing them is wasted work
 
   app.use(requestId()); //                        1. correlate logs, errors and responses
-  app.use(accessLog(config)); //                  2. one line per request, nothing secret
+  app.use(accessLog(infra.logs.pino)); //         2. one line per request, nothing secret
   app.use(securityHeaders(config)); //            3. helmet, Permissions-Policy, no-store
   app.use(httpsRedirect(config)); //                 ... and HTTPS behind a trusted proxy
   app.use(corsAllowlist(config)); //              4. only allowlisted origins get CORS headers
@@ -83,6 +83,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     await modules.securityEvents.auditChain.stop();
     await shared?.close();
     await infra.sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
+    await infra.logs.flush();
   }
 
   return { app, infra, modules, routes, drain };

@@ -5,7 +5,7 @@ import { DataCipher } from './crypto/data-cipher.js';
 import { ErrorHandler } from './errors/error-handler.js';
 import { JobLocks, newHolderId } from './infra/job-locks.js';
 import { Lifecycle } from './infra/lifecycle.js';
-import { createLogger, type Logger } from './infra/logger.js';
+import { createLogger, type AppLogger, type Logger } from './infra/logger.js';
 import { createMailer, type Mailer } from './infra/mailer.js';
 import { SharedState } from './infra/shared-state.js';
 import { defineModels, type Models } from './models/index.js';
@@ -13,6 +13,9 @@ import { defineModels, type Models } from './models/index.js';
 export interface AppDeps {
   config: Config;
   sequelize: Sequelize;
+  /** The process's log output (the server passes the one it started with); built from config otherwise. */
+  logs?: AppLogger;
+  /** What the modules log through; `logs` by default (tests hand in a capturing logger). */
   logger?: Logger;
   lifecycle?: Lifecycle;
   errorHandler?: ErrorHandler;
@@ -31,6 +34,8 @@ export interface Infra {
   config: Config;
   sequelize: Sequelize;
   models: Models;
+  /** The pino logger behind the access line, flushed by drain(). */
+  logs: AppLogger;
   logger: Logger;
   lifecycle: Lifecycle;
   errorHandler: ErrorHandler;
@@ -46,12 +51,14 @@ export interface Infra {
 
 export function createInfra(deps: AppDeps): Infra {
   const { config, sequelize } = deps;
-  const logger = deps.logger ?? createLogger(config.log);
+  const logs = deps.logs ?? createLogger(config.log);
+  const logger = deps.logger ?? logs;
   const models = defineModels(sequelize);
   return {
     config,
     sequelize,
     models,
+    logs,
     logger,
     lifecycle: deps.lifecycle ?? new Lifecycle('ready'),
     errorHandler: deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.env === 'development' }),

@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const sequelize = createSequelize(config);
   const lifecycle = new Lifecycle('starting');
   const errorHandler = new ErrorHandler(logger, { exposeDebug: config.env === 'development' });
-  const { app, infra, modules, drain } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
+  const { app, infra, modules, drain } = createApp({ config, sequelize, logs: logger, lifecycle, errorHandler });
   const reportToSentry = initSentry(config, logger);
   if (reportToSentry) errorHandler.addReporter(reportToSentry);
   const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, app);
