@@ -7,6 +7,7 @@ import { JobLocks, newHolderId } from './infra/job-locks.js';
 import { Lifecycle } from './infra/lifecycle.js';
 import { createLogger, type AppLogger, type Logger } from './infra/logger.js';
 import { createMailer, type Mailer } from './infra/mailer.js';
+import { createMetrics, type Metrics } from './infra/metrics.js';
 import { SharedState } from './infra/shared-state.js';
 import { defineModels, type Models } from './models/index.js';
 
@@ -46,6 +47,8 @@ export interface Infra {
   mailer: Mailer;
   /** Cross-instance locks for jobs and the audit chain. */
   locks: JobLocks;
+  /** This app's Prometheus registry and the instruments the pipeline feeds. */
+  metrics: Metrics;
   sessionRecheckMs: number;
 }
 
@@ -66,6 +69,7 @@ export function createInfra(deps: AppDeps): Infra {
     shared: config.redis.url ? new SharedState(config.redis.url, config.redis.keyPrefix, logger) : undefined,
     mailer: deps.mailer ?? createMailer(config, logger),
     locks: new JobLocks(models, newHolderId()),
+    metrics: createMetrics(),
     sessionRecheckMs: deps.sessionRecheckMs ?? 60_000,
   };
 }

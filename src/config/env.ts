@@ -10,6 +10,7 @@ const SECRET_VARIABLES = [
   'DATA_ENCRYPTION_KEY',
   'DATA_ENCRYPTION_KEYS_PREVIOUS',
   'MONITORING_TOKEN',
+  'METRICS_TOKEN',
   'SMTP_URL',
   'SENTRY_DSN',
 ] as const;
@@ -67,6 +68,7 @@ const envSchema = z.object({
   RENDER_EXTERNAL_URL: optionalText.pipe(z.url().optional()),
   APP_URL: z.url().default('http://localhost:5173'),
   MONITORING_TOKEN: optionalText.pipe(z.string().min(16).optional()),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16).optional()).describe('bearer token that opens GET /metrics only (the Prometheus scraper)'),
   SMTP_URL: optionalText,
   MAIL_FROM: z.string().default('Confidant <no-reply@localhost>'),
   SENTRY_DSN: optionalText,
@@ -187,6 +189,7 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       ...secrets,
       previousDataEncryptionKeys: parseList(raw.DATA_ENCRYPTION_KEYS_PREVIOUS),
       monitoringToken: raw.MONITORING_TOKEN,
+      metricsToken: raw.METRICS_TOKEN,
     },
     mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
     sentryDsn: raw.SENTRY_DSN,
