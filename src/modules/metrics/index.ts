@@ -5,7 +5,7 @@ import type { HealthModule } from '../health/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import { metricsRoutes } from './metrics.routes.js';
 
-const LOGIN_FAILURE_WINDOW_MS = 60_000;
+const LOGIN_FAILURE_WINDOW_MS = 5 * 60_000;
 
 /** Rejects when `task` takes longer than `ms`: a scrape must not hang on a database that does not answer. */
 function within<T>(ms: number, task: () => Promise<T>): Promise<T> {
@@ -40,7 +40,7 @@ export function createMetricsModule(
   const countEvent = metrics.counter('confidant_security_events_total', 'Security events recorded, by type (login_success, login_failure, token_validation_failure, token_reuse_detected, rate_limited, ...)', 'type', SECURITY_EVENT_TYPES);
   deps.securityEvents.recorder.onRecord(countEvent);
 
-  metrics.gauge('confidant_login_failures_busiest_address', 'Failed logins in the last 60 s from the one client address with the most; the address itself is never exported', () =>
+  metrics.gauge('confidant_login_failures_busiest_address', 'Failed logins in the last 5 minutes from the one client address with the most; the address itself is never exported', () =>
     within(timeoutMs, () => deps.securityEvents.busiestFailedLoginSource(new Date(Date.now() - LOGIN_FAILURE_WINDOW_MS))),
   );
   const sealing = sharedReading(() => within(timeoutMs, () => deps.securityEvents.auditChain.unsealed()));
