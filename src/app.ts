@@ -14,6 +14,7 @@ import { notFound } from './middleware/not-found.js';
 import { rateLimits } from './middleware/rate-limit.js';
 import { ResilientRateLimitStore } from './middleware/rate-limit-store.js';
 import { requestId } from './middleware/request-id.js';
+import { requestSpan } from './middleware/request-span.js';
 import { httpsRedirect, securityHeaders } from './middleware/security-headers.js';
 import { createModules, type Modules } from './modules/index.js';
 import { mountRoutes } from './routes.js';
@@ -60,7 +61,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.set('etag', false); // responses are no-store; hashing them is wasted work
 
   app.use(requestId()); //                        1. correlate logs, errors and responses
-  app.use(httpMetrics(infra.metrics)); //            ... and time and count every answer by route template
+  app.use(httpMetrics(infra.metrics)); //            ... time and count every answer by route template
+  app.use(requestSpan()); //                         ... and trace it (no-op without an OpenTelemetry SDK)
   app.use(accessLog(infra.logs.pino)); //         2. one line per request, nothing secret
   app.use(securityHeaders(config)); //            3. helmet, Permissions-Policy, no-store
   app.use(httpsRedirect(config)); //                 ... and HTTPS behind a trusted proxy

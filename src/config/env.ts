@@ -72,6 +72,7 @@ const envSchema = z.object({
   SMTP_URL: optionalText,
   MAIL_FROM: z.string().default('Confidant <no-reply@localhost>'),
   SENTRY_DSN: optionalText,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(z.url().optional()).describe('OTLP endpoint; with @opentelemetry/sdk-node installed, traces go there'),
   REQUIRE_EMAIL_VERIFICATION: booleanFlag.optional(),
   RATE_LIMIT_GLOBAL_MAX: positiveInt.default(600),
   RATE_LIMIT_GLOBAL_WINDOW_S: positiveInt.default(600),
@@ -193,6 +194,7 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
     },
     mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
     sentryDsn: raw.SENTRY_DSN,
+    tracing: { otlpEndpoint: raw.OTEL_EXPORTER_OTLP_ENDPOINT },
     requireEmailVerification: raw.REQUIRE_EMAIL_VERIFICATION ?? production,
     rateLimits: {
       global: { max: raw.RATE_LIMIT_GLOBAL_MAX, windowS: raw.RATE_LIMIT_GLOBAL_WINDOW_S },

@@ -1,5 +1,6 @@
 import { ConnectionError, TimeoutError, ValidationError, type Sequelize } from 'sequelize';
 import type { QueryErrorKind } from '../infra/metrics.js';
+import { inSpan, SpanKind } from '../infra/tracing.js';
 
 export type QueryFailureListener = (kind: QueryErrorKind) => void;
 
@@ -12,20 +13,29 @@ function kindOf(error: unknown): QueryErrorKind {
   return 'other';
 }
 
+/** The statement's first keyword (SELECT, INSERT...): never its text, which can hold values. */
+function operationOf(sql: unknown): string {
+  const text = typeof sql === 'string' ? sql : ((sql as { query?: string } | undefined)?.query ?? '');
+  return /^\s*([A-Za-z]+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+}
+
 /**
  * Every query of this Sequelize goes through one wrapper (models call `sequelize.query`
- * too), which tells the listeners about each failure. Installed once per instance, by
- * createSequelize; apps subscribe with `onQueryFailure`.
+ * too): a client span around it (no-op without an OpenTelemetry SDK), and each failure told
+ * to the listeners. Installed once per instance, by createSequelize; apps subscribe with
+ * `onQueryFailure`.
  */
 export function observeQueries(sequelize: Sequelize): void {
   if (listeners.has(sequelize)) return;
   const subscribed = new Set<QueryFailureListener>();
   listeners.set(sequelize, subscribed);
   const query = sequelize.query.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
+  const system = sequelize.getDialect() === 'postgres' ? 'postgresql' : 'sqlite';
   Object.assign(sequelize, {
     async query(...args: unknown[]) {
+      const operation = operationOf(args[0]);
       try {
-        return await query(...args);
+        return await inSpan(`db ${operation}`, { 'db.system': system, 'db.operation.name': operation }, SpanKind.CLIENT, () => query(...args));
       } catch (error) {
         const kind = kindOf(error);
         for (const listener of subscribed) listener(kind);
