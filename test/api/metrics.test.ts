@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
@@ -78,12 +79,17 @@ describe('GET /metrics in production without a token configured', () => {
       CORS_ORIGINS: 'https://app.example.com',
       AUTH_SECRET: randomBytes(32).toString('base64url'),
       DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+      LOG_LEVEL: 'silent',
     });
     expect(config.secrets.monitoringToken).toBeUndefined();
     expect(config.secrets.metricsToken).toBeUndefined();
     const production = createApp({ config, sequelize: t.sequelize });
     expect((await request(production.app).get('/metrics').expect(401)).body.code).toBe('METRICS_ACCESS_REQUIRED');
     await request(production.app).get('/metrics').set('Authorization', 'Bearer monitoring-token-guess-0000').expect(401);
+    // Its background work (the refused token is a security event) ends before the database closes.
+    await production.modules.securityEvents.recorder.flush();
+    await production.modules.securityEvents.auditChain.sealPending();
+    await production.modules.securityEvents.auditChain.stop();
   });
 });
 
@@ -210,5 +216,25 @@ describe('label hygiene', () => {
     expect(routes).toContain('(unmatched)');
     const histogramRoutes = new Set(samples.filter((sample) => sample.name === 'confidant_http_request_duration_seconds_bucket').map((sample) => sample.labels.route!));
     expect(histogramRoutes).toContain('/api/sessions/:id/entries');
+  });
+});
+
+describe('what the alert rules and the dashboard query', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { ...LENIENT_LIMITS, METRICS_TOKEN } });
+  });
+  afterAll(() => t.close());
+
+  it('every confidant_ and nodejs_ metric they name is one the app exports', async () => {
+    const text = ['ops/prometheus/alerts.yml', 'ops/grafana/dashboards/confidant.json'].map((file) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')).join('\n');
+    const named = new Set([...text.matchAll(/\b((?:confidant|nodejs|process)_[a-z0-9_]+)/g)].map((match) => match[1]!));
+    await request(t.app).get('/health').expect(200); // so the request series exist
+    const exported = new Set((await scrape(t.app, METRICS_TOKEN)).map((sample) => sample.name));
+    // Gauges that exist only with PostgreSQL or Redis.
+    if (t.dialect !== 'postgres') for (const name of ['confidant_db_pool_connections_in_use', 'confidant_db_pool_waiting', 'confidant_db_pool_connections_max']) exported.add(name);
+    if (!t.config.redis.url) exported.add('confidant_redis_up');
+    expect(named.size).toBeGreaterThan(10);
+    expect([...named].filter((name) => !exported.has(name))).toEqual([]);
   });
 });

@@ -22,6 +22,7 @@ import { findBinary, titleFor } from '../helpers/prometheus.js';
 const METRICS_TOKEN = 'metrics-token-for-the-prometheus-test';
 const ALERT = 'ConfidantFailedLoginsFromOneAddress';
 const RULES = fileURLToPath(new URL('../../ops/prometheus/alerts.yml', import.meta.url));
+const DASHBOARD = fileURLToPath(new URL('../../ops/grafana/dashboards/confidant.json', import.meta.url));
 const prometheus = findBinary('prometheus');
 
 interface Alert {
@@ -125,6 +126,16 @@ describe.skipIf(!prometheus)(titleFor('alert rules in a real Prometheus scraping
     expect(loaded).toHaveLength(9);
     expect(loaded.filter((rule) => rule.health !== 'ok' && rule.health !== 'unknown')).toEqual([]);
     expect((await alerts()).filter((alert) => alert.labels.alertname === ALERT)).toEqual([]);
+  });
+
+  it('accepts every query of the Grafana dashboard (valid PromQL over the scraped series)', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    const queries = dashboard.panels.flatMap((panel) => panel.targets ?? []).map((target) => target.expr);
+    expect(queries.length).toBeGreaterThan(10);
+    for (const query of queries) {
+      const body = (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { status: string; error?: string };
+      expect(body, query).toMatchObject({ status: 'success' });
+    }
   });
 
   it('turns ConfidantFailedLoginsFromOneAddress pending after a burst of failed logins from one address', async () => {
