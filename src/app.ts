@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(requestId()); //                        1. correlate logs, errors and responses
   app.use(httpMetrics(infra.metrics)); //            ... time and count every answer by route template
   app.use(requestSpan()); //                         ... and trace it (no-op without an OpenTelemetry SDK)
-  app.use(accessLog(infra.logs.pino)); //         2. one line per request, nothing secret
+  app.use(accessLog(logger)); //                  2. one line per request, nothing secret
   app.use(securityHeaders(config)); //            3. helmet, Permissions-Policy, no-store
   app.use(httpsRedirect(config)); //                 ... and HTTPS behind a trusted proxy
   app.use(corsAllowlist(config)); //              4. only allowlisted origins get CORS headers

@@ -16,7 +16,7 @@ export interface AppDeps {
   sequelize: Sequelize;
   /** The process's log output (the server passes the one it started with); built from config otherwise. */
   logs?: AppLogger;
-  /** What the modules log through; `logs` by default (tests hand in a capturing logger). */
+  /** What the app logs through, the access line included; `logs` by default (tests hand in a capturing logger). */
   logger?: Logger;
   lifecycle?: Lifecycle;
   errorHandler?: ErrorHandler;
@@ -35,7 +35,7 @@ export interface Infra {
   config: Config;
   sequelize: Sequelize;
   models: Models;
-  /** The pino logger behind the access line, flushed by drain(). */
+  /** The pino output behind the logger, flushed by drain(). */
   logs: AppLogger;
   logger: Logger;
   lifecycle: Lifecycle;

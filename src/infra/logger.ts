@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import { processLogSink, type LogSink } from './log-sink.js';
 import { currentRequestId } from './request-context.js';
 
@@ -19,9 +19,8 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-/** The logger behind the app: its pino instance (for the access line) and its flush at shutdown. */
+/** The logger of a process's output: the same calls, and the flush that shutdown awaits. */
 export interface AppLogger extends Logger {
-  readonly pino: PinoLogger;
   flush(): Promise<void>;
 }
 
@@ -124,7 +123,6 @@ export function createLogger(options: LogOptions, sink?: LogSink): AppLogger {
       root[level](requestId && fields.requestId === undefined ? { requestId, ...fields } : fields, message);
     };
   return {
-    pino: root,
     debug: write('debug'),
     info: write('info'),
     warn: write('warn'),

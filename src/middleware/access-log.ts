@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
-import type { Logger as PinoLogger } from 'pino';
+import type { Logger } from '../infra/logger.js';
 import morgan from 'morgan';
 
 /**
@@ -37,16 +37,13 @@ function lineFields(tokens: morgan.TokenIndexer<IncomingMessage, ServerResponse>
 }
 
 /**
- * One line per request, written by the app's pino logger: the same output, redaction and
+ * One line per request, written by the app's logger (pino): the same output, redaction and
  * asynchronous writes as every other line. morgan only times the request and calls us when
  * the response is done; the format returns nothing, so morgan itself writes nothing.
  */
-export function accessLog(logger: PinoLogger): RequestHandler {
-  return morgan<IncomingMessage, ServerResponse>(
-    (tokens, req, res) => {
-      logger.info(lineFields(tokens, req, res), 'request');
-      return undefined;
-    },
-    { skip: () => !logger.isLevelEnabled('info') },
-  );
+export function accessLog(logger: Logger): RequestHandler {
+  return morgan<IncomingMessage, ServerResponse>((tokens, req, res) => {
+    logger.info('request', lineFields(tokens, req, res));
+    return undefined;
+  });
 }

@@ -1,18 +1,8 @@
-import { PassThrough } from 'node:stream';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogSink } from '../../src/infra/log-sink.js';
 import { createLogger, type AppLogger } from '../../src/infra/logger.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const text = { out: '', err: '' };
-  out.on('data', (chunk: Buffer) => (text.out += chunk.toString()));
-  err.on('data', (chunk: Buffer) => (text.err += chunk.toString()));
-  return { sink: new LogSink({ out, err }), text };
-}
+import { captureLogs } from '../helpers/log-capture.js';
 
 const lines = (text: string) =>
   text
@@ -23,7 +13,7 @@ const lines = (text: string) =>
 describe('log lines of a request (JSON)', () => {
   let t: TestApp;
   let logs: AppLogger;
-  const { sink, text } = capture();
+  const { sink, text } = captureLogs();
 
   beforeAll(async () => {
     logs = createLogger({ level: 'info', format: 'json' }, sink);

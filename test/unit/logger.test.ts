@@ -1,23 +1,13 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { LogSink } from '../../src/infra/log-sink.js';
 import { createLogger, readableLine } from '../../src/infra/logger.js';
 import { runWithRequestId } from '../../src/infra/request-context.js';
-
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const text = { out: '', err: '' };
-  out.on('data', (chunk: Buffer) => (text.out += chunk.toString()));
-  err.on('data', (chunk: Buffer) => (text.err += chunk.toString()));
-  return { sink: new LogSink({ out, err }), text };
-}
+import { captureLogs } from '../helpers/log-capture.js';
 
 const FORGED = 'hello\n2026-01-01 ERROR forged line';
 
 describe('logger', () => {
   it('JSON: one parseable line per call, secrets redacted at any of the known keys', async () => {
-    const { sink, text } = capture();
+    const { sink, text } = captureLogs();
     const logger = createLogger({ level: 'debug', format: 'json' }, sink);
     logger.info(FORGED, { authorization: 'Bearer abc', cookie: 'a=b', body: { password: 'pw', currentPassword: 'pw2', text: 'session text' } });
     await logger.flush();
@@ -29,7 +19,7 @@ describe('logger', () => {
   });
 
   it('development format: a message or value with a newline stays on one line', async () => {
-    const { sink, text } = capture();
+    const { sink, text } = captureLogs();
     const logger = createLogger({ level: 'debug', format: 'dev' }, sink);
     logger.info(FORGED, { path: '/x\ny', agent: 'a\u001b[31m' });
     logger.error('failed', { error: 'TypeError' });
@@ -48,7 +38,7 @@ describe('logger', () => {
   });
 
   it('adds the request id in scope, and never overrides one given', async () => {
-    const { sink, text } = capture();
+    const { sink, text } = captureLogs();
     const logger = createLogger({ level: 'info', format: 'json' }, sink);
     runWithRequestId('abc', () => {
       logger.info('one');
@@ -61,7 +51,7 @@ describe('logger', () => {
   });
 
   it('writes nothing at level silent', async () => {
-    const { sink, text } = capture();
+    const { sink, text } = captureLogs();
     const logger = createLogger({ level: 'silent', format: 'json' }, sink);
     logger.error('nothing');
     await logger.flush();
