@@ -6,6 +6,7 @@ import { createAuthModule } from './auth/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
+import { createMetricsModule } from './metrics/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
 import { createPrivacyModule } from './privacy/index.js';
 import { createSecurityEventsModule } from './security-events/index.js';
@@ -18,6 +19,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const users = createUsersModule(infra);
   const auth = createAuthModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users });
+  const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
   return {
     securityEvents,
     users,
@@ -26,8 +28,9 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     dashboard: createDashboardModule({ sessions, users }),
     privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents }),
     admin: createAdminModule({ users, auth, securityEvents }),
-    health: createHealthModule(infra, { proxyTrust: pipeline.proxyTrust }),
+    health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),
+    metrics: createMetricsModule(infra, { securityEvents, health }),
     docs: createDocsModule(pipeline.routes),
   };
 }
