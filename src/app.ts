@@ -15,6 +15,7 @@ import { notFound } from './middleware/not-found.js';
 import { rateLimits } from './middleware/rate-limit.js';
 import { ResilientRateLimitStore } from './middleware/rate-limit-store.js';
 import { requestId } from './middleware/request-id.js';
+import { steps } from './middleware/steps.js';
 import { requestSpan } from './middleware/request-span.js';
 import { httpsRedirect, securityHeaders } from './middleware/security-headers.js';
 import { createModules, type Modules } from './modules/index.js';
@@ -64,18 +65,23 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.set('trust proxy', config.trustProxy); // req.ip = the address seen through exactly this many hops
   app.set('etag', false); // responses are no-store; hashing them is wasted work
 
-  app.use(requestId()); //                        1. correlate logs, errors and responses
-  app.use(httpMetrics(infra.metrics)); //            ... time and count every answer by route template
-  app.use(requestSpan()); //                         ... and trace it (no-op without an OpenTelemetry SDK)
-  app.use(accessLog(logger)); //                  2. one line per request, nothing secret
-  app.use(securityHeaders(config)); //            3. helmet, Permissions-Policy, no-store
-  app.use(httpsRedirect(config)); //                 ... and HTTPS behind a trusted proxy
-  app.use(corsAllowlist(config)); //              4. only allowlisted origins get CORS headers
-  app.use(proxyTrust.middleware()); //            5. notice forwarding hops we do not trust...
-  app.use(limits.global); //                         ... then the global and write tiers
-  app.use(limits.write);
-  app.use(jsonBodies(config.bodyLimit, (method, path) => routes.bodyLimitFor(method, path))); // 6. JSON bodies, the route's limit (413 / 400)
-  app.use(authenticate({ verifyBearer: modules.auth.verifyBearer, monitoringToken: config.secrets.monitoringToken, metricsToken: config.secrets.metricsToken })); // 7. bearer -> req.auth
+  // Steps 1-7 apply to every request: one Express layer runs them in this order.
+  app.use(
+    steps(
+      requestId(), //                           1. correlate logs, errors and responses
+      httpMetrics(infra.metrics), //               ... time and count every answer by route template
+      requestSpan(), //                            ... and trace it (no-op without an OpenTelemetry SDK)
+      accessLog(logger), //                     2. one line per request, nothing secret
+      securityHeaders(config), //               3. helmet, Permissions-Policy, no-store
+      httpsRedirect(config), //                    ... and HTTPS behind a trusted proxy
+      corsAllowlist(config), //                 4. only allowlisted origins get CORS headers
+      proxyTrust.middleware(), //               5. notice forwarding hops we do not trust...
+      limits.global, //                            ... then the global and write tiers
+      limits.write,
+      jsonBodies(config.bodyLimit, (method, path) => routes.bodyLimitFor(method, path)), // 6. JSON bodies, the route's limit (413 / 400)
+      authenticate({ verifyBearer: modules.auth.verifyBearer, monitoringToken: config.secrets.monitoringToken, metricsToken: config.secrets.metricsToken }), // 7. bearer -> req.auth
+    ),
+  );
 
   mountRoutes(app, routes, modules); //           8. route declarations: tier, access, validation, handler
   if (deps.extraRoutes) {
