@@ -27,6 +27,14 @@ export interface RouteTableOptions {
   checkResponses: boolean;
 }
 
+/** Names the matched route on the request before its guards run, so metrics count refusals under it. */
+function markRoute(template: string): RequestHandler {
+  return function matchedRoute(req, _res, next) {
+    req.routeTemplate = template;
+    next();
+  };
+}
+
 function joinPath(prefix: string, path: string): string {
   const joined = `${prefix}${path === '/' ? '' : path}`;
   return joined === '' ? '/' : joined;
@@ -70,7 +78,7 @@ export class RouteTable {
       this.mounted.push({ method: spec.method, path, spec, matches: (candidate) => matcher(candidate) !== false });
       const before = [...(spec.rateLimit === 'auth' ? [this.options.authLimit] : []), ...accessGuard(spec.access)];
       const verb = spec.method.toLowerCase() as Lowercase<HttpMethod>;
-      router[verb](spec.path, ...before, this.handle(definition, `${spec.method} ${path}`));
+      router[verb](spec.path, markRoute(path), ...before, this.handle(definition, `${spec.method} ${path}`));
     }
     return router;
   }

@@ -6,6 +6,7 @@ import { createAuthModule } from './auth/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
+import { createMetricsModule } from './metrics/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
 import { createOrganizationsModule } from './organizations/index.js';
 import { createPrivacyModule } from './privacy/index.js';
@@ -20,6 +21,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const auth = createAuthModule(infra, { users, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
+  const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
   return {
     securityEvents,
     users,
@@ -29,8 +31,9 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     dashboard: createDashboardModule({ sessions, users, organizations }),
     privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents, organizations }),
     admin: createAdminModule({ users, auth, securityEvents, sessions }),
-    health: createHealthModule(infra, { proxyTrust: pipeline.proxyTrust }),
+    health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),
+    metrics: createMetricsModule(infra, { securityEvents, health }),
     docs: createDocsModule(pipeline.routes),
   };
 }

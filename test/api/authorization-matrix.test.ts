@@ -253,6 +253,7 @@ const MATRIX: Record<string, Row> = {
   })),
 
   'GET /api/errors/stats':              row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/errors/stats')),
+  'GET /metrics':                       row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/metrics')),
 
   'GET /api/openapi.json':              row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/openapi.json')),
   'GET /api/docs':                      row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/docs')),

@@ -29,6 +29,13 @@ function success({ response }: MountedRoute['spec']) {
   return { description: response.description };
 }
 
+/** The service tokens a route accepts besides an access token. */
+function serviceTokens(access: MountedRoute['spec']['access']) {
+  if (access === 'monitoring') return [{ monitoringToken: [] }];
+  if (access === 'metrics') return [{ monitoringToken: [] }, { metricsToken: [] }];
+  return [];
+}
+
 function operation(route: MountedRoute) {
   const { spec } = route;
   const key = `${route.method} ${route.path}`;
@@ -37,9 +44,10 @@ function operation(route: MountedRoute) {
   const responses: Record<string, unknown> = { [spec.response.status]: success(spec) };
   if (request.body || request.query || request.params) responses['400'] = problem('Invalid input (VALIDATION_FAILED and others)');
   if (protectedRoute) responses['401'] = problem('Missing or invalid access token');
-  if (typeof spec.access === 'object' || spec.access === 'monitoring') responses['403'] = problem('The caller’s role is not allowed');
+  if (typeof spec.access === 'object' || spec.access === 'monitoring' || spec.access === 'metrics') responses['403'] = problem('The caller’s role is not allowed');
   if (request.params) responses['404'] = problem('Not found (or not visible to the caller)');
   responses['429'] = problem('Rate limited; see Retry-After');
+  responses['503'] = problem('Temporarily unavailable (DATABASE_UNAVAILABLE, BUSY while sign-ins are shed, NOT_READY); see Retry-After');
   responses.default = problem('Unexpected error');
   return {
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, ''),
@@ -52,7 +60,7 @@ function operation(route: MountedRoute) {
       ...(spec.headers ?? []).map(({ name, description }) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
     ],
     ...(request.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(request.body, 'input') } } } }),
-    ...(protectedRoute && { security: [{ bearerAuth: [] }, ...(spec.access === 'monitoring' ? [{ monitoringToken: [] }] : [])] }),
+    ...(protectedRoute && { security: [{ bearerAuth: [] }, ...serviceTokens(spec.access)] }),
     responses,
   };
 }
@@ -81,7 +89,8 @@ export function buildOpenApiDocument(routes: MountedRoute[]) {
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'EdDSA access token from POST /api/auth/login' },
-        monitoringToken: { type: 'http', scheme: 'bearer', description: 'The MONITORING_TOKEN (error statistics only)' },
+        monitoringToken: { type: 'http', scheme: 'bearer', description: 'The MONITORING_TOKEN (error statistics and metrics only)' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'The METRICS_TOKEN (GET /metrics only)' },
       },
       schemas: {
         Problem: {
