@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
 import { createPractice, type Person, type Practice, requestAs } from '../helpers/practice.js';
-import { userWithToken } from '../helpers/users.js';
+import { login, userWithToken } from '../helpers/users.js';
 
 /**
  * Need-to-know access to counseling content: a counselor only through an active care
@@ -115,6 +115,16 @@ describe('a counselor reaches a session through the care relationship only', () 
     const listed = await as(practice.counselor).get('/api/sessions').expect(200);
     expect(listed.body.items.map((item: { id: string }) => item.id)).not.toContain(session.id);
     expect(texts(await as(practice.client).get(`${session.path}/entries`).expect(200))).toEqual(['client words']);
+  });
+
+  it('opens nothing to an account no longer a counselor, though its relationship was not ended', async () => {
+    const practice = await createPractice(t);
+    const session = await heldSession(practice);
+    await as(platformAdmin).patch(`/api/admin/users/${practice.counselor.user.id}`, { role: 'user' }).expect(200);
+    const demoted = { ...practice.counselor, auth: `Bearer ${(await login(t, practice.counselor.user)).accessToken}` };
+
+    await as(demoted).get(session.path).expect(404);
+    expect((await as(demoted).get('/api/sessions').expect(200)).body.items.map((item: { id: string }) => item.id)).not.toContain(session.id);
   });
 
   it('keeps a session from before organizations readable by its client, and closed to the counselor it names', async () => {

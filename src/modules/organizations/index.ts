@@ -5,7 +5,7 @@ import type { UsersModule } from '../users/index.js';
 import { createCareDirectory } from './care-directory.js';
 import { createCareService } from './care.service.js';
 import { createInvitationsService } from './invitations.service.js';
-import { createOrgAccess } from './org-access.js';
+import { createOrgAccess, type Caller } from './org-access.js';
 import { STAFF_ROLES } from './org-roles.js';
 import { createOrganizationData } from './organization-data.js';
 import { invitationRoutes, organizationsRoutes } from './organizations.routes.js';
@@ -43,7 +43,7 @@ export function createOrganizationsModule(
     /** Who counsels whom, and who runs which practice: read by sessions and dashboards. */
     care: createCareDirectory(models),
     /** For an organization's dashboard: its staff (or a platform admin) only; outsiders get 404. */
-    requireStaff: (caller: Parameters<typeof access.require>[0], organizationId: string) => access.require(caller, organizationId, STAFF_ROLES, { platformAdmin: true }),
+    requireStaff: (caller: Caller, organizationId: string) => access.require(caller, organizationId, STAFF_ROLES, { platformAdmin: true }),
     counts: data.counts,
     /** The GDPR export and account deletion. */
     data: { exportFor: data.exportFor, assertMayLeave: data.assertMayLeave, releaseAccount: data.releaseAccount },

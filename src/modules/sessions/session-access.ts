@@ -9,7 +9,8 @@ export interface Actor {
 
 /**
  * How the actor relates to a session; everything below is decided from this. `counselor`
- * is the session's counselor while their care relationship with the client is active;
+ * is the session's counselor, a counselor account, while their care relationship with the
+ * client is active;
  * `staff` an owner, admin or manager of the session's organization; `admin` a platform admin.
  */
 export type Participation = 'client' | 'counselor' | 'staff' | 'admin' | 'none';
@@ -23,7 +24,8 @@ export interface RelationFacts {
 export async function participation(session: Pick<CounselingSessionModel, 'userId' | 'counselorId' | 'organizationId'>, actor: Actor, facts: RelationFacts): Promise<Participation> {
   if (session.userId === actor.userId) return 'client';
   const inOrganization = session.organizationId !== null;
-  if (inOrganization && session.counselorId === actor.userId && (await facts.activeCare())) return 'counselor';
+  // Counseling needs a counselor account too: a demoted account's relationships open nothing.
+  if (inOrganization && actor.role === 'counselor' && session.counselorId === actor.userId && (await facts.activeCare())) return 'counselor';
   if (actor.role === 'admin') return 'admin';
   if (inOrganization && (await facts.staffOfOrganization())) return 'staff';
   return 'none';

@@ -42,7 +42,7 @@ export function createSessionsService(deps: SessionsDeps) {
   /** Sessions the actor may list: own, those of the clients in their care, those of the organizations they run (metadata), all (platform admins). */
   async function listScope(actor: Actor): Promise<WhereOptions> {
     if (actor.role === 'admin') return {};
-    const [clients, organizations] = await Promise.all([deps.care.clientsOf(actor.userId), deps.care.staffOrganizationsOf(actor.userId)]);
+    const [clients, organizations] = await Promise.all([actor.role === 'counselor' ? deps.care.clientsOf(actor.userId) : [], deps.care.staffOrganizationsOf(actor.userId)]);
     const scopes: WhereOptions[] = [{ userId: actor.userId }];
     if (clients.length > 0) scopes.push({ counselorId: actor.userId, [Op.or]: clients.map(({ organizationId, clientId }) => ({ organizationId, userId: clientId })) });
     if (organizations.length > 0) scopes.push({ organizationId: organizations });
