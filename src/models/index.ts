@@ -4,13 +4,18 @@ import { defineAuthSession } from './auth-session.model.js';
 import { defineCounselingSession } from './counseling-session.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
 import { defineJobLock } from './job-lock.model.js';
+import { defineLoginChallenge } from './login-challenge.model.js';
 import { defineOneTimeToken } from './one-time-token.model.js';
+import { definePasskey } from './passkey.model.js';
+import { defineRecoveryCode } from './recovery-code.model.js';
 import { defineSecurityEvent } from './security-event.model.js';
 import { defineSessionEntry } from './session-entry.model.js';
 import { defineSessionFeedback } from './session-feedback.model.js';
 import { defineSigningKey } from './signing-key.model.js';
+import { defineTotpFactor } from './totp-factor.model.js';
 import { defineUserPreferences } from './user-preferences.model.js';
 import { defineUser } from './user.model.js';
+import { defineWebauthnChallenge } from './webauthn-challenge.model.js';
 
 /**
  * Every model, defined on one Sequelize instance (so several apps with their own
@@ -29,6 +34,12 @@ export function defineModels(sequelize: Sequelize) {
   const JobLock = defineJobLock(sequelize);
   const OneTimeToken = defineOneTimeToken(sequelize);
   const AuditCheckpoint = defineAuditCheckpoint(sequelize);
+  // Second factors (the mfa module) and sign-ins waiting for one (auth).
+  const TotpFactor = defineTotpFactor(sequelize);
+  const RecoveryCode = defineRecoveryCode(sequelize);
+  const Passkey = definePasskey(sequelize);
+  const WebauthnChallenge = defineWebauthnChallenge(sequelize);
+  const LoginChallenge = defineLoginChallenge(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -36,7 +47,10 @@ export function defineModels(sequelize: Sequelize) {
   CounselingSession.hasMany(SessionEntry, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
   CounselingSession.hasOne(SessionFeedback, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
 
-  return { User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock, OneTimeToken, AuditCheckpoint };
+  return {
+    User, AuthSession, SigningKey, SecurityEvent, CounselingSession, SessionEntry, SessionFeedback, UserPreferences, IdempotencyKey, JobLock, OneTimeToken, AuditCheckpoint,
+    TotpFactor, RecoveryCode, Passkey, WebauthnChallenge, LoginChallenge,
+  };
 }
 
 export type Models = ReturnType<typeof defineModels>;

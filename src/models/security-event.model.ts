@@ -19,6 +19,15 @@ export const SECURITY_EVENT_TYPES = [
   'rate_limited',
   'suspicious_activity',
   'data_exported',
+  // Second factors and step-up
+  'mfa_enabled',
+  'mfa_disabled',
+  'mfa_challenge_failed',
+  'recovery_code_used',
+  'recovery_codes_regenerated',
+  'passkey_added',
+  'passkey_removed',
+  'reauthenticated',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

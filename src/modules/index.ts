@@ -6,6 +6,7 @@ import { createAuthModule } from './auth/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
+import { createMfaModule } from './mfa/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
 import { createPrivacyModule } from './privacy/index.js';
 import { createSecurityEventsModule } from './security-events/index.js';
@@ -16,11 +17,13 @@ import { createUsersModule } from './users/index.js';
 export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[] }) {
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
+  const mfa = createMfaModule(infra, { users, securityEvents });
   const auth = createAuthModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users });
   return {
     securityEvents,
     users,
+    mfa,
     auth,
     sessions,
     dashboard: createDashboardModule({ sessions, users }),

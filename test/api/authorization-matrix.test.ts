@@ -5,6 +5,7 @@ import type { SessionStatus } from '../../src/models/counseling-session.model.js
 import type { Role } from '../../src/models/user.model.js';
 import { MOUNTS } from '../../src/routes.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { enrolTotp, totpCode } from '../helpers/mfa.js';
 import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
 
 /**
@@ -83,6 +84,14 @@ const onSession = (suffix: string, options: { fresh?: SessionStatus; body?: obje
     return { path: `/api/sessions/${id}${suffix}`, body: options.body };
   };
 const memberOf = (actor: ActorName) => (actor === 'anonymous' ? undefined : who[actor]);
+/** A route that changes the caller's own second factors: a fresh account of the same role, with an authenticator app when `withTotp`. */
+const ownFactors = (path: string, options: { withTotp?: boolean; body?: object } = {}) =>
+  async function factorCall(actor: ActorName): Promise<Call> {
+    if (actor === 'anonymous') return { path, body: options.body };
+    const fresh = await identity(ROLE_OF[actor]);
+    if (options.withTotp) await enrolTotp(t, fresh.auth);
+    return { path, body: options.body, auth: fresh.auth };
+  };
 
 // prettier-ignore
 const MATRIX: Record<string, Row> = {
@@ -134,6 +143,17 @@ const MATRIX: Record<string, Row> = {
     body: { currentPassword: TEST_PASSWORD, newPassword: STRONG },
     ...(actor !== 'anonymous' && { auth: (await identity(ROLE_OF[actor])).auth }),
   })),
+  // Second factors: the caller's own, on fresh accounts so the shared identities keep signing in with a password alone.
+  'GET /api/auth/mfa':                  row([401, 200, 200, 200, 200, 200], fixed('/api/auth/mfa')),
+  'POST /api/auth/mfa/totp/setup':      row([401, 200, 200, 200, 200, 200], ownFactors('/api/auth/mfa/totp/setup')),
+  'POST /api/auth/mfa/totp/confirm':    row([401, 200, 200, 200, 200, 200], async (actor) => {
+    if (actor === 'anonymous') return { path: '/api/auth/mfa/totp/confirm', body: { code: '123456' } };
+    const fresh = await identity(ROLE_OF[actor]);
+    const setup = await request(t.app).post('/api/auth/mfa/totp/setup').set('Authorization', fresh.auth).expect(200);
+    return { path: '/api/auth/mfa/totp/confirm', body: { code: await totpCode(setup.body.secret) }, auth: fresh.auth };
+  }),
+  'DELETE /api/auth/mfa/totp':          row([401, 204, 204, 204, 204, 204], ownFactors('/api/auth/mfa/totp', { withTotp: true })),
+  'POST /api/auth/mfa/recovery-codes':  row([401, 200, 200, 200, 200, 200], ownFactors('/api/auth/mfa/recovery-codes', { withTotp: true })),
 
   'POST /api/sessions':                 row([401, 201, 201, 201, 201, 201], fixed('/api/sessions', { topic: 'matrix' })),
   'GET /api/sessions':                  row([401, 200, 200, 200, 200, 200], fixed('/api/sessions')),
