@@ -21,6 +21,8 @@ export interface Actor {
 /** What a verified access token says (`req.auth`). */
 export interface AccessClaims extends Actor {
   expiresAt: number;
+  /** A session of a role that requires a second factor, opened without one: it may only enrol one. */
+  enrolmentOnly: boolean;
 }
 
 export interface RequestSchemas {

@@ -10,7 +10,8 @@ export interface LoginChallengeModel extends Model<InferAttributes<LoginChalleng
   tokenHash: string;
   transport: 'cookie' | 'body';
   rememberMe: boolean;
-  failures: CreationOptional<number>;
+  /** Codes tried against it; each try is counted before the code is checked, so at most five are ever checked. */
+  attempts: CreationOptional<number>;
   expiresAt: Date;
   usedAt: CreationOptional<Date | null>;
   createdAt: CreationOptional<Date>;
@@ -25,7 +26,7 @@ export function defineLoginChallenge(sequelize: Sequelize) {
       tokenHash: { type: DataTypes.STRING(64), allowNull: false, unique: true },
       transport: { type: DataTypes.STRING(8), allowNull: false },
       rememberMe: { type: DataTypes.BOOLEAN, allowNull: false },
-      failures: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
       expiresAt: { type: DataTypes.DATE, allowNull: false },
       usedAt: { type: DataTypes.DATE, allowNull: true },
       createdAt: DataTypes.DATE,

@@ -18,7 +18,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
   const mfa = createMfaModule(infra, { users, securityEvents });
-  const auth = createAuthModule(infra, { users, securityEvents });
+  const auth = createAuthModule(infra, { users, securityEvents, mfa });
   const sessions = createSessionsModule(infra, { users });
   return {
     securityEvents,

@@ -5,7 +5,7 @@ import type { SessionStatus } from '../../src/models/counseling-session.model.js
 import type { Role } from '../../src/models/user.model.js';
 import { MOUNTS } from '../../src/routes.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { enrolTotp, totpCode } from '../helpers/mfa.js';
+import { enrolTotp, nextTotpCode, totpCode } from '../helpers/mfa.js';
 import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
 
 /**
@@ -144,6 +144,13 @@ const MATRIX: Record<string, Row> = {
     ...(actor !== 'anonymous' && { auth: (await identity(ROLE_OF[actor])).auth }),
   })),
   // Second factors: the caller's own, on fresh accounts so the shared identities keep signing in with a password alone.
+  // Completes somebody's password sign-in with their code: the challenge is the credential, whoever sends it.
+  'POST /api/auth/mfa/verify':          row([200, 200, 200, 200, 200, 200], async () => {
+    const person = await createUser(t);
+    const { secret } = await enrolTotp(t, `Bearer ${(await login(t, person)).accessToken}`);
+    const step = await request(t.app).post('/api/auth/login').send({ email: person.email, password: TEST_PASSWORD, transport: 'body' }).expect(200);
+    return { path: '/api/auth/mfa/verify', body: { challenge: step.body.challenge, code: await nextTotpCode(secret) } };
+  }),
   'GET /api/auth/mfa':                  row([401, 200, 200, 200, 200, 200], fixed('/api/auth/mfa')),
   'POST /api/auth/mfa/totp/setup':      row([401, 200, 200, 200, 200, 200], ownFactors('/api/auth/mfa/totp/setup')),
   'POST /api/auth/mfa/totp/confirm':    row([401, 200, 200, 200, 200, 200], async (actor) => {

@@ -9,9 +9,11 @@ import {
   changePasswordSchema,
   emailOnlySchema,
   jwksResponse,
+  loginResponse,
   loginSchema,
   loginSessionsResponse,
   logoutSchema,
+  mfaVerifySchema,
   refreshSchema,
   registerSchema,
   resetPasswordSchema,
@@ -21,6 +23,7 @@ import {
   verifyEmailSchema,
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
+import type { MfaLogin } from './mfa-login.service.js';
 import { tokenTransport } from './auth.transport.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { JWKS_MAX_AGE_S, type SigningKeyStore } from './signing-keys.js';
@@ -33,12 +36,13 @@ const RECOVERY = 'Account recovery';
 
 export interface AuthRouteDeps {
   auth: AuthService;
+  mfaLogin: MfaLogin;
   recovery: AccountRecovery;
   cookies: AuthCookies;
 }
 
 /** `/api/auth`. The auth rate-limit tier guards every route that takes a credential or sends mail. */
-export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
+export function authRoutes({ auth, mfaLogin, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
   const transport = tokenTransport(cookies);
   return [
     route(
@@ -53,8 +57,15 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
       },
     ),
     route(
-      { method: 'POST', path: '/login', access: 'public', rateLimit: 'auth', summary: 'Sign in', request: loginSchema, response: tokens('Access token, user and session; the refresh token in a cookie or the body') },
-      async ({ input, meta, res }) => transport.body(res, await auth.login(input.body, meta), input.body.transport),
+      {
+        method: 'POST', path: '/login', access: 'public', rateLimit: 'auth', summary: 'Sign in', request: loginSchema,
+        description: 'For an account with a second factor a right password opens no session: the answer is { mfaRequired, challenge, methods } for POST /api/auth/mfa/verify.',
+        response: { status: 200, description: 'Access token, user and session (the refresh token in a cookie or the body), or a second-factor challenge', schema: loginResponse },
+      },
+      async ({ input, meta, res }) => {
+        const result = await auth.login(input.body, meta);
+        return 'mfaRequired' in result ? result : transport.body(res, result, input.body.transport);
+      },
     ),
     route(
       {
@@ -71,6 +82,17 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
           if (presented.transport === 'cookie' && error instanceof AppError && error.status === 401) cookies.clear(res);
           throw error;
         }
+      },
+    ),
+    route(
+      {
+        method: 'POST', path: '/mfa/verify', access: 'public', rateLimit: 'auth', tag: 'Second factors', summary: 'Complete a sign-in with the second factor', request: mfaVerifySchema,
+        description: 'The challenge from POST /login and a code from the authenticator app, or a recovery code (each works once). The session takes the transport and remember-me choice of the login.',
+        response: tokens('The same answer as a sign-in without a second factor'),
+      },
+      async ({ input, meta, res }) => {
+        const { issued, transport: chosen } = await mfaLogin.verify(input.body, meta);
+        return transport.body(res, issued, chosen);
       },
     ),
     // Ends the current session: the bearer's, or the one named by the refresh cookie or body token.
