@@ -68,7 +68,7 @@ export class RouteTable {
       const path = joinPath(prefix, spec.path);
       const matcher = match(path, { decode: false });
       this.mounted.push({ method: spec.method, path, spec, matches: (candidate) => matcher(candidate) !== false });
-      const before = [...(spec.rateLimit === 'auth' ? [this.options.authLimit] : []), ...accessGuard(spec.access)];
+      const before = [...(spec.rateLimit === 'auth' ? [this.options.authLimit] : []), ...accessGuard(spec.access, { duringEnrolment: spec.duringEnrolment })];
       const verb = spec.method.toLowerCase() as Lowercase<HttpMethod>;
       router[verb](spec.path, ...before, this.handle(definition, `${spec.method} ${path}`));
     }

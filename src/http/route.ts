@@ -85,6 +85,12 @@ export interface RouteSpec<A extends AccessSpec, S extends RequestSchemas, R ext
   bodyLimit?: string;
   /** Routes that take a credential or send mail also count in the auth tier. */
   rateLimit?: 'auth';
+  /**
+   * Open to an enrolment-only session too (a role that requires a second factor, signed in
+   * without one): the routes that enrol a factor, and who-am-I and logout. Every other
+   * authenticated route answers such a session 403 MFA_ENROLMENT_REQUIRED.
+   */
+  duringEnrolment?: true;
   /** Request headers worth documenting (the OpenAPI document lists them). */
   headers?: { name: string; description: string }[];
 }

@@ -110,14 +110,14 @@ export function authRoutes({ auth, mfaLogin, recovery, cookies }: AuthRouteDeps)
       },
     ),
     route(
-      { method: 'POST', path: '/logout-all', access: 'authenticated', summary: 'End every session of the caller', response: { status: 200, description: 'How many sessions ended', schema: z.strictObject({ endedSessions: z.number().int() }) } },
+      { method: 'POST', path: '/logout-all', access: 'authenticated', duringEnrolment: true, summary: 'End every session of the caller', response: { status: 200, description: 'How many sessions ended', schema: z.strictObject({ endedSessions: z.number().int() }) } },
       async ({ actor, meta, res }) => {
         const ended = await auth.logoutAll(actor.userId, meta);
         cookies.clear(res);
         return { endedSessions: ended };
       },
     ),
-    route({ method: 'GET', path: '/me', access: 'authenticated', summary: 'The caller', response: { status: 200, description: 'The user', schema: publicUserResponse } }, ({ actor }) =>
+    route({ method: 'GET', path: '/me', access: 'authenticated', duringEnrolment: true, summary: 'The caller', response: { status: 200, description: 'The user', schema: publicUserResponse } }, ({ actor }) =>
       auth.me(actor.userId),
     ),
     route(

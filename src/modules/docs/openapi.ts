@@ -37,7 +37,12 @@ function operation(route: MountedRoute) {
   const responses: Record<string, unknown> = { [spec.response.status]: success(spec) };
   if (request.body || request.query || request.params) responses['400'] = problem('Invalid input (VALIDATION_FAILED and others)');
   if (protectedRoute) responses['401'] = problem('Missing or invalid access token');
-  if (typeof spec.access === 'object' || spec.access === 'monitoring') responses['403'] = problem('The caller’s role is not allowed');
+  const roleLimited = typeof spec.access === 'object' || spec.access === 'monitoring';
+  const refusedDuringEnrolment = protectedRoute && !spec.duringEnrolment;
+  if (roleLimited || refusedDuringEnrolment) {
+    const reasons = [roleLimited && 'The caller’s role is not allowed', refusedDuringEnrolment && 'MFA_ENROLMENT_REQUIRED: the session may only enrol a second factor'];
+    responses['403'] = problem(reasons.filter(Boolean).join('; '));
+  }
   if (request.params) responses['404'] = problem('Not found (or not visible to the caller)');
   responses['429'] = problem('Rate limited; see Retry-After');
   responses.default = problem('Unexpected error');

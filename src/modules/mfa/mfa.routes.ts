@@ -8,12 +8,12 @@ const TAG = 'Second factors';
 export function mfaRoutes(mfa: MfaService): RouteDefinition[] {
   return [
     route(
-      { method: 'GET', path: '/mfa', access: 'authenticated', tag: TAG, summary: 'The caller’s second factors', response: { status: 200, description: 'What is set up, and whether the role requires it', schema: mfaStatusResponse } },
+      { method: 'GET', path: '/mfa', access: 'authenticated', duringEnrolment: true, tag: TAG, summary: 'The caller’s second factors', response: { status: 200, description: 'What is set up, and whether the role requires it', schema: mfaStatusResponse } },
       ({ actor }) => mfa.status(actor.userId, actor.role),
     ),
     route(
       {
-        method: 'POST', path: '/mfa/totp/setup', access: 'authenticated', tag: TAG, summary: 'Start setting up an authenticator app',
+        method: 'POST', path: '/mfa/totp/setup', access: 'authenticated', duringEnrolment: true, tag: TAG, summary: 'Start setting up an authenticator app',
         description: 'A new secret, its otpauth:// URI and a QR code. Nothing is enabled until POST /mfa/totp/confirm accepts a code.',
         response: { status: 200, description: '{ secret, otpauthUrl, qr }', schema: totpSetupResponse },
       },
@@ -21,7 +21,7 @@ export function mfaRoutes(mfa: MfaService): RouteDefinition[] {
     ),
     route(
       {
-        method: 'POST', path: '/mfa/totp/confirm', access: 'authenticated', rateLimit: 'auth', tag: TAG, summary: 'Confirm the authenticator app with a code', request: confirmTotpSchema,
+        method: 'POST', path: '/mfa/totp/confirm', access: 'authenticated', duringEnrolment: true, rateLimit: 'auth', tag: TAG, summary: 'Confirm the authenticator app with a code', request: confirmTotpSchema,
         description: 'Enables the factor and answers ten recovery codes, shown this once.',
         response: { status: 200, description: '{ recoveryCodes }', schema: recoveryCodesResponse },
       },
