@@ -49,7 +49,11 @@ export function createApp(deps: AppDeps): BuiltApp {
   const { config, shared, logger } = infra;
   const proxyTrust = new ProxyTrustCheck(config, logger);
   const limits = rateLimits(config, shared && ((tier) => new ResilientRateLimitStore(shared, tier)));
-  const routes = new RouteTable({ authLimit: limits.auth, checkResponses: !config.isProduction });
+  const routes = new RouteTable({
+    authLimit: limits.auth,
+    checkResponses: !config.isProduction,
+    recentAuthentication: (actor) => modules.auth.stepUp.require(actor), // called per request, after the modules exist
+  });
   const modules = createModules(infra, { proxyTrust, routes: () => routes.routes });
   warnAboutConfiguration(infra);
 

@@ -91,6 +91,11 @@ export interface RouteSpec<A extends AccessSpec, S extends RequestSchemas, R ext
    * authenticated route answers such a session 403 MFA_ENROLMENT_REQUIRED.
    */
   duringEnrolment?: true;
+  /**
+   * A sensitive action: the caller's login session must have authenticated within the last
+   * 5 minutes (sign-in or POST /api/auth/reauthenticate), else 401 REAUTHENTICATION_REQUIRED.
+   */
+  stepUp?: true;
   /** Request headers worth documenting (the OpenAPI document lists them). */
   headers?: { name: string; description: string }[];
 }

@@ -151,6 +151,7 @@ const MATRIX: Record<string, Row> = {
     const step = await request(t.app).post('/api/auth/login').send({ email: person.email, password: TEST_PASSWORD, transport: 'body' }).expect(200);
     return { path: '/api/auth/mfa/verify', body: { challenge: step.body.challenge, code: await nextTotpCode(secret) } };
   }),
+  'POST /api/auth/reauthenticate':      row([401, 200, 200, 200, 200, 200], fixed('/api/auth/reauthenticate', { password: TEST_PASSWORD })),
   'GET /api/auth/mfa':                  row([401, 200, 200, 200, 200, 200], fixed('/api/auth/mfa')),
   'POST /api/auth/mfa/totp/setup':      row([401, 200, 200, 200, 200, 200], ownFactors('/api/auth/mfa/totp/setup')),
   'POST /api/auth/mfa/totp/confirm':    row([401, 200, 200, 200, 200, 200], async (actor) => {

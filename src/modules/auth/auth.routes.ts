@@ -15,6 +15,8 @@ import {
   logoutSchema,
   mfaVerifySchema,
   refreshSchema,
+  reauthenticatedResponse,
+  reauthenticateSchema,
   registerSchema,
   resetPasswordSchema,
   sessionIdSchema,
@@ -24,6 +26,7 @@ import {
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 import type { MfaLogin } from './mfa-login.service.js';
+import type { StepUp } from './step-up.js';
 import { tokenTransport } from './auth.transport.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { JWKS_MAX_AGE_S, type SigningKeyStore } from './signing-keys.js';
@@ -37,12 +40,13 @@ const RECOVERY = 'Account recovery';
 export interface AuthRouteDeps {
   auth: AuthService;
   mfaLogin: MfaLogin;
+  stepUp: StepUp;
   recovery: AccountRecovery;
   cookies: AuthCookies;
 }
 
 /** `/api/auth`. The auth rate-limit tier guards every route that takes a credential or sends mail. */
-export function authRoutes({ auth, mfaLogin, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
+export function authRoutes({ auth, mfaLogin, stepUp, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
   const transport = tokenTransport(cookies);
   return [
     route(
@@ -94,6 +98,14 @@ export function authRoutes({ auth, mfaLogin, recovery, cookies }: AuthRouteDeps)
         const { issued, transport: chosen } = await mfaLogin.verify(input.body, meta);
         return transport.body(res, issued, chosen);
       },
+    ),
+    route(
+      {
+        method: 'POST', path: '/reauthenticate', access: 'authenticated', rateLimit: 'auth', summary: 'Confirm it is you, for a sensitive action', request: reauthenticateSchema,
+        description: 'The password, a current authenticator code or a passkey assertion (options from POST /passkeys/login/options). For 5 minutes the session may delete the account, change the password, remove a second factor or replace recovery codes.',
+        response: { status: 200, description: 'When the session authenticated, and until when that counts', schema: reauthenticatedResponse },
+      },
+      ({ actor, input, meta }) => stepUp.reauthenticate(actor, input.body, meta),
     ),
     // Ends the current session: the bearer's, or the one named by the refresh cookie or body token.
     route(
@@ -170,7 +182,7 @@ export function authRoutes({ auth, mfaLogin, recovery, cookies }: AuthRouteDeps)
       },
     ),
     route(
-      { method: 'POST', path: '/change-password', access: 'authenticated', rateLimit: 'auth', tag: RECOVERY, summary: 'Change the password', request: changePasswordSchema, response: { status: 200, description: 'Changed; other sessions ended', schema: statusResponse } },
+      { method: 'POST', path: '/change-password', access: 'authenticated', stepUp: true, rateLimit: 'auth', tag: RECOVERY, summary: 'Change the password', request: changePasswordSchema, response: { status: 200, description: 'Changed; other sessions ended', schema: statusResponse } },
       async ({ actor, input, meta }) => {
         await recovery.changePassword(actor.userId, actor.sessionId, input.body, meta);
         return { status: 'password_changed', message: 'Your password was changed; your other sessions were signed out.' };

@@ -42,6 +42,11 @@ export const mfaVerifySchema = {
     .refine((body) => (body.code === undefined) !== (body.recoveryCode === undefined), { message: 'send either code or recoveryCode' }),
 };
 
+/** One proof of who the caller is: the password, a current authenticator code, or a passkey assertion. */
+export const reauthenticateSchema = {
+  body: z.union([z.strictObject({ password: passwordInput }), z.strictObject({ code: totpCode })]),
+};
+
 export type RegisterInput = z.output<typeof registerSchema.body>;
 export type LoginInput = z.output<typeof loginSchema.body>;
 
@@ -86,6 +91,8 @@ export const mfaChallengeResponse = z.strictObject({
 });
 
 export const loginResponse = z.union([tokenResponse, mfaChallengeResponse]);
+
+export const reauthenticatedResponse = z.strictObject({ authenticatedAt: isoTime, validUntil: isoTime });
 
 export const acceptedResponse = z.strictObject({ status: z.literal('accepted'), message: z.string() });
 export const statusResponse = z.strictObject({ status: z.string(), message: z.string().optional() });

@@ -21,6 +21,7 @@ import { RefreshTokens } from './refresh-tokens.js';
 import { RedisRevocationBus } from './revocation-bus.js';
 import { SessionGuard } from './session-guard.js';
 import { createSessionIssuer } from './session-issuer.js';
+import { createStepUp } from './step-up.js';
 import { SigningKeyStore } from './signing-keys.js';
 
 export { InvalidTokenError } from './access-tokens.js';
@@ -70,6 +71,7 @@ export function createAuthModule(
   const throttle = new LoginThrottle(shared && new SharedFailureStore(shared));
   const issuer = createSessionIssuer({ config, models, accessTokens, refreshTokens, events });
   const mfaLogin = createMfaLogin({ mfa: deps.mfa, challenges: new LoginChallenges(models), accounts: deps.users.accounts, throttle, issuer, events });
+  const stepUp = createStepUp({ models, accounts: deps.users.accounts, passwords, throttle, mfa: deps.mfa, events });
   const auth = createAuthService({
     config,
     models,
@@ -85,7 +87,7 @@ export function createAuthModule(
   });
 
   return {
-    routes: authRoutes({ auth, mfaLogin, recovery, cookies }),
+    routes: authRoutes({ auth, mfaLogin, stepUp, recovery, cookies }),
     jwksRoutes: jwksRoutes(keys),
     keys,
     accessTokens,
@@ -94,6 +96,8 @@ export function createAuthModule(
     /** Ends login sessions (every flow that does: admins, deletion, breach response) and refuses their tokens at once. */
     endSessions: sessions.revoke.bind(sessions),
     guard,
+    /** For the route table: routes that declare `stepUp` need a recent authentication of the session. */
+    stepUp: { require: stepUp.require },
     async loginSessionsForExport(userId: string) {
       const rows = await models.AuthSession.findAll({ where: { userId }, order: [['createdAt', 'ASC']] });
       return rows.map((session) => ({

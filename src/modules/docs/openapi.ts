@@ -36,7 +36,9 @@ function operation(route: MountedRoute) {
   const protectedRoute = spec.access !== 'public';
   const responses: Record<string, unknown> = { [spec.response.status]: success(spec) };
   if (request.body || request.query || request.params) responses['400'] = problem('Invalid input (VALIDATION_FAILED and others)');
-  if (protectedRoute) responses['401'] = problem('Missing or invalid access token');
+  if (protectedRoute) {
+    responses['401'] = problem(spec.stepUp ? 'Missing or invalid access token, or REAUTHENTICATION_REQUIRED: no authentication in the last 5 minutes (see methods)' : 'Missing or invalid access token');
+  }
   const roleLimited = typeof spec.access === 'object' || spec.access === 'monitoring';
   const refusedDuringEnrolment = protectedRoute && !spec.duringEnrolment;
   if (roleLimited || refusedDuringEnrolment) {

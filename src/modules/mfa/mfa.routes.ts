@@ -28,11 +28,11 @@ export function mfaRoutes(mfa: MfaService): RouteDefinition[] {
       ({ actor, input, meta }) => mfa.confirmTotp(actor.userId, input.body.code, meta),
     ),
     route(
-      { method: 'DELETE', path: '/mfa/totp', access: 'authenticated', tag: TAG, summary: 'Remove the authenticator app', response: { status: 204, description: 'Removed' } },
+      { method: 'DELETE', path: '/mfa/totp', access: 'authenticated', stepUp: true, tag: TAG, summary: 'Remove the authenticator app', response: { status: 204, description: 'Removed' } },
       ({ actor, meta }) => mfa.disableTotp(actor.userId, meta),
     ),
     route(
-      { method: 'POST', path: '/mfa/recovery-codes', access: 'authenticated', tag: TAG, summary: 'Replace the recovery codes', description: 'Ten new codes, shown this once; the old ones stop working.', response: { status: 200, description: '{ recoveryCodes }', schema: recoveryCodesResponse } },
+      { method: 'POST', path: '/mfa/recovery-codes', access: 'authenticated', stepUp: true, tag: TAG, summary: 'Replace the recovery codes', description: 'Ten new codes, shown this once; the old ones stop working.', response: { status: 200, description: '{ recoveryCodes }', schema: recoveryCodesResponse } },
       ({ actor, meta }) => mfa.regenerateRecoveryCodes(actor.userId, meta),
     ),
   ];
