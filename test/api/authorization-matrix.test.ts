@@ -7,6 +7,7 @@ import { MOUNTS } from '../../src/routes.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { enrolTotp, nextTotpCode, totpCode } from '../helpers/mfa.js';
 import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 /**
  * Who may call what: every route of the app × every kind of caller, against the real app.
@@ -84,6 +85,22 @@ const onSession = (suffix: string, options: { fresh?: SessionStatus; body?: obje
     return { path: `/api/sessions/${id}${suffix}`, body: options.body };
   };
 const memberOf = (actor: ActorName) => (actor === 'anonymous' ? undefined : who[actor]);
+const authenticator = new SoftAuthenticator('http://localhost:5173');
+/** A passkey registered over HTTP for the account behind `auth`. */
+async function addPasskey(auth: string) {
+  const options = await request(t.app).post('/api/auth/passkeys/register/options').set('Authorization', auth).expect(200);
+  const { passkey, response } = authenticator.create(options.body);
+  const created = await request(t.app).post('/api/auth/passkeys/register/verify').set('Authorization', auth).send({ response }).expect(201);
+  return { passkey, id: created.body.id as string };
+}
+/** A route on one of the caller's own passkeys: a fresh account of the same role with one. */
+const ownPasskey = (suffix: string, body?: object) =>
+  async function passkeyCall(actor: ActorName): Promise<Call> {
+    if (actor === 'anonymous') return { path: `/api/auth/passkeys/${randomUUID()}${suffix}`, body };
+    const fresh = await identity(ROLE_OF[actor]);
+    const { id } = await addPasskey(fresh.auth);
+    return { path: `/api/auth/passkeys/${id}${suffix}`, body, auth: fresh.auth };
+  };
 /** A route that changes the caller's own second factors: a fresh account of the same role, with an authenticator app when `withTotp`. */
 const ownFactors = (path: string, options: { withTotp?: boolean; body?: object } = {}) =>
   async function factorCall(actor: ActorName): Promise<Call> {
@@ -152,6 +169,24 @@ const MATRIX: Record<string, Row> = {
     return { path: '/api/auth/mfa/verify', body: { challenge: step.body.challenge, code: await nextTotpCode(secret) } };
   }),
   'POST /api/auth/reauthenticate':      row([401, 200, 200, 200, 200, 200], fixed('/api/auth/reauthenticate', { password: TEST_PASSWORD })),
+  'POST /api/auth/passkeys/register/options': row([401, 200, 200, 200, 200, 200], fixed('/api/auth/passkeys/register/options')),
+  'POST /api/auth/passkeys/register/verify': row([401, 201, 201, 201, 201, 201], async (actor) => {
+    if (actor === 'anonymous') return { path: '/api/auth/passkeys/register/verify', body: {} };
+    const fresh = await identity(ROLE_OF[actor]);
+    const options = await request(t.app).post('/api/auth/passkeys/register/options').set('Authorization', fresh.auth).expect(200);
+    return { path: '/api/auth/passkeys/register/verify', body: { response: authenticator.create(options.body).response }, auth: fresh.auth };
+  }),
+  'GET /api/auth/passkeys':             row([401, 200, 200, 200, 200, 200], fixed('/api/auth/passkeys')),
+  'PATCH /api/auth/passkeys/:id':       row([401, 200, 200, 200, 200, 200], ownPasskey('', { name: 'Matrix key' })),
+  'DELETE /api/auth/passkeys/:id':      row([401, 204, 204, 204, 204, 204], ownPasskey('')),
+  // Signing in with a passkey is public: the passkey is the credential, whoever sends the assertion.
+  'POST /api/auth/passkeys/login/options': row([200, 200, 200, 200, 200, 200], fixed('/api/auth/passkeys/login/options')),
+  'POST /api/auth/passkeys/login/verify': row([200, 200, 200, 200, 200, 200], async () => {
+    const person = await createUser(t);
+    const { passkey } = await addPasskey(`Bearer ${(await login(t, person)).accessToken}`);
+    const options = await request(t.app).post('/api/auth/passkeys/login/options').expect(200);
+    return { path: '/api/auth/passkeys/login/verify', body: { response: authenticator.get(passkey, options.body), transport: 'body' } };
+  }),
   'GET /api/auth/mfa':                  row([401, 200, 200, 200, 200, 200], fixed('/api/auth/mfa')),
   'POST /api/auth/mfa/totp/setup':      row([401, 200, 200, 200, 200, 200], ownFactors('/api/auth/mfa/totp/setup')),
   'POST /api/auth/mfa/totp/confirm':    row([401, 200, 200, 200, 200, 200], async (actor) => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { enrolTotp, nextTotpCode } from '../helpers/mfa.js';
 import { createUser, login } from '../helpers/users.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 /** MFA_REQUIRED_ROLES=admin,counselor, as production has it by default. */
 let t: TestApp;
@@ -62,6 +63,24 @@ describe('MFA_REQUIRED_ROLES: a counselor or admin without a second factor', () 
     const verified = await request(t.app).post('/api/auth/mfa/verify').send({ challenge: next.body.challenge, code: await nextTotpCode(secret) }).expect(200);
     expect(verified.body).not.toHaveProperty('mfaEnrolmentRequired');
     await request(t.app).get('/api/sessions').set('Authorization', `Bearer ${verified.body.accessToken}`).expect(200);
+  });
+
+  it('is satisfied by a passkey: registered from the enrolment-only session, then a full session and passkey sign-ins', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const issued = await login(t, admin);
+    const restricted = `Bearer ${issued.accessToken}`;
+    const authenticator = new SoftAuthenticator('http://localhost:5173');
+
+    const options = await request(t.app).post('/api/auth/passkeys/register/options').set('Authorization', restricted).expect(200);
+    const { passkey, response } = authenticator.create(options.body);
+    await request(t.app).post('/api/auth/passkeys/register/verify').set('Authorization', restricted).send({ response }).expect(201);
+    const refreshed = await request(t.app).post('/api/auth/refresh').send({ refreshToken: issued.refreshToken }).expect(200);
+    await request(t.app).get('/api/admin/users').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(200);
+
+    const signInOptions = await request(t.app).post('/api/auth/passkeys/login/options').expect(200);
+    const signedIn = await request(t.app).post('/api/auth/passkeys/login/verify').send({ response: authenticator.get(passkey, signInOptions.body), transport: 'body' }).expect(200);
+    expect(signedIn.body).not.toHaveProperty('mfaEnrolmentRequired');
+    await request(t.app).get('/api/admin/users').set('Authorization', `Bearer ${signedIn.body.accessToken}`).expect(200);
   });
 
   it('refreshes an enrolment-only session into another enrolment-only one while nothing is enrolled', async () => {

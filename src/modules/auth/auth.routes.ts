@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error.js';
 import { route, type RouteDefinition } from '../../http/route.js';
+import { authenticationOptionsResponse, type MfaModule } from '../mfa/index.js';
 import { publicUserResponse } from '../users/index.js';
 import type { AccountRecovery } from './account-recovery.service.js';
 import type { AuthCookies } from './auth.cookies.js';
@@ -14,6 +15,7 @@ import {
   loginSessionsResponse,
   logoutSchema,
   mfaVerifySchema,
+  passkeyLoginSchema,
   refreshSchema,
   reauthenticatedResponse,
   reauthenticateSchema,
@@ -41,12 +43,13 @@ export interface AuthRouteDeps {
   auth: AuthService;
   mfaLogin: MfaLogin;
   stepUp: StepUp;
+  passkeyAssertions: MfaModule['passkeyAssertions'];
   recovery: AccountRecovery;
   cookies: AuthCookies;
 }
 
 /** `/api/auth`. The auth rate-limit tier guards every route that takes a credential or sends mail. */
-export function authRoutes({ auth, mfaLogin, stepUp, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
+export function authRoutes({ auth, mfaLogin, stepUp, passkeyAssertions, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
   const transport = tokenTransport(cookies);
   return [
     route(
@@ -98,6 +101,22 @@ export function authRoutes({ auth, mfaLogin, stepUp, recovery, cookies }: AuthRo
         const { issued, transport: chosen } = await mfaLogin.verify(input.body, meta);
         return transport.body(res, issued, chosen);
       },
+    ),
+    route(
+      {
+        method: 'POST', path: '/passkeys/login/options', access: 'public', rateLimit: 'auth', tag: 'Passkeys', summary: 'Options to sign in with a passkey',
+        description: 'For navigator.credentials.get(). No email is asked and no credential listed: the passkey names its account. Also for POST /reauthenticate with a passkey.',
+        response: { status: 200, description: 'PublicKeyCredentialRequestOptionsJSON', schema: authenticationOptionsResponse },
+      },
+      () => passkeyAssertions.options(),
+    ),
+    route(
+      {
+        method: 'POST', path: '/passkeys/login/verify', access: 'public', rateLimit: 'auth', tag: 'Passkeys', summary: 'Sign in with a passkey', request: passkeyLoginSchema,
+        description: 'The assertion as PublicKeyCredential.toJSON() gives it; transport and rememberMe as for POST /login. A passkey is a second factor by itself.',
+        response: tokens('The same answer as POST /login'),
+      },
+      async ({ input, meta, res }) => transport.body(res, await mfaLogin.passkeySignIn(input.body, meta), input.body.transport),
     ),
     route(
       {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recoveryCode, totpCode } from '../mfa/index.js';
+import { authenticationResponse, recoveryCode, totpCode } from '../mfa/index.js';
 import { emailField, personName, publicUserResponse } from '../users/index.js';
 /** Length and strength are the password policy's job (it needs the email and name); this only bounds the input. */
 const passwordInput = z.string().min(1).max(1024);
@@ -44,7 +44,15 @@ export const mfaVerifySchema = {
 
 /** One proof of who the caller is: the password, a current authenticator code, or a passkey assertion. */
 export const reauthenticateSchema = {
-  body: z.union([z.strictObject({ password: passwordInput }), z.strictObject({ code: totpCode })]),
+  body: z.union([z.strictObject({ password: passwordInput }), z.strictObject({ code: totpCode }), z.strictObject({ passkey: authenticationResponse })]),
+};
+
+export const passkeyLoginSchema = {
+  body: z.strictObject({
+    response: authenticationResponse,
+    rememberMe: z.boolean().default(false),
+    transport: z.enum(['cookie', 'body']).default('cookie'),
+  }),
 };
 
 export type RegisterInput = z.output<typeof registerSchema.body>;

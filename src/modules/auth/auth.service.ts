@@ -59,6 +59,18 @@ const HOUR_MS = 3_600_000;
 const invalidCredentials = () => AppError.unauthorized('INVALID_CREDENTIALS', 'The email or password is incorrect.');
 const invalidRefresh = () => AppError.unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is not valid; sign in again.');
 
+/** What refuses a person whose credentials were right: a disabled account, an unverified email (when required). */
+export function assertMaySignIn(user: UserModel, config: Pick<Config, 'requireEmailVerification'>, events: SecurityEventRecorder, meta: RequestMeta): void {
+  if (user.disabledAt) {
+    events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'disabled' } });
+    throw AppError.forbidden('ACCOUNT_DISABLED', 'This account is disabled.');
+  }
+  if (config.requireEmailVerification && !user.emailVerifiedAt) {
+    events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'email_not_verified' } });
+    throw AppError.forbidden('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in.');
+  }
+}
+
 export function createAuthService(deps: AuthDeps) {
   const { config, models, events, issuer } = deps;
   const { absoluteEnd, slidingExpiry } = issuer;
@@ -118,14 +130,7 @@ export function createAuthService(deps: AuthDeps) {
         if (failures === 6) events.record({ type: 'suspicious_activity', userId: user?.id ?? null, ...meta, metadata: { reason: 'repeated_login_failures' } });
         throw invalidCredentials();
       }
-      if (user.disabledAt) {
-        events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'disabled' } });
-        throw AppError.forbidden('ACCOUNT_DISABLED', 'This account is disabled.');
-      }
-      if (config.requireEmailVerification && !user.emailVerifiedAt) {
-        events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'email_not_verified' } });
-        throw AppError.forbidden('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in.');
-      }
+      assertMaySignIn(user, config, events, meta);
       if (needsRehash(user.passwordHash)) await rehash(user, input.password);
       // With a second factor the password only opens a challenge: the failure count stays until the factor is done too.
       const next = await deps.secondStep.afterPassword(user, input);

@@ -44,7 +44,7 @@ export function createAuthModule(
   deps: {
     users: Pick<UsersModule, 'accounts'>;
     securityEvents: Pick<SecurityEventsModule, 'recorder'>;
-    mfa: Pick<MfaModule, 'methodsOf' | 'acceptTotp' | 'useRecoveryCode' | 'policy'>;
+    mfa: Pick<MfaModule, 'methodsOf' | 'acceptTotp' | 'useRecoveryCode' | 'policy' | 'passkeyAssertions'>;
   },
 ) {
   const { config, sequelize, models, shared, mailer, logger, passwords } = infra;
@@ -70,8 +70,16 @@ export function createAuthModule(
   const refreshTokens = new RefreshTokens(config.secrets.authSecret);
   const throttle = new LoginThrottle(shared && new SharedFailureStore(shared));
   const issuer = createSessionIssuer({ config, models, accessTokens, refreshTokens, events });
-  const mfaLogin = createMfaLogin({ mfa: deps.mfa, challenges: new LoginChallenges(models), accounts: deps.users.accounts, throttle, issuer, events });
-  const stepUp = createStepUp({ models, accounts: deps.users.accounts, passwords, throttle, mfa: deps.mfa, events });
+  const mfaLogin = createMfaLogin({ config, mfa: deps.mfa, challenges: new LoginChallenges(models), accounts: deps.users.accounts, throttle, issuer, events });
+  const stepUp = createStepUp({
+    models,
+    accounts: deps.users.accounts,
+    passwords,
+    throttle,
+    mfa: deps.mfa,
+    verifyPasskey: async (userId, response, meta) => (await deps.mfa.passkeyAssertions.verify(response, meta, { userId })) !== undefined,
+    events,
+  });
   const auth = createAuthService({
     config,
     models,
@@ -87,7 +95,7 @@ export function createAuthModule(
   });
 
   return {
-    routes: authRoutes({ auth, mfaLogin, stepUp, recovery, cookies }),
+    routes: authRoutes({ auth, mfaLogin, stepUp, passkeyAssertions: deps.mfa.passkeyAssertions, recovery, cookies }),
     jwksRoutes: jwksRoutes(keys),
     keys,
     accessTokens,

@@ -1,15 +1,17 @@
+import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
-import type { MfaModule } from '../mfa/index.js';
+import type { AuthenticationResponse, MfaModule } from '../mfa/index.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { UserAccounts } from '../users/index.js';
-import type { SecondStep } from './auth.service.js';
+import { assertMaySignIn, type SecondStep } from './auth.service.js';
 import type { LoginChallenges } from './login-challenges.js';
 import { loginThrottled, type LoginThrottle } from './login-throttle.js';
 import type { SessionIssuer } from './session-issuer.js';
 
 export interface MfaLoginDeps {
-  mfa: Pick<MfaModule, 'methodsOf' | 'acceptTotp' | 'useRecoveryCode' | 'policy'>;
+  config: Pick<Config, 'requireEmailVerification'>;
+  mfa: Pick<MfaModule, 'methodsOf' | 'acceptTotp' | 'useRecoveryCode' | 'policy' | 'passkeyAssertions'>;
   challenges: LoginChallenges;
   accounts: Pick<UserAccounts, 'findById'>;
   throttle: LoginThrottle;
@@ -78,7 +80,23 @@ export function createMfaLogin(deps: MfaLoginDeps) {
     return { issued, transport: challenge.transport };
   }
 
-  return { secondStep, verify };
+  /**
+   * Username-less sign-in: the passkey names its account, and with user verification it is
+   * both factors at once, so it satisfies MFA_REQUIRED_ROLES and clears the login slowing.
+   */
+  async function passkeySignIn(input: { response: AuthenticationResponse; rememberMe: boolean }, meta: RequestMeta) {
+    const owner = await mfa.passkeyAssertions.verify(input.response, meta);
+    const user = owner && (await deps.accounts.findById(owner.userId));
+    if (!owner || !user) {
+      events.record({ type: 'login_failure', userId: owner?.userId ?? null, ...meta, metadata: { method: 'passkey' } });
+      throw AppError.unauthorized('INVALID_PASSKEY', 'The passkey could not be verified; start again with new options.');
+    }
+    assertMaySignIn(user, deps.config, events, meta);
+    await throttle.succeeded(user.email);
+    return deps.issuer.open(user, { rememberMe: input.rememberMe, method: 'passkey' }, meta);
+  }
+
+  return { secondStep, verify, passkeySignIn };
 }
 
 export type MfaLogin = ReturnType<typeof createMfaLogin>;

@@ -3,7 +3,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { Actor } from '../../http/route.js';
 import type { Models } from '../../models/index.js';
-import type { MfaModule } from '../mfa/index.js';
+import type { AuthenticationResponse, MfaModule } from '../mfa/index.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { UserAccounts } from '../users/index.js';
 import { loginThrottled, type LoginThrottle } from './login-throttle.js';
@@ -14,7 +14,7 @@ export const STEP_UP_WINDOW_MS = 5 * 60_000;
 export type ReauthenticationMethod = 'password' | 'totp' | 'passkey';
 
 /** Proves the person with one method; the passkey check is the passkey ceremony's (it consumes its challenge). */
-export type ReauthenticationProof = { password: string } | { code: string } | { passkey: unknown };
+export type ReauthenticationProof = { password: string } | { code: string } | { passkey: AuthenticationResponse };
 
 export interface StepUpDeps {
   models: Pick<Models, 'AuthSession'>;
@@ -23,7 +23,7 @@ export interface StepUpDeps {
   throttle: LoginThrottle;
   mfa: Pick<MfaModule, 'methodsOf' | 'acceptTotp'>;
   /** Whether a passkey assertion is a valid one of this user's passkeys (set once passkeys exist). */
-  verifyPasskey?: (userId: string, response: unknown, meta: RequestMeta) => Promise<boolean>;
+  verifyPasskey?: (userId: string, response: AuthenticationResponse, meta: RequestMeta) => Promise<boolean>;
   events: SecurityEventRecorder;
 }
 

@@ -4,17 +4,22 @@ import type { UsersModule } from '../users/index.js';
 import { factorRules } from './factor-rules.js';
 import { factorCounts, methodsOf, mfaPolicy } from './factors.js';
 import { mfaRoutes } from './mfa.routes.js';
+import { passkeyRoutes } from './passkeys.routes.js';
+import { createPasskeys } from './passkeys.service.js';
 import { createMfaService } from './mfa.service.js';
 import { RecoveryCodes } from './recovery-codes.js';
 import { TotpFactors } from './totp.js';
+import { WebauthnChallenges } from './webauthn-challenges.js';
 
 export { recoveryCode, totpCode } from './mfa.schemas.js';
+export { authenticationOptionsResponse, authenticationResponse, type AuthenticationResponse } from './passkeys.schemas.js';
 export type { SecondFactorMethod } from './factors.js';
 export { rotateTotpSecrets } from './totp-rotation.js';
 
 /**
- * Second factors (`totp_factors`, `recovery_codes`): enrolling and managing them, and
- * checking a code for the sign-in flows of the auth module, which calls these exports.
+ * Second factors (`totp_factors`, `recovery_codes`, `passkeys`, `webauthn_challenges`):
+ * enrolling and managing them, and checking a code or a passkey for the sign-in flows of
+ * the auth module, which calls these exports.
  */
 export function createMfaModule(
   infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'cipher'>,
@@ -25,10 +30,12 @@ export function createMfaModule(
   const totp = new TotpFactors(models, cipher);
   const recoveryCodes = new RecoveryCodes(models, config.secrets.authSecret);
   const rules = factorRules({ sequelize, accounts: deps.users.accounts, policy, recoveryCodes });
-  const service = createMfaService({ sequelize, accounts: deps.users.accounts, totp, recoveryCodes, rules, policy, events: deps.securityEvents.recorder });
+  const events = deps.securityEvents.recorder;
+  const service = createMfaService({ sequelize, accounts: deps.users.accounts, totp, recoveryCodes, rules, policy, events });
+  const passkeys = createPasskeys({ config, sequelize, models, accounts: deps.users.accounts, challenges: new WebauthnChallenges(models), rules, events });
 
   return {
-    routes: mfaRoutes(service),
+    routes: [...mfaRoutes(service), ...passkeyRoutes(passkeys)],
     policy,
     /** For sign-in: the ways a person's second step can be done (none: a password is enough). */
     methodsOf: async (userId: string) => methodsOf(await factorCounts(sequelize, userId)),
@@ -39,6 +46,9 @@ export function createMfaModule(
     },
     /** Uses up one recovery code; how many are left, or undefined for a code that is not one. */
     useRecoveryCode: (userId: string, code: string) => recoveryCodes.use(userId, code),
+    /** Sign-in and reauthentication with a passkey: the options, and the owner of a passkey that signed them. */
+    passkeyAssertions: { options: passkeys.authenticationOptions, verify: passkeys.verifyAssertion },
+    retentionJobs: { 'purge-webauthn-challenges': passkeys.purgeChallenges },
   };
 }
 
