@@ -227,6 +227,10 @@ const MATRIX: Record<string, Row> = {
 
   'GET /api/admin/users':               row([401, 403, 403, 403, 403, 200], fixed('/api/admin/users')),
   'PATCH /api/admin/users/:id':         row([401, 403, 403, 403, 403, 200], async () => ({ path: `/api/admin/users/${target.id}`, body: { disabled: false } })),
+  // Resets a spare account's second factors (it has none: nothing is removed, its sessions end).
+  'POST /api/admin/users/:id/mfa/reset': row([401, 403, 403, 403, 403, 200], async () => ({
+    path: `/api/admin/users/${(await createUser(t)).id}/mfa/reset`, body: { reason: 'Matrix: the person lost every factor' },
+  })),
   'GET /api/admin/security-events':     row([401, 403, 403, 403, 403, 200], fixed('/api/admin/security-events')),
   'GET /api/admin/security-events/suspicious': row([401, 403, 403, 403, 403, 200], fixed('/api/admin/security-events/suspicious')),
 

@@ -1,6 +1,7 @@
 import type { Infra } from '../../context.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
+import { factorData } from './factor-data.js';
 import { factorRules } from './factor-rules.js';
 import { factorCounts, methodsOf, mfaPolicy } from './factors.js';
 import { mfaRoutes } from './mfa.routes.js';
@@ -11,7 +12,7 @@ import { RecoveryCodes } from './recovery-codes.js';
 import { TotpFactors } from './totp.js';
 import { WebauthnChallenges } from './webauthn-challenges.js';
 
-export { recoveryCode, totpCode } from './mfa.schemas.js';
+export { recoveryCode, resetFactorsResponse, resetFactorsSchema, secondFactorsExport, totpCode } from './mfa.schemas.js';
 export { authenticationOptionsResponse, authenticationResponse, type AuthenticationResponse } from './passkeys.schemas.js';
 export type { SecondFactorMethod } from './factors.js';
 export { rotateTotpSecrets } from './totp-rotation.js';
@@ -48,6 +49,8 @@ export function createMfaModule(
     useRecoveryCode: (userId: string, code: string) => recoveryCodes.use(userId, code),
     /** Sign-in and reauthentication with a passkey: the options, and the owner of a passkey that signed them. */
     passkeyAssertions: { options: passkeys.authenticationOptions, verify: passkeys.verifyAssertion },
+    /** For the GDPR export, and the admin reset (which removes them all). */
+    factors: factorData(sequelize, models),
     retentionJobs: { 'purge-webauthn-challenges': passkeys.purgeChallenges },
   };
 }

@@ -31,3 +31,23 @@ export const mfaStatusResponse = z.strictObject({
   passkeys: z.number().int(),
   recoveryCodesRemaining: z.number().int(),
 });
+
+const isoTime = z.iso.datetime();
+
+/** The second factors in the GDPR export. */
+export const secondFactorsExport = z.strictObject({
+  totp: z.strictObject({ confirmedAt: isoTime.nullable(), lastUsedAt: isoTime.nullable(), createdAt: isoTime }).nullable(),
+  passkeys: z.array(z.strictObject({ name: z.string(), deviceType: z.string(), backedUp: z.boolean(), createdAt: isoTime, lastUsedAt: isoTime.nullable() })),
+  recoveryCodes: z.strictObject({ total: z.number().int(), remaining: z.number().int() }),
+});
+
+/** An admin's reset of a person's second factors: a reason is required, and it is shown to the person. */
+export const resetFactorsSchema = {
+  params: z.strictObject({ id: z.uuid() }),
+  body: z.strictObject({ reason: z.string().trim().min(10, 'say why, in at least 10 characters').max(500).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters or line breaks') }),
+};
+
+export const resetFactorsResponse = z.strictObject({
+  removed: z.strictObject({ totp: z.boolean(), passkeys: z.number().int(), recoveryCodes: z.number().int() }),
+  endedSessions: z.number().int(),
+});

@@ -3,6 +3,7 @@ import type { PasswordHasher } from '../../crypto/passwords.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { AuthModule } from '../auth/index.js';
+import type { MfaModule } from '../mfa/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { SessionsModule } from '../sessions/index.js';
 import type { UsersModule } from '../users/index.js';
@@ -12,6 +13,7 @@ export interface PrivacyDeps {
   passwords: PasswordHasher;
   users: Pick<UsersModule, 'profile' | 'preferences' | 'accounts'>;
   auth: Pick<AuthModule, 'endSessions' | 'loginSessionsForExport'>;
+  mfa: Pick<MfaModule, 'factors'>;
   sessions: Pick<SessionsModule, 'data'>;
   securityEvents: SecurityEventsModule;
 }
@@ -40,6 +42,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
         profile,
         preferences: await users.preferences(userId),
         loginSessions: await auth.loginSessionsForExport(userId),
+        secondFactors: await deps.mfa.factors.exportFor(userId),
         counselingSessions: await sessions.data.exportFor(userId),
         ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
         securityEvents: await securityEvents.forUser(userId),
