@@ -239,3 +239,37 @@ describe('POST /api/auth/mfa/verify', () => {
     expect(await eventsOf(user.id, 'mfa_challenge_failed')).toHaveLength(0);
   });
 });
+
+describe('the query budget of a sign-in', () => {
+  /**
+   * The statements a request sends while `act` runs; the background work that may overlap it
+   * (security events, their sealing under a job lock) is left out.
+   */
+  async function queriesDuring(act: () => Promise<unknown>): Promise<string[]> {
+    await t.context.events.flush();
+    await t.context.auditChain.sealPending();
+    const seen: string[] = [];
+    const options = (t.sequelize as unknown as { options: { logging: unknown } }).options;
+    const before = options.logging;
+    options.logging = (sql: string) => seen.push(sql);
+    try {
+      await act();
+    } finally {
+      options.logging = before;
+    }
+    return seen.filter((sql) => !/security_events|audit_checkpoints|job_locks|TRANSACTION|COMMIT|ROLLBACK|SAVEPOINT/i.test(sql));
+  }
+
+  it('costs three queries with or without a second factor: the account, its factors, the session or the challenge', async () => {
+    const plain = await createUser(t);
+    await login(t, plain); // a first sign-in may rehash; the budget is about the usual one
+    const { user } = await userWithTotp();
+
+    const withoutFactor = await queriesDuring(() => login(t, plain));
+    const withFactor = await queriesDuring(() => passwordStep(user));
+
+    expect(withoutFactor).toHaveLength(3);
+    expect(withFactor).toHaveLength(3);
+    expect(withFactor.at(-1)).toMatch(/login_challenges/);
+  });
+});
