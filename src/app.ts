@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { productionLookalikeWarning } from './config/env.js';
 import { createInfra, type AppDeps, type Infra } from './context.js';
+import { onQueryFailure } from './db/query-observer.js';
 import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './http/cookie-topology.js';
 import { ProxyTrustCheck } from './http/proxy-trust.js';
 import { RouteTable } from './http/route-table.js';
@@ -8,11 +9,14 @@ import { describeError } from './infra/logger.js';
 import { accessLog } from './middleware/access-log.js';
 import { authenticate } from './middleware/authenticate.js';
 import { jsonBodies } from './middleware/body-parser.js';
+import { httpMetrics } from './middleware/http-metrics.js';
 import { corsAllowlist } from './middleware/cors.js';
 import { notFound } from './middleware/not-found.js';
 import { rateLimits } from './middleware/rate-limit.js';
 import { ResilientRateLimitStore } from './middleware/rate-limit-store.js';
 import { requestId } from './middleware/request-id.js';
+import { steps } from './middleware/steps.js';
+import { requestSpan } from './middleware/request-span.js';
 import { httpsRedirect, securityHeaders } from './middleware/security-headers.js';
 import { createModules, type Modules } from './modules/index.js';
 import { mountRoutes } from './routes.js';
@@ -48,7 +52,11 @@ export function createApp(deps: AppDeps): BuiltApp {
   const infra = createInfra(deps);
   const { config, shared, logger } = infra;
   const proxyTrust = new ProxyTrustCheck(config, logger);
-  const limits = rateLimits(config, shared && ((tier) => new ResilientRateLimitStore(shared, tier)));
+  const limits = rateLimits(config, {
+    createStore: shared && ((tier) => new ResilientRateLimitStore(shared, tier)),
+    onRefused: (tier) => infra.metrics.rateLimited(tier),
+  });
+  const stopCountingQueryErrors = onQueryFailure(infra.sequelize, (kind) => infra.metrics.queryFailed(kind));
   const routes = new RouteTable({
     authLimit: limits.auth,
     checkResponses: !config.isProduction,
@@ -61,16 +69,23 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.set('trust proxy', config.trustProxy); // req.ip = the address seen through exactly this many hops
   app.set('etag', false); // responses are no-store; hashing them is wasted work
 
-  app.use(requestId()); //                        1. correlate logs, errors and responses
-  app.use(accessLog(config)); //                  2. one line per request, nothing secret
-  app.use(securityHeaders(config)); //            3. helmet, Permissions-Policy, no-store
-  app.use(httpsRedirect(config)); //                 ... and HTTPS behind a trusted proxy
-  app.use(corsAllowlist(config)); //              4. only allowlisted origins get CORS headers
-  app.use(proxyTrust.middleware()); //            5. notice forwarding hops we do not trust...
-  app.use(limits.global); //                         ... then the global and write tiers
-  app.use(limits.write);
-  app.use(jsonBodies(config.bodyLimit, (method, path) => routes.bodyLimitFor(method, path))); // 6. JSON bodies, the route's limit (413 / 400)
-  app.use(authenticate({ verifyBearer: modules.auth.verifyBearer, monitoringToken: config.secrets.monitoringToken })); // 7. bearer -> req.auth
+  // Steps 1-7 apply to every request: one Express layer runs them in this order.
+  app.use(
+    steps(
+      requestId(), //                           1. correlate logs, errors and responses
+      httpMetrics(infra.metrics), //               ... time and count every answer by route template
+      requestSpan(), //                            ... and trace it (no-op without an OpenTelemetry SDK)
+      accessLog(logger), //                     2. one line per request, nothing secret
+      securityHeaders(config), //               3. helmet, Permissions-Policy, no-store
+      httpsRedirect(config), //                    ... and HTTPS behind a trusted proxy
+      corsAllowlist(config), //                 4. only allowlisted origins get CORS headers
+      proxyTrust.middleware(), //               5. notice forwarding hops we do not trust...
+      limits.global, //                            ... then the global and write tiers
+      limits.write,
+      jsonBodies(config.bodyLimit, (method, path) => routes.bodyLimitFor(method, path)), // 6. JSON bodies, the route's limit (413 / 400)
+      authenticate({ verifyBearer: modules.auth.verifyBearer, monitoringToken: config.secrets.monitoringToken, metricsToken: config.secrets.metricsToken }), // 7. bearer -> req.auth
+    ),
+  );
 
   mountRoutes(app, routes, modules); //           8. route declarations: tier, access, validation, handler
   if (deps.extraRoutes) {
@@ -91,6 +106,8 @@ export function createApp(deps: AppDeps): BuiltApp {
     await modules.securityEvents.auditChain.stop();
     await shared?.close();
     await infra.sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
+    stopCountingQueryErrors();
+    await infra.logs.flush();
   }
 
   return { app, infra, modules, routes, drain };

@@ -6,14 +6,18 @@ import { PasswordHasher } from './crypto/passwords.js';
 import { ErrorHandler } from './errors/error-handler.js';
 import { JobLocks, newHolderId } from './infra/job-locks.js';
 import { Lifecycle } from './infra/lifecycle.js';
-import { createLogger, type Logger } from './infra/logger.js';
+import { createLogger, type AppLogger, type Logger } from './infra/logger.js';
 import { createMailer, type Mailer } from './infra/mailer.js';
+import { createMetrics, type Metrics } from './infra/metrics.js';
 import { SharedState } from './infra/shared-state.js';
 import { defineModels, type Models } from './models/index.js';
 
 export interface AppDeps {
   config: Config;
   sequelize: Sequelize;
+  /** The process's log output (the server passes the one it started with); built from config otherwise. */
+  logs?: AppLogger;
+  /** What the app logs through, the access line included; `logs` by default (tests hand in a capturing logger). */
   logger?: Logger;
   lifecycle?: Lifecycle;
   errorHandler?: ErrorHandler;
@@ -32,6 +36,8 @@ export interface Infra {
   config: Config;
   sequelize: Sequelize;
   models: Models;
+  /** The pino output behind the logger, flushed by drain(). */
+  logs: AppLogger;
   logger: Logger;
   lifecycle: Lifecycle;
   errorHandler: ErrorHandler;
@@ -44,17 +50,21 @@ export interface Infra {
   mailer: Mailer;
   /** Cross-instance locks for jobs and the audit chain. */
   locks: JobLocks;
+  /** This app's Prometheus registry and the instruments the pipeline feeds. */
+  metrics: Metrics;
   sessionRecheckMs: number;
 }
 
 export function createInfra(deps: AppDeps): Infra {
   const { config, sequelize } = deps;
-  const logger = deps.logger ?? createLogger(config.log);
+  const logs = deps.logs ?? createLogger(config.log);
+  const logger = deps.logger ?? logs;
   const models = defineModels(sequelize);
   return {
     config,
     sequelize,
     models,
+    logs,
     logger,
     lifecycle: deps.lifecycle ?? new Lifecycle('ready'),
     errorHandler: deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.exposeDebug }),
@@ -63,6 +73,7 @@ export function createInfra(deps: AppDeps): Infra {
     shared: config.redis.url ? new SharedState(config.redis.url, config.redis.keyPrefix, logger) : undefined,
     mailer: deps.mailer ?? createMailer(config, logger),
     locks: new JobLocks(models, newHolderId()),
+    metrics: createMetrics(),
     sessionRecheckMs: deps.sessionRecheckMs ?? 60_000,
   };
 }

@@ -17,6 +17,7 @@ interface Mount extends Omit<ModuleDefaults, 'use'> {
  */
 export const MOUNTS: Mount[] = [
   { prefix: '', routes: (m: Modules) => m.health.routes, tag: 'Health' },
+  { prefix: '', routes: (m: Modules) => m.metrics.routes, tag: 'Monitoring' },
   { prefix: '', routes: (m: Modules) => m.auth.jwksRoutes, tag: 'Auth' },
   // The refresh and CSRF cookies live under /api/auth only: nothing else parses cookies.
   { prefix: '/api/auth', routes: (m: Modules) => m.auth.routes, tag: 'Auth', bodyLimit: '16kb', use: () => [{ handler: cookieParser() }] },

@@ -12,6 +12,7 @@ import { scheduleRetentionJobs } from './jobs/scheduler.js';
 import { Lifecycle } from './infra/lifecycle.js';
 import { processLogSink } from './infra/log-sink.js';
 import { createLogger, type Logger } from './infra/logger.js';
+import { startTracing } from './infra/tracing.js';
 import { flushSentry, initSentry } from './errors/sentry.js';
 
 /** A start that cannot succeed: one line that says what to change, exit status 1, no stack. */
@@ -119,10 +120,11 @@ function listen(server: Server, config: Config): Promise<void> {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.log);
+  const stopTracing = await startTracing(config.tracing.otlpEndpoint, logger);
   const sequelize = createSequelize(config);
   const lifecycle = new Lifecycle('starting');
   const errorHandler = new ErrorHandler(logger, { exposeDebug: config.exposeDebug });
-  const { app, infra, modules, drain } = createApp({ config, sequelize, logger, lifecycle, errorHandler });
+  const { app, infra, modules, drain } = createApp({ config, sequelize, logs: logger, lifecycle, errorHandler });
   const reportToSentry = initSentry(config, logger);
   if (reportToSentry) errorHandler.addReporter(reportToSentry);
   const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, app);
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
     stopKeepAlive();
     clearTimeout(force);
     await drain();
+    await stopTracing();
     await flushSentry(2_000);
     const dropped = processLogSink().dropped;
     logger.info('stopped', dropped > 0 ? { droppedLogLines: dropped } : {});

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Sequelize, Transaction, type Options } from 'sequelize';
 import { ConfigError, type Config } from '../config/env.js';
 import type { Logger } from '../infra/logger.js';
+import { observeQueries } from './query-observer.js';
 import { queueSqliteWrites } from './write-queue.js';
 import { describeError } from '../infra/logger.js';
 
@@ -70,11 +71,13 @@ export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, lo
     retry: { max: 0 },
   };
   if (config.database.url) {
-    return new Sequelize(config.database.url, {
+    const sequelize = new Sequelize(config.database.url, {
       ...common,
       dialect: 'postgres',
       dialectOptions: { connectionTimeoutMillis: 3_000, application_name: 'confidant' },
     });
+    observeQueries(sequelize);
+    return sequelize;
   }
   // IMMEDIATE: a transaction takes the write lock when it begins, so one that reads before it
   // writes waits its turn (busy_timeout) instead of failing with SQLITE_BUSY on the upgrade.
@@ -87,6 +90,7 @@ export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, lo
   });
   waitForLocks(sequelize);
   queueSqliteWrites(sequelize);
+  observeQueries(sequelize);
   return sequelize;
 }
 
@@ -130,4 +134,17 @@ export async function waitForDatabase(
       delay = Math.min(delay * 2, options.maxDelayMs ?? 30_000);
     }
   }
+}
+
+interface PoolCounts {
+  size: number;
+  using: number;
+  waiting: number;
+  maxSize: number;
+}
+
+/** PostgreSQL's connection pool, for the metrics; SQLite keeps one connection and no pool. */
+export function poolCounts(sequelize: Sequelize): PoolCounts | undefined {
+  if (dialectOf(sequelize) !== 'postgres') return undefined;
+  return (sequelize.connectionManager as unknown as { pool?: PoolCounts }).pool;
 }

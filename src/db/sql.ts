@@ -13,6 +13,8 @@ export function sqlDialect(sequelize: Sequelize) {
     /** Hours from one timestamp expression to another. */
     hoursBetween: (from: string, to: string) =>
       postgres ? `(EXTRACT(EPOCH FROM (${to} - ${from})) / 3600.0)` : `((julianday(${to}) - julianday(${from})) * 24.0)`,
+    /** The distinct values of a text expression, comma-separated, in one aggregate. */
+    distinctList: (expression: string) => (postgres ? `string_agg(DISTINCT ${expression}, ',')` : `group_concat(DISTINCT ${expression})`),
     /** The UTC calendar day of a timestamp column, as 'YYYY-MM-DD'. */
     utcDay: (column: string) => (postgres ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : `date(${column})`),
   };

@@ -29,6 +29,14 @@ export interface RouteTableOptions {
   recentAuthentication?: (actor: Actor) => Promise<void>;
 }
 
+/** Names the matched route on the request before its guards run, so metrics count refusals under it. */
+function markRoute(template: string): RequestHandler {
+  return function matchedRoute(req, _res, next) {
+    req.routeTemplate = template;
+    next();
+  };
+}
+
 function joinPath(prefix: string, path: string): string {
   const joined = `${prefix}${path === '/' ? '' : path}`;
   return joined === '' ? '/' : joined;
@@ -76,7 +84,7 @@ export class RouteTable {
         ...(spec.stepUp ? [this.stepUpGuard()] : []),
       ];
       const verb = spec.method.toLowerCase() as Lowercase<HttpMethod>;
-      router[verb](spec.path, ...before, this.handle(definition, `${spec.method} ${path}`));
+      router[verb](spec.path, markRoute(path), ...before, this.handle(definition, `${spec.method} ${path}`));
     }
     return router;
   }

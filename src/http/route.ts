@@ -7,9 +7,9 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * Who may call a route, as data: `authenticate` has run before every route, so these only
- * read `req.auth` (and `req.monitoring` for the monitoring token).
+ * read `req.auth` (and `req.serviceToken` for the monitoring and metrics tokens).
  */
-export type AccessSpec = 'public' | 'authenticated' | 'monitoring' | { roles: readonly Role[] };
+export type AccessSpec = 'public' | 'authenticated' | 'monitoring' | 'metrics' | { roles: readonly Role[] };
 
 /** The caller of an authenticated route: who they are and which login session they use. */
 export interface Actor {
@@ -41,8 +41,8 @@ export interface RouteInput<S extends RequestSchemas> {
 
 export interface HandlerContext<A extends AccessSpec, S extends RequestSchemas> {
   input: RouteInput<S>;
-  /** The signed-in caller; possibly absent only on public and monitoring routes. */
-  actor: A extends 'public' | 'monitoring' ? Actor | undefined : Actor;
+  /** The signed-in caller; possibly absent only on public, monitoring and metrics routes. */
+  actor: A extends 'public' | 'monitoring' | 'metrics' ? Actor | undefined : Actor;
   /** Client address and user agent, for security events and login sessions. */
   meta: RequestMeta;
   /** For what only HTTP has: cookies, extra headers. Services never see these. */

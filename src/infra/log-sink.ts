@@ -1,3 +1,5 @@
+import { pino } from 'pino';
+
 /** Where log lines go: the process's stdout and stderr, or streams a test hands in. */
 export interface LogStreams {
   out: NodeJS.WritableStream;
@@ -5,6 +7,12 @@ export interface LogStreams {
 }
 
 type StreamName = keyof LogStreams;
+
+interface Flushable {
+  flush?(callback: (error?: Error) => void): void;
+  flushSync?(): void;
+  destroyed?: boolean;
+}
 
 /**
  * Writes log lines and survives a log reader that goes away (a collector restarting,
@@ -28,7 +36,7 @@ export class LogSink {
   }
 
   write(name: StreamName, line: string): void {
-    const stream = this.streams[name] as NodeJS.WritableStream & { destroyed?: boolean };
+    const stream = this.streams[name] as NodeJS.WritableStream & Flushable;
     if (this.broken.has(name) || stream.destroyed) {
       this.droppedLines += 1;
       return;
@@ -38,6 +46,37 @@ export class LogSink {
     } catch (error) {
       this.fail(name, error as NodeJS.ErrnoException);
       this.droppedLines += 1;
+    }
+  }
+
+  /** Hands what the streams buffered to the operating system; a broken stream is skipped. */
+  async flush(): Promise<void> {
+    await Promise.all(
+      (['out', 'err'] as const).map(
+        (name) =>
+          new Promise<void>((resolve) => {
+            const stream = this.streams[name] as NodeJS.WritableStream & Flushable;
+            if (this.broken.has(name) || stream.destroyed || !stream.flush) return resolve();
+            try {
+              stream.flush(() => resolve());
+            } catch {
+              resolve();
+            }
+          }),
+      ),
+    );
+  }
+
+  /** The same, synchronously: for the moment the process exits. */
+  flushSync(): void {
+    for (const name of ['out', 'err'] as const) {
+      const stream = this.streams[name] as NodeJS.WritableStream & Flushable;
+      if (this.broken.has(name) || stream.destroyed || !stream.flushSync) continue;
+      try {
+        stream.flushSync();
+      } catch {
+        this.broken.add(name); // the reader is gone; nothing more to write there
+      }
     }
   }
 
@@ -57,8 +96,20 @@ export class LogSink {
 
 let processSink: LogSink | undefined;
 
-/** The one sink of this process's stdout and stderr (error listeners are attached once). */
+function asyncDestination(fd: number): NodeJS.WritableStream {
+  return pino.destination({ fd, sync: false }) as unknown as NodeJS.WritableStream;
+}
+
+/**
+ * The one sink of this process's stdout and stderr (error listeners are attached once).
+ * Writes are asynchronous (pino's sonic-boom destinations on file descriptors 1 and 2: a slow reader never
+ * blocks a request); whatever is still buffered is written out when the process exits.
+ */
 export function processLogSink(): LogSink {
-  processSink ??= new LogSink();
+  if (!processSink) {
+    const sink = new LogSink({ out: asyncDestination(1), err: asyncDestination(2) });
+    process.once('exit', () => sink.flushSync());
+    processSink = sink;
+  }
   return processSink;
 }

@@ -1,13 +1,15 @@
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream } from 'pino';
 import { processLogSink, type LogSink } from './log-sink.js';
+import { currentRequestId } from './request-context.js';
 
 /**
- * A small structured logger: JSON lines in production, a readable line in development,
- * nothing in tests unless LOG_LEVEL asks. Callers pass only safe fields: never tokens,
- * passwords, cookies or session text.
+ * The application's logger, on pino: JSON lines in production, a readable line in
+ * development, nothing in tests unless LOG_LEVEL asks. Writes never block (see
+ * processLogSink); known secret fields are redacted whatever a caller passes, and a line
+ * written while a request is handled carries its request id.
  */
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
-
-export type LogLevel = keyof typeof LEVELS;
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {
@@ -17,25 +19,116 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-function formatDev(level: string, message: string, fields: LogFields): string {
-  const extras = Object.entries(fields)
-    .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join(' ');
-  return `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${extras ? ` ${extras}` : ''}`;
+/** The logger of a process's output: the same calls, and the flush that shutdown awaits. */
+export interface AppLogger extends Logger {
+  flush(): Promise<void>;
 }
 
-export function createLogger(options: { level: LogLevel; format: 'dev' | 'json' }, sink: LogSink = processLogSink()): Logger {
-  const threshold = LEVELS[options.level];
-  const write = (level: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
-    if (LEVELS[level] < threshold) return;
-    const line =
-      options.format === 'json'
-        ? JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })
-        : formatDev(level, message, fields);
-    sink.write(level === 'error' || level === 'warn' ? 'err' : 'out', `${line}\n`);
+export interface LogOptions {
+  level: LogLevel;
+  format: 'dev' | 'json';
+}
+
+/** Field names whose values never reach a log line, at the top level or one level down. */
+const SECRET_FIELDS = [
+  'authorization',
+  'cookie',
+  'cookies',
+  'password',
+  'currentPassword',
+  'newPassword',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'monitoringToken',
+  'secret',
+  'text',
+  'comment',
+];
+export const REDACTED_PATHS = [
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
+
+const STDERR_FROM = 40; // warn and error go to stderr, as operators expect
+
+// Control characters (a newline above all) in a message must not start a forged line.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (char) => JSON.stringify(char).slice(1, -1));
+}
+
+type LineFormat = (line: string) => string;
+
+/** `12:00:00.000 INFO  message key=value ...`: values that are not plain words are JSON-quoted. */
+export function readableLine(line: string): string {
+  const { time, level, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
+  const extras = Object.entries(fields)
+    .map(([key, value]) => `${key}=${typeof value === 'string' && /^[\w./:@-]*$/.test(value) ? value : JSON.stringify(value)}`)
+    .join(' ');
+  const clock = typeof time === 'string' ? time.slice(11, 23) : '';
+  return `${clock} ${String(level).toUpperCase().padEnd(5)} ${escapeControl(String(msg ?? ''))}${extras ? ` ${extras}` : ''}\n`;
+}
+
+/** pino-pretty when it is installed (a development dependency), else the readable line above. */
+function devFormat(): LineFormat {
+  try {
+    const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+    const pretty = prettyFactory({
+      colorize: false,
+      singleLine: true,
+      ignore: 'pid,hostname',
+      errorLikeObjectKeys: [], // our `error` field is a name, printed inline like any other
+      translateTime: 'SYS:HH:MM:ss.l',
+      messageFormat: (log, key) => escapeControl(String(log[key] ?? '')),
+    });
+    return (line) => pretty(line);
+  } catch {
+    return readableLine;
+  }
+}
+
+/** Routes each line by its level (pino hands the level to streams that ask for metadata). */
+function sinkStream(sink: LogSink, format?: LineFormat): DestinationStream {
+  const stream = {
+    [Symbol.for('pino.metadata')]: true,
+    lastLevel: 0,
+    write(line: string) {
+      sink.write(stream.lastLevel >= STDERR_FROM ? 'err' : 'out', format ? format(line) : line);
+    },
   };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+  return stream;
+}
+
+export function createLogger(options: LogOptions, sink?: LogSink): AppLogger {
+  const silent = options.level === 'silent';
+  const destination = silent ? { write: () => undefined } : sinkStream(sink ?? processLogSink(), options.format === 'dev' ? devFormat() : undefined);
+  const root = pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
+  const write = (level: Exclude<LogLevel, 'silent'>) =>
+    function log(message: string, fields: LogFields = {}) {
+      if (!root.isLevelEnabled(level)) return;
+      const requestId = currentRequestId();
+      root[level](requestId && fields.requestId === undefined ? { requestId, ...fields } : fields, message);
+    };
+  return {
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    flush: () => (silent ? Promise.resolve() : (sink ?? processLogSink()).flush()),
+  };
 }
 
 /** For errors in logs: name, message and stack, never the attached request or body. */

@@ -14,6 +14,7 @@ const COMMAND_TIMEOUT_MS = 300;
 export class SharedState {
   private readonly client: Client;
   private subscriber?: Client;
+  private subscriberConnected?: Promise<unknown>;
   private downSince?: number;
   private closed = false;
 
@@ -72,11 +73,13 @@ export class SharedState {
    * the subscription (re)starts: whatever was published before may have been missed.
    */
   subscribe(channel: string, onMessage: (message: string) => void, onSubscribed?: () => void): void {
-    this.subscriber ??= this.client.duplicate();
-    const subscriber = this.subscriber;
-    this.watch(subscriber, 'redis subscriber');
-    subscriber
-      .connect()
+    const subscriber = (this.subscriber ??= this.client.duplicate());
+    // One connection carries every channel: connected (and watched) once, on the first subscription.
+    this.subscriberConnected ??= (() => {
+      this.watch(subscriber, 'redis subscriber');
+      return subscriber.connect();
+    })();
+    this.subscriberConnected
       .then(() => subscriber.subscribe(channel, onMessage))
       .then(() => {
         onSubscribed?.();

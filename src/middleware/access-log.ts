@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
+import type { Logger } from '../infra/logger.js';
 import morgan from 'morgan';
-import type { Config } from '../config/env.js';
-import { processLogSink, type LogSink } from '../infra/log-sink.js';
 
 /**
  * The path as it may be logged: auth routes keep their query keys but lose the values
@@ -37,15 +36,14 @@ function lineFields(tokens: morgan.TokenIndexer<IncomingMessage, ServerResponse>
   };
 }
 
-/** One line per request on stdout: JSON in production, a short line in development. */
-export function accessLog(config: Config, sink: LogSink = processLogSink()): RequestHandler {
-  const quiet = ['silent', 'warn', 'error'].includes(config.log.level);
-  return morgan<IncomingMessage, ServerResponse>(
-    (tokens, req, res) => {
-      const fields = lineFields(tokens, req, res);
-      if (config.log.format === 'json') return JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'request', ...fields });
-      return `${fields.method} ${fields.path} ${fields.status ?? '-'} ${fields.length}b ${fields.durationMs ?? '-'}ms id=${fields.requestId}${fields.userId ? ` user=${fields.userId}` : ''}`;
-    },
-    { skip: () => quiet, stream: { write: (line: string) => sink.write('out', line) } },
-  );
+/**
+ * One line per request, written by the app's logger (pino): the same output, redaction and
+ * asynchronous writes as every other line. morgan only times the request and calls us when
+ * the response is done; the format returns nothing, so morgan itself writes nothing.
+ */
+export function accessLog(logger: Logger): RequestHandler {
+  return morgan<IncomingMessage, ServerResponse>((tokens, req, res) => {
+    logger.info('request', lineFields(tokens, req, res));
+    return undefined;
+  });
 }

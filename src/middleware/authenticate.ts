@@ -10,6 +10,8 @@ export type BearerVerifier = (token: string, meta: RequestMeta) => Promise<Acces
 export interface AuthenticateDeps {
   verifyBearer: BearerVerifier;
   monitoringToken?: string;
+  /** A token that opens `/metrics` only, for the Prometheus scraper. */
+  metricsToken?: string;
 }
 
 /** The scheme in any case (RFC 9110 §11.1), then exactly one space and a token68. */
@@ -17,7 +19,7 @@ const BEARER = /^bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
 /**
  * Optional authentication (docs/DESIGN.md §2.7): no Authorization header means anonymous; a header
- * that is present must carry a valid, unrevoked access token (or the monitoring token).
+ * that is present must carry a valid, unrevoked access token (or the monitoring or metrics token).
  */
 export function authenticate(deps: AuthenticateDeps): RequestHandler {
   const verify: RequestHandler = async function verifyBearer(req, res, next) {
@@ -26,7 +28,11 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
     if (!token) throw AppError.unauthorized('INVALID_TOKEN', 'The Authorization header must be "Bearer <token>".');
 
     if (deps.monitoringToken !== undefined && constantTimeEqual(token, deps.monitoringToken)) {
-      req.monitoring = true;
+      req.serviceToken = 'monitoring';
+      return next();
+    }
+    if (deps.metricsToken !== undefined && constantTimeEqual(token, deps.metricsToken)) {
+      req.serviceToken = 'metrics';
       return next();
     }
     const claims = await deps.verifyBearer(token, requestMeta(req));

@@ -10,9 +10,9 @@ export type RateLimitStoreFactory = (tier: RateLimitTier) => Store | undefined;
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Load-balancer probes must never see a 429. */
-function isHealthProbe(req: Request): boolean {
-  return req.path === '/health' || req.path.startsWith('/health/');
+/** Load-balancer probes and the Prometheus scraper must never see a 429 (they have their own token or none). */
+function isProbe(req: Request): boolean {
+  return req.path === '/health' || req.path.startsWith('/health/') || req.path === '/metrics';
 }
 
 /**
@@ -25,7 +25,12 @@ export function clientKey(req: Request): string {
   return ip ? ipKeyGenerator(ip, 56) : `unresolved:${req.id}`;
 }
 
-function tierLimiter(tier: RateLimitTier, limits: { max: number; windowS: number }, createStore: RateLimitStoreFactory, skip: (req: Request) => boolean): RequestHandler {
+interface TierOptions {
+  createStore: RateLimitStoreFactory;
+  onRefused: (tier: RateLimitTier) => void;
+}
+
+function tierLimiter(tier: RateLimitTier, limits: { max: number; windowS: number }, options: TierOptions, skip: (req: Request) => boolean): RequestHandler {
   return rateLimit({
     windowMs: limits.windowS * 1000,
     limit: limits.max,
@@ -34,20 +39,23 @@ function tierLimiter(tier: RateLimitTier, limits: { max: number; windowS: number
     identifier: tier,
     keyGenerator: clientKey,
     skip,
-    store: createStore(tier),
+    store: options.createStore(tier),
     // The proxy-trust self-check reports forwarding problems; the library's own console warnings are redundant.
     validate: { xForwardedForHeader: false, trustProxy: false, singleCount: false },
     handler(_req, res, next) {
+      options.onRefused(tier);
       next(AppError.rateLimited(Number(res.getHeader('Retry-After')) || limits.windowS));
     },
   });
 }
 
-export function rateLimits(config: Config, createStore: RateLimitStoreFactory = () => undefined) {
+/** The three tiers; `onRefused` hears of every 429 (the metrics count them by tier). */
+export function rateLimits(config: Config, options: Partial<TierOptions> = {}) {
+  const tierOptions: TierOptions = { createStore: options.createStore ?? (() => undefined), onRefused: options.onRefused ?? (() => undefined) };
   return {
-    global: tierLimiter('global', config.rateLimits.global, createStore, isHealthProbe),
-    write: tierLimiter('write', config.rateLimits.write, createStore, (req) => !WRITE_METHODS.has(req.method) || isHealthProbe(req)),
+    global: tierLimiter('global', config.rateLimits.global, tierOptions, isProbe),
+    write: tierLimiter('write', config.rateLimits.write, tierOptions, (req) => !WRITE_METHODS.has(req.method) || isProbe(req)),
     /** Mounted per route on register, login, refresh and the mail flows. */
-    auth: tierLimiter('auth', config.rateLimits.auth, createStore, () => false),
+    auth: tierLimiter('auth', config.rateLimits.auth, tierOptions, () => false),
   };
 }

@@ -6,6 +6,7 @@ import { createAuthModule } from './auth/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
+import { createMetricsModule } from './metrics/index.js';
 import { createMfaModule } from './mfa/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
 import { createPrivacyModule } from './privacy/index.js';
@@ -20,6 +21,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const mfa = createMfaModule(infra, { users, securityEvents });
   const auth = createAuthModule(infra, { users, securityEvents, mfa });
   const sessions = createSessionsModule(infra, { users });
+  const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
   return {
     securityEvents,
     users,
@@ -29,8 +31,9 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     dashboard: createDashboardModule({ sessions, users }),
     privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents }),
     admin: createAdminModule({ users, auth, mfa, securityEvents }),
-    health: createHealthModule(infra, { proxyTrust: pipeline.proxyTrust }),
+    health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),
+    metrics: createMetricsModule(infra, { securityEvents, health }),
     docs: createDocsModule(pipeline.routes),
   };
 }

@@ -8,8 +8,10 @@ declare global {
       id: string;
       /** The verified caller, when a valid bearer access token was presented. */
       auth?: AccessClaims;
-      /** True when the bearer credential was the MONITORING_TOKEN. */
-      monitoring?: boolean;
+      /** Set when the bearer credential was the MONITORING_TOKEN or the METRICS_TOKEN. */
+      serviceToken?: 'monitoring' | 'metrics';
+      /** The full declared path of the route that matched (`/api/sessions/:id`), for metrics. */
+      routeTemplate?: string;
     }
   }
 }

@@ -235,6 +235,7 @@ const MATRIX: Record<string, Row> = {
   'GET /api/admin/security-events/suspicious': row([401, 403, 403, 403, 403, 200], fixed('/api/admin/security-events/suspicious')),
 
   'GET /api/errors/stats':              row([401, 403, 403, 403, 403, 200], fixed('/api/errors/stats')),
+  'GET /metrics':                       row([401, 403, 403, 403, 403, 200], fixed('/metrics')),
 
   'GET /api/openapi.json':              row([200, 200, 200, 200, 200, 200], fixed('/api/openapi.json')),
   'GET /api/docs':                      row([200, 200, 200, 200, 200, 200], fixed('/api/docs')),

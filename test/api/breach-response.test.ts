@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createSequelize } from '../../src/db/database.js';
-import { migrate } from '../../src/db/migrator.js';
 import { JobLocks, newHolderId } from '../../src/infra/job-locks.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { hashPassword } from '../../src/crypto/passwords.js';
 import { InvalidTokenError } from '../../src/modules/auth/access-tokens.js';
 import { OneTimeTokens } from '../../src/modules/auth/one-time-tokens.js';
 import { AuditChain } from '../../src/modules/security-events/audit-chain.js';
+import { sharedInstanceEnv } from '../helpers/instances.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { TEST_PASSWORD } from '../helpers/users.js';
@@ -84,21 +84,7 @@ describe('npm run breach:respond', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     redis = await startPrivateRedis();
-    env = {
-      NODE_ENV: 'test',
-      ...database.env,
-      AUTH_SECRET: randomBytes(32).toString('base64url'),
-      DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: `confidant-breach-${randomBytes(4).toString('hex')}:`,
-      JOBS_INTERVAL_S: '0',
-    };
-    const setup = createSequelize(loadConfig(env));
-    try {
-      await migrate(setup);
-    } finally {
-      await setup.close();
-    }
+    env = await sharedInstanceEnv(database, { redisUrl: redis.url, name: 'breach' });
 
     // A running instance with Redis, whose session state is trusted for 10 minutes: only the
     // revocation message can make it refuse a session it has already seen as active.

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { createSequelize } from '../../src/db/database.js';
-import { migrate } from '../../src/db/migrator.js';
 import { hashPassword } from '../../src/crypto/passwords.js';
 import { testContext } from '../helpers/app.js';
+import { sharedInstanceEnv } from '../helpers/instances.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -63,22 +63,7 @@ describe('revocation across instances when one was disconnected from Redis', () 
     database = await createTestDatabase();
     redis = await startPrivateRedis();
     proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
-    const env = {
-      NODE_ENV: 'test',
-      ...database.env,
-      AUTH_SECRET: randomBytes(32).toString('base64url'),
-      DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-      REDIS_KEY_PREFIX: `confidant-reconnect-${randomBytes(4).toString('hex')}:`,
-      JOBS_INTERVAL_S: '0',
-      RATE_LIMIT_GLOBAL_MAX: '5000',
-      RATE_LIMIT_AUTH_MAX: '1000',
-    };
-    const setup = createSequelize(loadConfig(env));
-    try {
-      await migrate(setup);
-    } finally {
-      await setup.close();
-    }
+    const env = await sharedInstanceEnv(database, { name: 'reconnect', env: { RATE_LIMIT_GLOBAL_MAX: '5000', RATE_LIMIT_AUTH_MAX: '1000' } });
     a = instance(redis.url, env);
     b = instance(`redis://127.0.0.1:${proxy.port}`, env);
     const passwordHash = await hashPassword(TEST_PASSWORD);

@@ -62,7 +62,7 @@ describe('the start-up warning about cookie topology', () => {
       deps: { logger },
     });
 
-    const warning = warnings.find((message) => message.includes('cookie'));
+    const warning = warnings.find((message) => message.startsWith('cookie transport:'));
     expect(warning).toBeDefined();
     expect(warning).toContain('https://confidant-app.onrender.com');
     expect(warning).toContain('https://confidant-api.onrender.com');
@@ -77,6 +77,6 @@ describe('the start-up warning about cookie topology', () => {
 
     app = await createTestApp({ env: { PUBLIC_URL: 'https://api.example.com', CORS_ORIGINS: 'https://app.example.com' }, deps: { logger } });
 
-    expect(warnings.filter((message) => message.includes('cookie'))).toEqual([]);
+    expect(warnings.filter((message) => message.startsWith('cookie transport:'))).toEqual([]);
   });
 });

@@ -420,8 +420,10 @@ interface ComposeService {
   cpus?: number | string;
   deploy?: { resources?: { limits?: { cpus?: number | string; memory?: string; pids?: number } } };
   healthcheck?: { test?: string | string[]; disable?: boolean };
-  depends_on?: Record<string, { condition: string }>;
+  depends_on?: Record<string, { condition: string }> | string[];
   environment?: Record<string, string>;
+  profiles?: string[];
+  volumes?: string[];
   secrets?: (string | { source: string; target?: string })[];
   ports?: unknown[];
   expose?: unknown[];
@@ -437,8 +439,11 @@ interface ComposeFile {
 
 describe('docker-compose.yml', () => {
   const compose = parseYaml(read('docker-compose.yml')) as ComposeFile;
-  const services = compose.services ?? {};
+  const everything = compose.services ?? {};
+  /** What `docker compose up` starts; the monitoring profile adds Prometheus and Grafana. */
+  const services = Object.fromEntries(Object.entries(everything).filter(([, service]) => !service.profiles));
   const { app, migrate, postgres, redis } = services;
+  const { prometheus, grafana } = everything;
   const healthTest = (service: ComposeService | undefined) => [service?.healthcheck?.test ?? []].flat().join(' ');
   const tmpfsTargets = (service: ComposeService | undefined) => [service?.tmpfs ?? []].flat().map((entry) => entry.split(':')[0]);
   const secretNames = (service: ComposeService | undefined) =>
@@ -453,7 +458,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('hardens every container: read-only root, tmpfs for what must be written, no capabilities, no-new-privileges', () => {
-    for (const [name, service] of Object.entries(services)) {
+    for (const [name, service] of Object.entries(everything)) {
       expect(service.read_only, name).toBe(true);
       expect(service.cap_drop, name).toContain('ALL');
       expect(service.security_opt, name).toContain('no-new-privileges:true');
@@ -469,7 +474,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('limits CPU and memory (and PIDs) for every container', () => {
-    for (const [name, service] of Object.entries(services)) {
+    for (const [name, service] of Object.entries(everything)) {
       const limits = service.deploy?.resources?.limits;
       expect(limits?.cpus ?? service.cpus, name).toBeDefined();
       expect(limits?.memory ?? service.mem_limit, name).toMatch(/^\d+[kKmMgG]$/);
@@ -536,11 +541,39 @@ describe('docker-compose.yml', () => {
     const secrets = Object.entries(compose.secrets ?? {});
     expect(secrets.length).toBeGreaterThan(0);
     for (const [name, secret] of secrets) expect(secret, name).toEqual({ file: `./secrets/${name}` });
-    const used = new Set(Object.values(services).flatMap((service) => secretNames(service)));
+    const used = new Set(Object.values(everything).flatMap((service) => secretNames(service)));
     expect([...used].sort()).toEqual(secrets.map(([name]) => name).sort());
     expect(read('.gitignore').split('\n').map((line) => line.trim())).toContain('secrets/');
     // No service carries a credential inline (the comments show how to build the files).
     expect(JSON.stringify(services)).not.toMatch(/(postgres(ql)?|rediss?):\/\/[^\s:@'"/]*:[^\s@'"/]+@/);
+  });
+
+  it('adds Prometheus and Grafana under the monitoring profile, on the loopback only, wired to the app, the rules and the dashboard', () => {
+    expect(Object.keys(everything).filter((name) => everything[name]!.profiles).sort()).toEqual(['grafana', 'prometheus']);
+    for (const service of [prometheus, grafana]) expect(service?.profiles).toEqual(['monitoring']);
+    expect(prometheus?.ports).toEqual(['127.0.0.1:9090:9090']);
+    expect(grafana?.ports).toEqual(['127.0.0.1:3001:3000']);
+    // The scraper's credential is the METRICS_TOKEN, from the same secret file as the app's.
+    expect(app?.environment?.METRICS_TOKEN_FILE).toBe('/run/secrets/metrics_token');
+    expect(secretNames(prometheus)).toEqual(['metrics_token']);
+    const scrape = parseYaml(read('ops/prometheus/prometheus.yml')) as {
+      rule_files: string[];
+      scrape_configs: { job_name: string; authorization: { credentials_file: string }; static_configs: { targets: string[] }[] }[];
+    };
+    expect(scrape.scrape_configs).toHaveLength(1);
+    expect(scrape.scrape_configs[0]).toMatchObject({ job_name: 'confidant', authorization: { credentials_file: '/run/secrets/metrics_token' }, static_configs: [{ targets: ['app:3000'] }] });
+    expect(prometheus?.volumes).toEqual(expect.arrayContaining(['./ops/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro', `./ops/prometheus/alerts.yml:${scrape.rule_files[0]}:ro`]));
+    // Grafana: Prometheus as the data source the dashboard names, and the dashboard folder.
+    expect(grafana?.volumes).toEqual(expect.arrayContaining(['./ops/grafana/provisioning:/etc/grafana/provisioning:ro', './ops/grafana/dashboards:/etc/grafana/dashboards:ro']));
+    const source = (parseYaml(read('ops/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; url: string }[] }).datasources[0]!;
+    expect(source.url).toBe('http://prometheus:9090');
+    const provider = (parseYaml(read('ops/grafana/provisioning/dashboards/confidant.yml')) as { providers: { options: { path: string } }[] }).providers[0]!;
+    expect(provider.options.path).toBe('/etc/grafana/dashboards');
+    const dashboard = JSON.parse(read('ops/grafana/dashboards/confidant.json')) as { uid: string; panels: { type: string; datasource?: { uid: string } }[] };
+    const uids = new Set(dashboard.panels.filter((panel) => panel.type !== 'row').map((panel) => panel.datasource?.uid));
+    expect([...uids]).toEqual([source.uid]);
+    expect(grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD).toBeUndefined();
+    expect(grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD__FILE).toBe('/run/secrets/grafana_admin_password');
   });
 
   it('keeps Redis an in-memory cache: no RDB snapshots, no AOF', () => {

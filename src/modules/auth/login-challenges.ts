@@ -18,12 +18,14 @@ export class LoginChallenges {
 
   async issue(userId: string, login: { transport: 'cookie' | 'body'; rememberMe: boolean }): Promise<string> {
     const token = randomBytes(32).toString('base64url');
+    const now = new Date();
     await this.models.LoginChallenge.create({
       userId,
       tokenHash: hashOf(token),
       transport: login.transport,
       rememberMe: login.rememberMe,
-      expiresAt: new Date(Date.now() + LOGIN_CHALLENGE_TTL_MS),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + LOGIN_CHALLENGE_TTL_MS),
     });
     return token;
   }

@@ -29,6 +29,13 @@ function success({ response }: MountedRoute['spec']) {
   return { description: response.description };
 }
 
+/** The service tokens a route accepts besides an access token. */
+function serviceTokens(access: MountedRoute['spec']['access']) {
+  if (access === 'monitoring') return [{ monitoringToken: [] }];
+  if (access === 'metrics') return [{ monitoringToken: [] }, { metricsToken: [] }];
+  return [];
+}
+
 function operation(route: MountedRoute) {
   const { spec } = route;
   const key = `${route.method} ${route.path}`;
@@ -39,7 +46,7 @@ function operation(route: MountedRoute) {
   if (protectedRoute) {
     responses['401'] = problem(spec.stepUp ? 'Missing or invalid access token, or REAUTHENTICATION_REQUIRED: no authentication in the last 5 minutes (see methods)' : 'Missing or invalid access token');
   }
-  const roleLimited = typeof spec.access === 'object' || spec.access === 'monitoring';
+  const roleLimited = typeof spec.access === 'object' || spec.access === 'monitoring' || spec.access === 'metrics';
   const refusedDuringEnrolment = protectedRoute && !spec.duringEnrolment;
   if (roleLimited || refusedDuringEnrolment) {
     const reasons = [roleLimited && 'The caller’s role is not allowed', refusedDuringEnrolment && 'MFA_ENROLMENT_REQUIRED: the session may only enrol a second factor'];
@@ -47,6 +54,7 @@ function operation(route: MountedRoute) {
   }
   if (request.params) responses['404'] = problem('Not found (or not visible to the caller)');
   responses['429'] = problem('Rate limited; see Retry-After');
+  responses['503'] = problem('Temporarily unavailable (DATABASE_UNAVAILABLE, BUSY while sign-ins are shed, NOT_READY); see Retry-After');
   responses.default = problem('Unexpected error');
   return {
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, ''),
@@ -59,7 +67,7 @@ function operation(route: MountedRoute) {
       ...(spec.headers ?? []).map(({ name, description }) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
     ],
     ...(request.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(request.body, 'input') } } } }),
-    ...(protectedRoute && { security: [{ bearerAuth: [] }, ...(spec.access === 'monitoring' ? [{ monitoringToken: [] }] : [])] }),
+    ...(protectedRoute && { security: [{ bearerAuth: [] }, ...serviceTokens(spec.access)] }),
     responses,
   };
 }
@@ -85,7 +93,8 @@ export function buildOpenApiDocument(routes: MountedRoute[]) {
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'EdDSA access token from POST /api/auth/login' },
-        monitoringToken: { type: 'http', scheme: 'bearer', description: 'The MONITORING_TOKEN (error statistics only)' },
+        monitoringToken: { type: 'http', scheme: 'bearer', description: 'The MONITORING_TOKEN (error statistics and metrics only)' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'The METRICS_TOKEN (GET /metrics only)' },
       },
       schemas: {
         Problem: {

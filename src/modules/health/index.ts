@@ -14,5 +14,7 @@ export function createHealthModule(infra: Pick<Infra, 'sequelize' | 'shared' | '
     commit: infra.config.commit,
     dbTimeoutMs: infra.config.database.readyTimeoutMs,
   });
-  return { routes: healthRoutes(service) };
+  return { routes: healthRoutes(service), readiness: service.readiness };
 }
+
+export type HealthModule = ReturnType<typeof createHealthModule>;

@@ -158,6 +158,16 @@ export class AuditChain {
     });
   }
 
+  /** Events written but not sealed yet, and the age of the oldest: the sealing lag. */
+  async unsealed(now = new Date()): Promise<{ count: number; oldestAgeS: number }> {
+    const [count, oldest] = await Promise.all([
+      this.models.SecurityEvent.count({ where: { seq: null } }),
+      this.models.SecurityEvent.min<Date | string | null, SecurityEventModel>('createdAt', { where: { seq: null } }),
+    ]);
+    const oldestAgeS = oldest ? Math.max(0, (now.getTime() - new Date(oldest).getTime()) / 1000) : 0;
+    return { count, oldestAgeS };
+  }
+
   /** Walks the whole chain from the latest checkpoint (or genesis) and reports the first broken link. */
   async verify(): Promise<VerifyResult> {
     const checkpoint = await this.latestCheckpoint();

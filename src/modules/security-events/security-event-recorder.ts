@@ -41,6 +41,7 @@ export class SecurityEventRecorder {
   private pending: Pending[] = [];
   private flushing?: Promise<void>;
   private scheduled = false;
+  private readonly observers: ((type: SecurityEventType) => void)[] = [];
 
   constructor(
     private readonly models: Pick<Models, 'SecurityEvent'>,
@@ -49,8 +50,14 @@ export class SecurityEventRecorder {
     private readonly onWritten: () => void = () => undefined,
   ) {}
 
+  /** Hears the type of every event recorded (the metrics count them); never its user, address or metadata. */
+  onRecord(observer: (type: SecurityEventType) => void): void {
+    this.observers.push(observer);
+  }
+
   record(event: SecurityEventInput): void {
     try {
+      for (const observer of this.observers) observer(event.type);
       if (this.pending.length >= MAX_PENDING) {
         this.pending.shift();
         this.logger.warn('security event queue full; dropped the oldest event');

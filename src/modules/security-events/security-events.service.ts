@@ -49,6 +49,22 @@ export function createSecurityEventsService(models: Pick<Models, 'SecurityEvent'
       await models.SecurityEvent.update({ userId: null, ip: null, userAgent: null, metadata: {}, scrubbedAt: new Date() }, { where: { userId }, ...options });
     },
 
+    /**
+     * The most failed logins from any one address since `since`: a number, so an alert can
+     * watch "one address hammering" without an address ever becoming a metric label.
+     */
+    async busiestFailedLoginSource(since: Date): Promise<number> {
+      const rows = (await models.SecurityEvent.findAll({
+        attributes: [[fn('COUNT', col('id')), 'failures']],
+        where: { type: 'login_failure', ip: { [Op.ne]: null }, createdAt: { [Op.gte]: since } },
+        group: ['ip'],
+        order: [[literal('failures'), 'DESC']],
+        limit: 1,
+        raw: true,
+      })) as unknown as { failures: number | string }[];
+      return Number(rows[0]?.failures ?? 0);
+    },
+
     /** Addresses with more than 5 failed logins in the last hour, worst first. */
     async suspicious() {
       const rows = (await models.SecurityEvent.findAll({

@@ -5,6 +5,8 @@ import { activeSecondsSql } from './session-state.js';
 import { sessionView } from './session-views.js';
 
 const DAY_MS = 86_400_000;
+/** How far back the streak is looked for (a longer streak counts as this long). */
+const STREAK_LOOKBACK_DAYS = 366;
 
 type Row = Record<string, string | number | null>;
 
@@ -46,39 +48,38 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
       const now = new Date();
       const today = utcMidnight(now);
       const r = { actorId, since: new Date(now.getTime() - days * DAY_MS), today, yesterday: new Date(today.getTime() - DAY_MS), now };
-      const [totals] = await select(
-        `SELECT COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-           FROM counseling_sessions WHERE ${column} = :actorId AND started_at >= :since`,
-        r,
-      );
       // A client's entries carry their user_id; a counselor's are those of sessions they hold.
       const entryScope = column === 'user_id' ? 'e.user_id = :actorId' : 'e.session_id IN (SELECT id FROM counseling_sessions WHERE counselor_id = :actorId)';
-      const [mood] = await select(
-        `SELECT AVG(CASE WHEN e.at >= :today THEN e.valence END) AS tv, AVG(CASE WHEN e.at >= :today THEN e.arousal END) AS ta,
-                AVG(CASE WHEN e.at < :today THEN e.valence END) AS yv, AVG(CASE WHEN e.at < :today THEN e.arousal END) AS ya
-           FROM session_entries e WHERE ${entryScope} AND e.kind = 'emotion' AND e.at >= :yesterday`,
-        r,
+      // One statement: the window's totals and the streak's days from the client's (or
+      // counselor's) session index, today's and yesterday's mood from the entries index.
+      const since = (name: string) => `started_at >= ${sql.timestampParam(name)}`;
+      const [row] = await select(
+        `SELECT s.sessions, s.seconds, s.days, m.tv, m.ta, m.yv, m.ya
+           FROM (SELECT SUM(CASE WHEN ${since('since')} THEN 1 ELSE 0 END) AS sessions,
+                        COALESCE(SUM(CASE WHEN ${since('since')} THEN ${activeSecondsSql(sql)} ELSE 0 END), 0) AS seconds,
+                        ${sql.distinctList(sql.utcDay('started_at'))} AS days
+                   FROM counseling_sessions WHERE ${column} = :actorId AND started_at >= :streakSince) s
+          CROSS JOIN (SELECT AVG(CASE WHEN e.at >= :today THEN e.valence END) AS tv, AVG(CASE WHEN e.at >= :today THEN e.arousal END) AS ta,
+                             AVG(CASE WHEN e.at < :today THEN e.valence END) AS yv, AVG(CASE WHEN e.at < :today THEN e.arousal END) AS ya
+                        FROM session_entries e WHERE ${entryScope} AND e.kind = 'emotion' AND e.at >= :yesterday) m`,
+        { ...r, streakSince: new Date(today.getTime() - STREAK_LOOKBACK_DAYS * DAY_MS) },
       );
-      const sessionDays = await select<{ day: string }>(
-        `SELECT DISTINCT ${sql.utcDay('started_at')} AS day FROM counseling_sessions
-          WHERE ${column} = :actorId AND started_at >= :streakSince`,
-        { ...r, streakSince: new Date(today.getTime() - 366 * DAY_MS) },
-      );
+      const sessionDays = String(row?.days ?? '').split(',').filter(Boolean);
       const recent = await models.CounselingSession.findAll({
         where: column === 'user_id' ? { userId: actorId } : { counselorId: actorId },
         order: [['startedAt', 'DESC'], ['id', 'DESC']],
         limit: 3,
       });
-      const todayMood = { valence: num(mood?.tv), arousal: num(mood?.ta) };
-      const yesterdayMood = { valence: num(mood?.yv), arousal: num(mood?.ya) };
+      const todayMood = { valence: num(row?.tv), arousal: num(row?.ta) };
+      const yesterdayMood = { valence: num(row?.yv), arousal: num(row?.ya) };
       const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : num(a - b));
       return {
-        sessions: Number(totals?.sessions ?? 0),
-        activeMinutes: Math.round(Number(totals?.seconds ?? 0) / 60),
+        sessions: Number(row?.sessions ?? 0),
+        activeMinutes: Math.round(Number(row?.seconds ?? 0) / 60),
         today: todayMood,
         yesterday: yesterdayMood,
         trend: { valence: delta(todayMood.valence, yesterdayMood.valence), arousal: delta(todayMood.arousal, yesterdayMood.arousal) },
-        streakDays: streakOf(sessionDays.map((row) => row.day), today),
+        streakDays: streakOf(sessionDays, today),
         lastSessionAt: recent[0]?.startedAt ?? null,
         lastSessions: recent.map((session) => sessionView(session, now)),
       };

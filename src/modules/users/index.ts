@@ -1,4 +1,5 @@
 import type { Infra } from '../../context.js';
+import { ProfileCache } from './profile-cache.js';
 import { createUserAccounts } from './user-accounts.js';
 import { usersRoutes } from './users.routes.js';
 import { createUsersService } from './users.service.js';
@@ -7,13 +8,18 @@ export { adminUserResponse, deleteAccountSchema, emailField, listUsersSchema, pe
 export type { AccessUpdate, ListUsersQuery } from './users.schemas.js';
 export type { UserAccounts } from './user-accounts.js';
 
+/** How long a cached profile may live when no invalidation can arrive (Redis away). */
+const PROFILE_CACHE_MS = 60_000;
+
 /** Accounts, profiles and preferences: the `users` and `user_preferences` tables. */
-export function createUsersModule(infra: Pick<Infra, 'sequelize' | 'models'>) {
-  const service = createUsersService(infra.models);
+export function createUsersModule(infra: Pick<Infra, 'sequelize' | 'models' | 'shared'>) {
+  const profiles = new ProfileCache(PROFILE_CACHE_MS, infra.shared);
+  const service = createUsersService(infra.models, profiles);
   return {
     routes: usersRoutes(service),
     /** For sign-in, recovery, admins and dashboards: the account rows, through these functions only. */
-    accounts: createUserAccounts(infra.sequelize, infra.models),
+    accounts: createUserAccounts(infra.sequelize, infra.models, profiles),
+    profiles,
     profile: service.profile,
     preferences: service.preferences,
   };

@@ -4,6 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import { decodeCursor, page } from '../../http/cursor.js';
 import type { Models } from '../../models/index.js';
 import { publicUser, type Role, type UserModel } from '../../models/user.model.js';
+import type { ProfileCache } from './profile-cache.js';
 import type { AccessUpdate, ListUsersQuery } from './users.schemas.js';
 
 export function adminView(user: UserModel) {
@@ -15,8 +16,13 @@ export function adminView(user: UserModel) {
  * update credentials here, admins list and change access, dashboards count. Nobody else
  * touches the table.
  */
-export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'User'>) {
+export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'User'>, profiles: ProfileCache) {
   const postgres = dialectOf(sequelize) === 'postgres';
+  /** The cached profile goes once the change is visible: at commit when inside a transaction. */
+  const changed = async (userId: string, transaction?: Transaction) => {
+    if (transaction) transaction.afterCommit(() => profiles.changed(userId));
+    else await profiles.changed(userId);
+  };
 
   return {
     findById: (id: string, options: { transaction?: Transaction } = {}) => models.User.findByPk(id, options),
@@ -31,11 +37,15 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
     /** A new password hash; `verifiesEmail` when a mailed link proved the address (a reset). */
     async setPasswordHash(userId: string, passwordHash: string, options: { transaction?: Transaction; verifiesEmail?: boolean } = {}): Promise<void> {
       await models.User.update({ passwordHash }, { where: { id: userId }, transaction: options.transaction });
-      if (options.verifiesEmail) await models.User.update({ emailVerifiedAt: new Date() }, { where: { id: userId, emailVerifiedAt: null }, transaction: options.transaction });
+      if (options.verifiesEmail) {
+        await models.User.update({ emailVerifiedAt: new Date() }, { where: { id: userId, emailVerifiedAt: null }, transaction: options.transaction });
+        await changed(userId, options.transaction);
+      }
     },
 
     async markEmailVerified(userId: string, options: { transaction?: Transaction } = {}): Promise<void> {
       await models.User.update({ emailVerifiedAt: new Date() }, { where: { id: userId, emailVerifiedAt: null }, ...options });
+      await changed(userId, options.transaction);
     },
 
     async isActiveCounselor(userId: string): Promise<boolean> {
@@ -44,6 +54,7 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
 
     async destroy(userId: string, options: { transaction?: Transaction } = {}): Promise<void> {
       await models.User.destroy({ where: { id: userId }, ...options });
+      await changed(userId, options.transaction);
     },
 
     async namesOf(ids: string[]): Promise<Map<string, string>> {
@@ -80,7 +91,7 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
      * each other at once cannot both succeed.
      */
     async updateAccess(userId: string, update: AccessUpdate) {
-      return sequelize.transaction(async (transaction) => {
+      const result = await sequelize.transaction(async (transaction) => {
         // Active admins are locked first and in id order, so two admins demoting each other
         // queue up instead of deadlocking; the target row is locked after them.
         const lock = postgres ? transaction.LOCK.UPDATE : undefined;
@@ -99,6 +110,8 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
         );
         return { user: adminView(user), before };
       });
+      await changed(userId);
+      return result;
     },
   };
 }

@@ -1,10 +1,11 @@
 import { AppError } from '../../errors/app-error.js';
 import type { Models } from '../../models/index.js';
 import { publicUser } from '../../models/user.model.js';
+import type { ProfileCache } from './profile-cache.js';
 import { PREFERENCE_DEFAULTS, type Preferences, type ProfileUpdate } from './users.schemas.js';
 
-/** The caller's own profile and preferences. */
-export function createUsersService(models: Pick<Models, 'User' | 'UserPreferences'>) {
+/** The caller's own profile (cached: read on most requests) and preferences. */
+export function createUsersService(models: Pick<Models, 'User' | 'UserPreferences'>, profiles: ProfileCache) {
   async function loadUser(userId: string) {
     const user = await models.User.findByPk(userId);
     if (!user) throw AppError.notFound('user');
@@ -17,13 +18,14 @@ export function createUsersService(models: Pick<Models, 'User' | 'UserPreference
   }
 
   return {
-    async profile(userId: string) {
-      return publicUser(await loadUser(userId));
+    profile(userId: string) {
+      return profiles.get(userId, async () => publicUser(await loadUser(userId)));
     },
 
     async updateProfile(userId: string, changes: ProfileUpdate) {
       const user = await loadUser(userId);
       await user.update(changes);
+      await profiles.changed(userId);
       return publicUser(user);
     },
 
