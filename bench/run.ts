@@ -410,8 +410,8 @@ ${r.plans.map((plan) => `\`\`\`\n${plan}\n\`\`\``).join('\n\n')}
 
 Memory samples during the soak (RSS, MB, every 5 s): ${r.memory.samples.map((sample) => sample.rssMb).join(', ')}.
 
-Login: one argon2id verification (19 MiB, t=2, p=1) dominates its latency by design; the query budget (at most 3)
-is proven by \`test/api/auth-login.test.ts\` counting queries, not by this benchmark.
+Login: one argon2id verification (19 MiB, t=2, p=1) dominates its latency by design; the query budget (3: the account, its second factors, the session or challenge)
+is proven by \`test/api/mfa-login.test.ts › the query budget of a sign-in\` counting queries, not by this benchmark.
 
 Reproduce: \`npm run bench\` (needs PostgreSQL; \`BENCH_SOAK_S=60 npm run bench\` for a shorter soak).
 `;

@@ -57,7 +57,11 @@ export function createApp(deps: AppDeps): BuiltApp {
     onRefused: (tier) => infra.metrics.rateLimited(tier),
   });
   const stopCountingQueryErrors = onQueryFailure(infra.sequelize, (kind) => infra.metrics.queryFailed(kind));
-  const routes = new RouteTable({ authLimit: limits.auth, checkResponses: !config.isProduction });
+  const routes = new RouteTable({
+    authLimit: limits.auth,
+    checkResponses: !config.isProduction,
+    recentAuthentication: (actor) => modules.auth.stepUp.require(actor), // called per request, after the modules exist
+  });
   const modules = createModules(infra, { proxyTrust, routes: () => routes.routes });
   warnAboutConfiguration(infra);
 

@@ -18,7 +18,7 @@ function apiBase() {
 const API = apiBase();
 
 /** What this tab knows. Gone on reload: the refresh cookie then gets it back (see refresh). */
-const state = { accessToken: undefined, csrfToken: undefined };
+const state = { accessToken: undefined, csrfToken: undefined, challenge: undefined };
 
 function log(line) {
   logArea.textContent += `${line}\n`;
@@ -56,12 +56,73 @@ async function csrfToken() {
 }
 
 const steps = {
-  /** Cookie transport (the default): the refresh token comes back as an HttpOnly cookie. */
+  /**
+   * Cookie transport (the default): the refresh token comes back as an HttpOnly cookie. An
+   * account with a second factor answers a challenge instead: the code form appears.
+   */
   async login() {
     const email = $('email').value;
     const password = $('password').value;
-    keep(await api('/api/auth/login', { method: 'POST', json: { email, password } }));
-    return 'login ok';
+    const body = await api('/api/auth/login', { method: 'POST', json: { email, password } });
+    if (body.mfaRequired) {
+      state.challenge = body.challenge;
+      $('second-factor').hidden = false;
+      return `login needs a second factor (${body.methods.join(', ')})`;
+    }
+    keep(body);
+    return body.mfaEnrolmentRequired ? 'login ok (enrolment only: set up a second factor, then refresh)' : 'login ok';
+  },
+
+  /** The second step: the login's challenge and a code from the authenticator app or a recovery code. */
+  async verify() {
+    const code = $('code').value.trim();
+    const json = /^\d{6}$/.test(code) ? { challenge: state.challenge, code } : { challenge: state.challenge, recoveryCode: code };
+    keep(await api('/api/auth/mfa/verify', { method: 'POST', json }));
+    state.challenge = undefined;
+    $('second-factor').hidden = true;
+    return 'verify ok';
+  },
+
+  /** A new authenticator-app secret: the QR code (an SVG data URL) and the secret to type by hand. */
+  async totpSetup() {
+    const setup = await api('/api/auth/mfa/totp/setup', { method: 'POST', headers: bearer(), credentials: 'omit' });
+    $('qr').src = setup.qr;
+    $('totp-secret').textContent = setup.secret;
+    $('totp').hidden = false;
+    return 'totp setup ok';
+  },
+
+  /** The first code turns the app on; the ten recovery codes are shown this once. */
+  async totpConfirm() {
+    const body = await api('/api/auth/mfa/totp/confirm', { method: 'POST', headers: bearer(), credentials: 'omit', json: { code: $('totp-code').value.trim() } });
+    $('recovery-codes').textContent = body.recoveryCodes.join('\n');
+    return `totp confirmed, ${body.recoveryCodes.length} recovery codes`;
+  },
+
+  /** navigator.credentials.create() with the server's options; the credential goes back as JSON. */
+  async passkeyRegister() {
+    const options = await api('/api/auth/passkeys/register/options', { method: 'POST', headers: bearer(), credentials: 'omit' });
+    const credential = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
+    const passkey = await api('/api/auth/passkeys/register/verify', {
+      method: 'POST',
+      headers: bearer(),
+      credentials: 'omit',
+      json: { name: 'This browser', response: credential.toJSON() },
+    });
+    return `passkey added ${passkey.name}`;
+  },
+
+  /** Username-less: the browser offers the passkeys of this site, the chosen one names the account. */
+  async passkeyLogin() {
+    const options = await api('/api/auth/passkeys/login/options', { method: 'POST' });
+    const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+    keep(await api('/api/auth/passkeys/login/verify', { method: 'POST', json: { response: credential.toJSON() } }));
+    return 'passkey login ok';
+  },
+
+  async passkeys() {
+    const { items } = await api('/api/auth/passkeys', { headers: bearer(), credentials: 'omit' });
+    return `passkeys: ${items.map((item) => item.name).join(', ') || 'none'}`;
   },
 
   /** The bearer token alone authenticates; no cookie needed. */
@@ -131,7 +192,15 @@ $('credentials').addEventListener('submit', (event) => {
   event.preventDefault();
   run('login');
 });
-for (const name of ['me', 'refresh', 'logout']) $(name).addEventListener('click', () => run(name));
+$('second-factor').addEventListener('submit', (event) => {
+  event.preventDefault();
+  run('verify');
+});
+$('totp').addEventListener('submit', (event) => {
+  event.preventDefault();
+  run('totpConfirm');
+});
+for (const name of ['me', 'refresh', 'logout', 'totpSetup', 'passkeyRegister', 'passkeyLogin', 'passkeys']) $(name).addEventListener('click', () => run(name));
 
 const spec = params.get('autorun');
 if (spec) autorun(spec);

@@ -1,9 +1,10 @@
 /**
- * `npm run keys:rotate-data`: re-encrypts counseling text under the current
+ * `npm run keys:rotate-data`: re-encrypts counseling text and authenticator-app secrets under the current
  * DATA_ENCRYPTION_KEY. Put the old key in DATA_ENCRYPTION_KEYS_PREVIOUS first; remove it
  * once this has finished. Safe to interrupt and run again.
  */
 import { DataCipher } from '../crypto/data-cipher.js';
+import { rotateTotpSecrets } from '../modules/mfa/index.js';
 import { rotateDataKeys } from '../modules/sessions/index.js';
 import { runCli } from './cli-context.js';
 
@@ -12,5 +13,7 @@ await runCli(async ({ config, models }) => {
   const result = await rotateDataKeys(models, cipher, {
     onBatch: (progress) => process.stdout.write(`  batch ${progress.batches}: ${progress.examined} examined, ${progress.reencrypted} re-encrypted\n`),
   });
+  const totp = await rotateTotpSecrets(models, cipher);
+  process.stdout.write(`  authenticator-app secrets: ${totp.examined} examined, ${totp.reencrypted} re-encrypted\n`);
   process.stdout.write(`done: ${result.examined} encrypted values examined, ${result.reencrypted} re-encrypted under key ${cipher.currentKeyId}\n`);
 });

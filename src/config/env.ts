@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ROLES, type Role } from '../models/user.model.js';
 import { resolveDevSecrets } from './dev-secrets.js';
 
 /** Variables that may also be given as `NAME_FILE` (Docker and Render secret files). */
@@ -93,6 +94,8 @@ const envSchema = z.object({
   PASSWORD_RESET_TTL_MIN: positiveInt.default(30),
   INVITATION_TTL_DAYS: positiveInt.default(7).describe('how long an invitation to an organization can be accepted'),
   BREAK_GLASS_WINDOW_MIN: wholeNumber(1, 240).default(15).describe("how long a platform admin's break-glass access to one session's content lasts"),
+  MFA_REQUIRED_ROLES: z.string().optional().describe('comma-separated roles that must sign in with a second factor; admin,counselor in production, none otherwise'),
+  WEBAUTHN_RP_ID: optionalText.pipe(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name such as example.com').optional()).describe("passkeys' relying-party id; the host of APP_URL by default"),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
@@ -159,6 +162,29 @@ function parseList(list: string | undefined): string[] {
 
 const ORIGIN_PATTERN = /^https?:\/\/(\*\.|[a-z0-9-]*\*[a-z0-9-]*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
 
+/** MFA_REQUIRED_ROLES as roles; unset means admin and counselor in production, nobody elsewhere. */
+function mfaRequiredRoles(raw: RawEnv, problems: string[]): Role[] {
+  if (raw.MFA_REQUIRED_ROLES === undefined) return raw.NODE_ENV === 'production' ? ['admin', 'counselor'] : [];
+  const listed = parseList(raw.MFA_REQUIRED_ROLES);
+  for (const role of listed) if (!(ROLES as readonly string[]).includes(role)) problems.push(`MFA_REQUIRED_ROLES: "${role}" is not a role (${ROLES.join(', ')})`);
+  return listed.filter((role): role is Role => (ROLES as readonly string[]).includes(role));
+}
+
+/**
+ * Passkeys are bound to a relying-party id (a host name) and accepted from the origins the
+ * SPA runs on: the exact CORS origins (patterns cannot be checked by WebAuthn) and APP_URL,
+ * those whose host is the RP id or under it.
+ */
+function webauthnSettings(raw: RawEnv, origins: string[]) {
+  const rpId = (raw.WEBAUTHN_RP_ID ?? new URL(raw.APP_URL).hostname).toLowerCase();
+  const candidates = [...origins.filter((origin) => !origin.includes('*')), new URL(raw.APP_URL).origin];
+  const allowed = candidates.filter((origin) => {
+    const host = new URL(origin).hostname.toLowerCase();
+    return host === rpId || host.endsWith(`.${rpId}`);
+  });
+  return { rpId, rpName: 'Confidant', origins: [...new Set(allowed)] };
+}
+
 function productionProblems(raw: RawEnv, origins: string[]): string[] {
   const problems: string[] = [];
   if (!raw.DATABASE_URL) problems.push('DATABASE_URL is required in production');
@@ -193,7 +219,7 @@ function productionSignals(raw: RawEnv): { onRender: boolean; set: string[] } {
   return { onRender: raw.RENDER !== undefined, set };
 }
 
-function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }, nodeEnvExplicit: boolean) {
+function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }, nodeEnvExplicit: boolean, mfaRoles: Role[]) {
   const production = raw.NODE_ENV === 'production';
   const publicUrl = raw.PUBLIC_URL ?? raw.RENDER_EXTERNAL_URL ?? `http://localhost:${raw.PORT}`;
   return {
@@ -243,6 +269,8 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
       invitationTtlDays: raw.INVITATION_TTL_DAYS,
     },
     breakGlassWindowMin: raw.BREAK_GLASS_WINDOW_MIN,
+    mfa: { requiredRoles: mfaRoles },
+    webauthn: webauthnSettings(raw, origins),
     passwordHashing: {
       // One pool thread stays free for the file, DNS and crypto work that shares it.
       concurrency: raw.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, (raw.UV_THREADPOOL_SIZE ?? 4) - 1),
@@ -285,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .filter((origin) => !ORIGIN_PATTERN.test(origin))
     .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
   problems.push(...sessionLifetimeProblems(raw));
+  const mfaRoles = mfaRequiredRoles(raw, problems);
   if (raw.NODE_ENV === 'production') problems.push(...productionProblems(raw, origins));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -292,7 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authSecret: raw.AUTH_SECRET,
     dataEncryptionKey: raw.DATA_ENCRYPTION_KEY,
   });
-  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV)));
+  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV), mfaRoles));
 }
 
 /**

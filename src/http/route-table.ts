@@ -3,7 +3,7 @@ import { match } from 'path-to-regexp';
 import { AppError } from '../errors/app-error.js';
 import { accessGuard } from '../middleware/authorize.js';
 import { parseInput } from '../middleware/validate.js';
-import { contextOf, Reply, type HttpMethod, type RouteDefinition } from './route.js';
+import { contextOf, Reply, type Actor, type HttpMethod, type RouteDefinition } from './route.js';
 
 /** What a module's mount gives all its routes. */
 export interface ModuleDefaults {
@@ -25,6 +25,8 @@ export interface RouteTableOptions {
   authLimit: RequestHandler;
   /** Development and tests check every success body against its declared schema. */
   checkResponses: boolean;
+  /** For routes that declare `stepUp`: throws unless the caller's session authenticated recently. */
+  recentAuthentication?: (actor: Actor) => Promise<void>;
 }
 
 /** Names the matched route on the request before its guards run, so metrics count refusals under it. */
@@ -76,7 +78,11 @@ export class RouteTable {
       const path = joinPath(prefix, spec.path);
       const matcher = match(path, { decode: false });
       this.mounted.push({ method: spec.method, path, spec, matches: (candidate) => matcher(candidate) !== false });
-      const before = [...(spec.rateLimit === 'auth' ? [this.options.authLimit] : []), ...accessGuard(spec.access)];
+      const before = [
+        ...(spec.rateLimit === 'auth' ? [this.options.authLimit] : []),
+        ...accessGuard(spec.access, { duringEnrolment: spec.duringEnrolment }),
+        ...(spec.stepUp ? [this.stepUpGuard()] : []),
+      ];
       const verb = spec.method.toLowerCase() as Lowercase<HttpMethod>;
       router[verb](spec.path, markRoute(path), ...before, this.handle(definition, `${spec.method} ${path}`));
     }
@@ -88,6 +94,15 @@ export class RouteTable {
     const route = this.mounted.find((candidate) => candidate.method === method && candidate.matches(path));
     if (route?.spec.bodyLimit) return route.spec.bodyLimit;
     return this.prefixLimits.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))?.bodyLimit;
+  }
+
+  private stepUpGuard(): RequestHandler {
+    const { recentAuthentication } = this.options;
+    if (!recentAuthentication) throw new Error('a route declares stepUp, but the route table has no recentAuthentication check');
+    return async function requireRecentAuthentication(req, _res, next) {
+      await recentAuthentication({ userId: req.auth!.userId, role: req.auth!.role, sessionId: req.auth!.sessionId });
+      next();
+    };
   }
 
   private handle(definition: RouteDefinition, name: string): RequestHandler {

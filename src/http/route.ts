@@ -21,6 +21,8 @@ export interface Actor {
 /** What a verified access token says (`req.auth`). */
 export interface AccessClaims extends Actor {
   expiresAt: number;
+  /** A session of a role that requires a second factor, opened without one: it may only enrol one. */
+  enrolmentOnly: boolean;
 }
 
 export interface RequestSchemas {
@@ -83,6 +85,17 @@ export interface RouteSpec<A extends AccessSpec, S extends RequestSchemas, R ext
   bodyLimit?: string;
   /** Routes that take a credential or send mail also count in the auth tier. */
   rateLimit?: 'auth';
+  /**
+   * Open to an enrolment-only session too (a role that requires a second factor, signed in
+   * without one): the routes that enrol a factor, and who-am-I and logout. Every other
+   * authenticated route answers such a session 403 MFA_ENROLMENT_REQUIRED.
+   */
+  duringEnrolment?: true;
+  /**
+   * A sensitive action: the caller's login session must have authenticated within the last
+   * 5 minutes (sign-in or POST /api/auth/reauthenticate), else 401 REAUTHENTICATION_REQUIRED.
+   */
+  stepUp?: true;
   /** Request headers worth documenting (the OpenAPI document lists them). */
   headers?: { name: string; description: string }[];
 }

@@ -22,6 +22,14 @@ const requireMonitoring: RequestHandler = function requireMonitoring(req, _res, 
   throw AppError.unauthorized('MONITORING_ACCESS_REQUIRED', 'An admin access token or the monitoring token is required.');
 };
 
+/** A session that may only enrol a second factor goes no further than the routes that enrol one. */
+const refuseEnrolmentOnly: RequestHandler = function refuseEnrolmentOnly(req, _res, next) {
+  if (req.auth?.enrolmentOnly) {
+    throw AppError.forbidden('MFA_ENROLMENT_REQUIRED', 'Your role requires a second factor: set up an authenticator app or a passkey, then refresh the session.');
+  }
+  next();
+};
+
 /** `/metrics`: the MONITORING_TOKEN, the METRICS_TOKEN (which opens nothing else), or an admin. */
 const requireMetrics: RequestHandler = function requireMetrics(req, _res, next) {
   if (req.serviceToken !== undefined || req.auth?.role === 'admin') return next();
@@ -30,10 +38,11 @@ const requireMetrics: RequestHandler = function requireMetrics(req, _res, next) 
 };
 
 /** The middleware that enforces a route's declared access (roles as data). */
-export function accessGuard(access: AccessSpec): RequestHandler[] {
+export function accessGuard(access: AccessSpec, options: { duringEnrolment?: boolean } = {}): RequestHandler[] {
   if (access === 'public') return [];
-  if (access === 'authenticated') return [requireAuth];
-  if (access === 'monitoring') return [requireMonitoring];
-  if (access === 'metrics') return [requireMetrics];
-  return [requireRole(access.roles)];
+  const enrolment = options.duringEnrolment ? [] : [refuseEnrolmentOnly];
+  if (access === 'authenticated') return [requireAuth, ...enrolment];
+  if (access === 'monitoring') return [requireMonitoring, ...enrolment];
+  if (access === 'metrics') return [requireMetrics, ...enrolment];
+  return [requireRole(access.roles), ...enrolment];
 }

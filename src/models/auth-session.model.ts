@@ -15,6 +15,8 @@ export interface AuthSessionModel extends Model<InferAttributes<AuthSessionModel
   expiresAt: Date;
   revokedAt: CreationOptional<Date | null>;
   revokedReason: CreationOptional<string | null>;
+  /** The last time the person proved who they are in this session (sign-in or reauthentication). */
+  authenticatedAt: CreationOptional<Date | null>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
 }
@@ -37,6 +39,7 @@ export function defineAuthSession(sequelize: Sequelize) {
       expiresAt: { type: DataTypes.DATE, allowNull: false },
       revokedAt: { type: DataTypes.DATE, allowNull: true },
       revokedReason: { type: DataTypes.STRING(32), allowNull: true },
+      authenticatedAt: { type: DataTypes.DATE, allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },

@@ -6,16 +6,21 @@ import { defineCounselingSession } from './counseling-session.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
 import { defineInvitation } from './invitation.model.js';
 import { defineJobLock } from './job-lock.model.js';
+import { defineLoginChallenge } from './login-challenge.model.js';
 import { defineMembership } from './membership.model.js';
 import { defineOneTimeToken } from './one-time-token.model.js';
 import { defineOrganization } from './organization.model.js';
+import { definePasskey } from './passkey.model.js';
+import { defineRecoveryCode } from './recovery-code.model.js';
 import { defineSecurityEvent } from './security-event.model.js';
 import { defineSessionAccessGrant } from './session-access-grant.model.js';
 import { defineSessionEntry } from './session-entry.model.js';
 import { defineSessionFeedback } from './session-feedback.model.js';
 import { defineSigningKey } from './signing-key.model.js';
+import { defineTotpFactor } from './totp-factor.model.js';
 import { defineUserPreferences } from './user-preferences.model.js';
 import { defineUser } from './user.model.js';
+import { defineWebauthnChallenge } from './webauthn-challenge.model.js';
 
 /**
  * Every model, defined on one Sequelize instance (so several apps with their own
@@ -39,6 +44,12 @@ export function defineModels(sequelize: Sequelize) {
   const Invitation = defineInvitation(sequelize);
   const CareRelationship = defineCareRelationship(sequelize);
   const SessionAccessGrant = defineSessionAccessGrant(sequelize);
+  // Second factors (the mfa module) and sign-ins waiting for one (auth).
+  const TotpFactor = defineTotpFactor(sequelize);
+  const RecoveryCode = defineRecoveryCode(sequelize);
+  const Passkey = definePasskey(sequelize);
+  const WebauthnChallenge = defineWebauthnChallenge(sequelize);
+  const LoginChallenge = defineLoginChallenge(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -64,6 +75,11 @@ export function defineModels(sequelize: Sequelize) {
     Membership,
     Invitation,
     CareRelationship,
+    TotpFactor,
+    RecoveryCode,
+    Passkey,
+    WebauthnChallenge,
+    LoginChallenge,
   };
 }
 

@@ -28,6 +28,15 @@ export const SECURITY_EVENT_TYPES = [
   'care_started',
   'care_ended',
   'break_glass_access',
+  // Second factors and step-up
+  'mfa_enabled',
+  'mfa_disabled',
+  'mfa_challenge_failed',
+  'recovery_code_used',
+  'recovery_codes_regenerated',
+  'passkey_added',
+  'passkey_removed',
+  'reauthenticated',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

@@ -7,6 +7,7 @@ import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
 import { createMetricsModule } from './metrics/index.js';
+import { createMfaModule } from './mfa/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
 import { createOrganizationsModule } from './organizations/index.js';
 import { createPrivacyModule } from './privacy/index.js';
@@ -18,19 +19,21 @@ import { createUsersModule } from './users/index.js';
 export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[] }) {
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
-  const auth = createAuthModule(infra, { users, securityEvents });
+  const mfa = createMfaModule(infra, { users, securityEvents });
+  const auth = createAuthModule(infra, { users, securityEvents, mfa });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
   const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
   return {
     securityEvents,
     users,
+    mfa,
     auth,
     organizations,
     sessions,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, sessions, securityEvents, organizations }),
-    admin: createAdminModule({ users, auth, securityEvents, sessions }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations }),
+    admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),
     metrics: createMetricsModule(infra, { securityEvents, health }),

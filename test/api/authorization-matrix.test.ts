@@ -9,7 +9,9 @@ import type { Role } from '../../src/models/user.model.js';
 import { MOUNTS } from '../../src/routes.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
+import { enrolTotp, nextTotpCode, totpCode } from '../helpers/mfa.js';
 import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 /**
  * Who may call what: every route of the app × every kind of caller, against the real app.
@@ -124,6 +126,30 @@ const onSession = (suffix: string, options: { fresh?: SessionStatus; body?: obje
   };
 const inA = (suffix: string, body?: object) => async (): Promise<Call> => ({ path: `/api/organizations/${orgA}${suffix}`, body });
 const memberOf = (actor: ActorName) => (actor === 'anonymous' ? undefined : who[actor]);
+const authenticator = new SoftAuthenticator('http://localhost:5173');
+/** A passkey registered over HTTP for the account behind `auth`. */
+async function addPasskey(auth: string) {
+  const options = await request(t.app).post('/api/auth/passkeys/register/options').set('Authorization', auth).expect(200);
+  const { passkey, response } = authenticator.create(options.body);
+  const created = await request(t.app).post('/api/auth/passkeys/register/verify').set('Authorization', auth).send({ response }).expect(201);
+  return { passkey, id: created.body.id as string };
+}
+/** A route on one of the caller's own passkeys: a fresh account of the same role with one. */
+const ownPasskey = (suffix: string, body?: object) =>
+  async function passkeyCall(actor: ActorName): Promise<Call> {
+    if (actor === 'anonymous') return { path: `/api/auth/passkeys/${randomUUID()}${suffix}`, body };
+    const fresh = await identity(ROLE_OF[actor]);
+    const { id } = await addPasskey(fresh.auth);
+    return { path: `/api/auth/passkeys/${id}${suffix}`, body, auth: fresh.auth };
+  };
+/** A route that changes the caller's own second factors: a fresh account of the same role, with an authenticator app when `withTotp`. */
+const ownFactors = (path: string, options: { withTotp?: boolean; body?: object } = {}) =>
+  async function factorCall(actor: ActorName): Promise<Call> {
+    if (actor === 'anonymous') return { path, body: options.body };
+    const fresh = await identity(ROLE_OF[actor]);
+    if (options.withTotp) await enrolTotp(t, fresh.auth);
+    return { path, body: options.body, auth: fresh.auth };
+  };
 
 // prettier-ignore
 const MATRIX: Record<string, Row> = {
@@ -175,6 +201,43 @@ const MATRIX: Record<string, Row> = {
     body: { currentPassword: TEST_PASSWORD, newPassword: STRONG },
     ...(actor !== 'anonymous' && { auth: (await identity(ROLE_OF[actor])).auth }),
   })),
+  // Second factors: the caller's own, on fresh accounts so the shared identities keep signing in with a password alone.
+  // Completes somebody's password sign-in with their code: the challenge is the credential, whoever sends it.
+  'POST /api/auth/mfa/verify':          row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], async () => {
+    const person = await createUser(t);
+    const { secret } = await enrolTotp(t, `Bearer ${(await login(t, person)).accessToken}`);
+    const step = await request(t.app).post('/api/auth/login').send({ email: person.email, password: TEST_PASSWORD, transport: 'body' }).expect(200);
+    return { path: '/api/auth/mfa/verify', body: { challenge: step.body.challenge, code: await nextTotpCode(secret) } };
+  }),
+  'POST /api/auth/reauthenticate':      row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/reauthenticate', { password: TEST_PASSWORD })),
+  'POST /api/auth/passkeys/register/options': row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/passkeys/register/options')),
+  'POST /api/auth/passkeys/register/verify': row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], async (actor) => {
+    if (actor === 'anonymous') return { path: '/api/auth/passkeys/register/verify', body: {} };
+    const fresh = await identity(ROLE_OF[actor]);
+    const options = await request(t.app).post('/api/auth/passkeys/register/options').set('Authorization', fresh.auth).expect(200);
+    return { path: '/api/auth/passkeys/register/verify', body: { response: authenticator.create(options.body).response }, auth: fresh.auth };
+  }),
+  'GET /api/auth/passkeys':             row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/passkeys')),
+  'PATCH /api/auth/passkeys/:id':       row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], ownPasskey('', { name: 'Matrix key' })),
+  'DELETE /api/auth/passkeys/:id':      row([401, 204, 204, 204, 204, 204, 204, 204, 204, 204], ownPasskey('')),
+  // Signing in with a passkey is public: the passkey is the credential, whoever sends the assertion.
+  'POST /api/auth/passkeys/login/options': row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/passkeys/login/options')),
+  'POST /api/auth/passkeys/login/verify': row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], async () => {
+    const person = await createUser(t);
+    const { passkey } = await addPasskey(`Bearer ${(await login(t, person)).accessToken}`);
+    const options = await request(t.app).post('/api/auth/passkeys/login/options').expect(200);
+    return { path: '/api/auth/passkeys/login/verify', body: { response: authenticator.get(passkey, options.body), transport: 'body' } };
+  }),
+  'GET /api/auth/mfa':                  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/mfa')),
+  'POST /api/auth/mfa/totp/setup':      row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], ownFactors('/api/auth/mfa/totp/setup')),
+  'POST /api/auth/mfa/totp/confirm':    row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) => {
+    if (actor === 'anonymous') return { path: '/api/auth/mfa/totp/confirm', body: { code: '123456' } };
+    const fresh = await identity(ROLE_OF[actor]);
+    const setup = await request(t.app).post('/api/auth/mfa/totp/setup').set('Authorization', fresh.auth).expect(200);
+    return { path: '/api/auth/mfa/totp/confirm', body: { code: await totpCode(setup.body.secret) }, auth: fresh.auth };
+  }),
+  'DELETE /api/auth/mfa/totp':          row([401, 204, 204, 204, 204, 204, 204, 204, 204, 204], ownFactors('/api/auth/mfa/totp', { withTotp: true })),
+  'POST /api/auth/mfa/recovery-codes':  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], ownFactors('/api/auth/mfa/recovery-codes', { withTotp: true })),
 
   'POST /api/sessions':                 row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], fixed('/api/sessions', { topic: 'matrix' })),
   'GET /api/sessions':                  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/sessions')),
@@ -245,6 +308,10 @@ const MATRIX: Record<string, Row> = {
 
   'GET /api/admin/users':               row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/users')),
   'PATCH /api/admin/users/:id':         row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], async () => ({ path: `/api/admin/users/${target.id}`, body: { disabled: false } })),
+  // Resets a spare account's second factors (it has none: nothing is removed, its sessions end).
+  'POST /api/admin/users/:id/mfa/reset': row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], async () => ({
+    path: `/api/admin/users/${(await createUser(t)).id}/mfa/reset`, body: { reason: 'Matrix: the person lost every factor' },
+  })),
   'GET /api/admin/security-events':     row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/security-events')),
   'GET /api/admin/security-events/suspicious': row([401, 403, 403, 403, 403, 403, 403, 403, 403, 200], fixed('/api/admin/security-events/suspicious')),
   // Break-glass on a session of its own, so the shared one stays closed to the admin.
@@ -492,6 +559,18 @@ describe('mass assignment', () => {
     'DELETE /api/users/me': { password: TEST_PASSWORD },
     'PATCH /api/admin/users/:id': { disabled: false },
     'POST /api/admin/sessions/:id/access': { reason: 'A planted key must not pass with this reason' },
+    'POST /api/auth/mfa/verify': { challenge: UNKNOWN_TOKEN, code: '123456' },
+    'POST /api/auth/mfa/totp/confirm': { code: '123456' },
+    'POST /api/auth/reauthenticate': { password: TEST_PASSWORD },
+    'POST /api/auth/passkeys/register/verify': {
+      name: 'Planted',
+      response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'AAAA', attestationObject: 'AAAA' }, clientExtensionResults: {} },
+    },
+    'POST /api/auth/passkeys/login/verify': {
+      response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'AAAA', authenticatorData: 'AAAA', signature: 'AAAA' }, clientExtensionResults: {} },
+    },
+    'PATCH /api/auth/passkeys/:id': { name: 'Planted' },
+    'POST /api/admin/users/:id/mfa/reset': { reason: 'A planted key must not pass with this reason' },
   };
   /** Keys a few bodies take by design: choosing a role is what those routes are for. */
   const LEGITIMATE: Record<string, string[]> = {

@@ -202,6 +202,12 @@ const CASES: Case[] = [
   { route: 'PATCH /api/admin/users/:id', who: 'admin', what: 'an empty body', status: 400, path: () => `/api/admin/users/${callers.client.user.id}`, body: {} },
   { route: 'PATCH /api/admin/users/:id', who: 'admin', what: 'an unknown key', status: 400, path: () => `/api/admin/users/${callers.client.user.id}`, body: { disabled: true, email: 'x@example.com' } },
   { route: 'PATCH /api/admin/users/:id', who: 'admin', what: 'a text/plain body', status: 415, path: () => `/api/admin/users/${callers.client.user.id}`, raw: { type: 'text/plain', data: 'disabled=true' } },
+  // POST /api/admin/users/:id/mfa/reset
+  { route: 'POST /api/admin/users/:id/mfa/reset', who: 'admin', what: 'a malformed id', status: 400, path: () => '/api/admin/users/me/mfa/reset', body: { reason: 'The person lost every factor' } },
+  { route: 'POST /api/admin/users/:id/mfa/reset', who: 'admin', what: 'no reason', status: 400, path: () => `/api/admin/users/${callers.client.user.id}/mfa/reset`, body: {} },
+  { route: 'POST /api/admin/users/:id/mfa/reset', who: 'admin', what: 'a reason of the wrong type', status: 400, path: () => `/api/admin/users/${callers.client.user.id}/mfa/reset`, body: { reason: ['lost'] } },
+  { route: 'POST /api/admin/users/:id/mfa/reset', who: 'admin', what: 'a reason over 500 characters', status: 400, path: () => `/api/admin/users/${callers.client.user.id}/mfa/reset`, body: { reason: 'x'.repeat(501) } },
+  { route: 'POST /api/admin/users/:id/mfa/reset', who: 'admin', what: 'a text/plain body', status: 415, path: () => `/api/admin/users/${callers.client.user.id}/mfa/reset`, raw: { type: 'text/plain', data: 'reason=lost' } },
   { route: 'GET /api/admin/security-events', who: 'admin', what: 'an unknown type', status: 400, query: { type: 'everything' } },
   { route: 'GET /api/admin/security-events', who: 'admin', what: 'userId not a uuid', status: 400, query: { userId: '1 OR 1=1' } },
   { route: 'GET /api/admin/security-events', who: 'admin', what: 'ip not an address', status: 400, query: { ip: '999.1.1.1' } },

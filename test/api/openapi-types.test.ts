@@ -23,6 +23,8 @@ type Entries = Json<'/api/sessions/{id}/entries', 'get', 200>;
 type Summary = Json<'/api/dashboard/summary', 'get', 200>;
 
 export function describeLogin(login: Login): string {
+  // An account with a second factor answers a challenge instead of tokens.
+  if ('mfaRequired' in login) return login.challenge + login.methods.join(',');
   const token: string = login.accessToken;
   const role: 'user' | 'counselor' | 'admin' = login.user.role;
   const expires: string = login.session.expiresAt;

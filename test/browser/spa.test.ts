@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Server } from 'node:http';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { CHROMIUM, CHROMIUM_ARGS, closeServer, listen, logLines, logOf, portOf, spaServer, STEP_TIMEOUT_MS } from '../helpers/browser.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
 /**
@@ -13,24 +12,6 @@ import { createUser, type TestUser } from '../helpers/users.js';
  * origin, and the browser's CORS block for the same page on origins that are not
  * allowlisted. Skipped where /usr/bin/chromium is missing (a laptop without it).
  */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SPA_DIR = new URL('../../examples/spa/', import.meta.url);
-const SPA_FILES: Record<string, { file: string; type: string }> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-};
-const STEP_TIMEOUT_MS = 15_000;
 
 /** What the API saw: one entry per request, with the CORS answer it gave. */
 interface Seen {
@@ -43,54 +24,8 @@ interface Seen {
   allowOrigin?: string;
 }
 
-function listen(handler: RequestListener): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(handler);
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
-const portOf = (server: Server) => (server.address() as AddressInfo).port;
-
-async function closeServer(server: Server | undefined) {
-  if (!server) return;
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-}
-
-/** Serves the two files of the SPA under a strict CSP (no inline script; fetch only to the API). */
-function spaServer(apiOrigin: () => string): Promise<Server> {
-  return listen((req: IncomingMessage, res: ServerResponse) => {
-    const entry = SPA_FILES[new URL(req.url ?? '/', 'http://spa').pathname];
-    if (req.method !== 'GET' || !entry) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    readFile(new URL(entry.file, SPA_DIR)).then(
-      (body) =>
-        res
-          .writeHead(200, {
-            'content-type': entry.type,
-            'cache-control': 'no-store',
-            'x-content-type-options': 'nosniff',
-            'content-security-policy': `default-src 'none'; script-src 'self'; connect-src ${apiOrigin()}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-          })
-          .end(body),
-      () => res.writeHead(500).end(),
-    );
-  });
-}
-
 function header(value: string | string[] | number | undefined): string | undefined {
   return value === undefined ? undefined : String(value);
-}
-
-const logOf = (page: Page) => page.locator('#log').textContent().then((text) => text ?? '');
-
-async function logLines(page: Page, until: RegExp): Promise<string[]> {
-  await expect.poll(() => logOf(page), { timeout: STEP_TIMEOUT_MS, interval: 50 }).toMatch(until);
-  return (await logOf(page)).trim().split('\n');
 }
 
 function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {

@@ -239,3 +239,27 @@ describe('NODE_ENV left unset on a production-like configuration', () => {
     expect(productionLookalikeWarning(loadConfig(env()))).toBeUndefined();
   });
 });
+
+describe('second factors and passkeys', () => {
+  it('requires a second factor of admins and counselors in production and of nobody elsewhere, by default', () => {
+    expect(loadConfig(production()).mfa.requiredRoles).toEqual(['admin', 'counselor']);
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }).mfa.requiredRoles).toEqual([]);
+    expect(loadConfig(production({ MFA_REQUIRED_ROLES: '' })).mfa.requiredRoles).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, MFA_REQUIRED_ROLES: ' admin , user ' }).mfa.requiredRoles).toEqual(['admin', 'user']);
+  });
+
+  it('refuses a role that does not exist in MFA_REQUIRED_ROLES, naming it', () => {
+    expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, MFA_REQUIRED_ROLES: 'admin,superuser' }).message).toContain('MFA_REQUIRED_ROLES: "superuser" is not a role');
+  });
+
+  it('takes the relying-party id from APP_URL and the passkey origins from the exact CORS origins under it', () => {
+    const config = loadConfig(production({ APP_URL: 'https://app.example.com', CORS_ORIGINS: 'https://app.example.com,https://admin.app.example.com,https://other.org,https://pr-*.app.example.com' }));
+    expect(config.webauthn).toEqual({ rpId: 'app.example.com', rpName: 'Confidant', origins: ['https://app.example.com', 'https://admin.app.example.com'] });
+  });
+
+  it('lets WEBAUTHN_RP_ID widen the relying party to the registrable domain', () => {
+    const config = loadConfig(production({ APP_URL: 'https://app.example.com', WEBAUTHN_RP_ID: 'example.com', CORS_ORIGINS: 'https://app.example.com,https://www.example.com' }));
+    expect(config.webauthn.rpId).toBe('example.com');
+    expect(config.webauthn.origins).toEqual(['https://app.example.com', 'https://www.example.com']);
+  });
+});

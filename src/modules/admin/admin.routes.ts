@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { route, type RouteDefinition } from '../../http/route.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import { adminEventsSchema, eventListResponse, suspiciousResponse } from '../security-events/index.js';
+import { resetFactorsResponse, resetFactorsSchema } from '../mfa/index.js';
 import { breakGlassResponse, breakGlassSchema, type SessionsModule } from '../sessions/index.js';
 import { adminUserResponse, listUsersSchema, updateAccessSchema } from '../users/index.js';
 import type { AdminService } from './admin.service.js';
@@ -21,6 +22,14 @@ export function adminRoutes(admin: AdminService, securityEvents: Pick<SecurityEv
     route(
       { method: 'PATCH', path: '/users/:id', access: ADMIN, summary: 'Change a user’s role or disable them', request: updateAccessSchema, response: { status: 200, description: 'The user', schema: adminUserResponse } },
       ({ actor, input, meta }) => admin.updateUser(actor.userId, input.params.id, input.body, meta),
+    ),
+    route(
+      {
+        method: 'POST', path: '/users/:id/mfa/reset', access: ADMIN, stepUp: true, summary: 'Remove a user’s second factors (they lost them all)', request: resetFactorsSchema,
+        description: 'Needs a reason, which the user sees in their security events; ends their sessions. Never shows a secret.',
+        response: { status: 200, description: 'What was removed', schema: resetFactorsResponse },
+      },
+      ({ actor, input, meta }) => admin.resetSecondFactors(actor.userId, input.params.id, input.body.reason, meta),
     ),
     route(
       { method: 'GET', path: '/security-events', access: ADMIN, summary: 'Search security events', request: adminEventsSchema, response: { status: 200, description: '{ items }', schema: eventListResponse } },

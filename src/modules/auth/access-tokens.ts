@@ -36,9 +36,10 @@ export class AccessTokens {
     return this.config.tokens.accessTtlS;
   }
 
-  async sign(subject: { userId: string; sessionId: string; role: Role }): Promise<string> {
+  /** `enrolmentOnly` adds the `mfa_enrolment` claim: a session that may only enrol a second factor. */
+  async sign(subject: { userId: string; sessionId: string; role: Role; enrolmentOnly?: boolean }): Promise<string> {
     const { kid, privateKey } = await this.keys.signingKey();
-    return new jose.SignJWT({ sid: subject.sessionId, role: subject.role })
+    return new jose.SignJWT({ sid: subject.sessionId, role: subject.role, ...(subject.enrolmentOnly && { mfa_enrolment: true }) })
       .setProtectedHeader({ alg: 'EdDSA', kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(subject.userId)
       .setIssuer(this.config.publicUrl)
@@ -88,7 +89,7 @@ export class AccessTokens {
       if (typeof payload.aud !== 'string') throw new InvalidTokenError('audience list');
       // No token outlives a fresh one: a far-future exp is refused even while its session lives.
       if (payload.exp - payload.iat > this.ttlS) throw new InvalidTokenError('lifetime too long');
-      return { userId: payload.sub, sessionId: payload.sid, role: payload.role as Role, expiresAt: payload.exp };
+      return { userId: payload.sub, sessionId: payload.sid, role: payload.role as Role, expiresAt: payload.exp, enrolmentOnly: payload.mfa_enrolment === true };
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
       if (error instanceof jose.errors.JOSEError) throw new InvalidTokenError(error.code);

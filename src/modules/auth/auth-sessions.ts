@@ -2,7 +2,7 @@ import { Op } from 'sequelize';
 import type { Models } from '../../models/index.js';
 import type { SessionGuard } from './session-guard.js';
 
-export type RevocationReason = 'logout' | 'logout_all' | 'revoked_by_user' | 'token_reuse' | 'password_change' | 'password_reset' | 'user_disabled' | 'role_changed' | 'account_deleted' | 'breach_response';
+export type RevocationReason = 'logout' | 'logout_all' | 'revoked_by_user' | 'token_reuse' | 'password_change' | 'password_reset' | 'user_disabled' | 'role_changed' | 'account_deleted' | 'breach_response' | 'mfa_reset';
 
 /**
  * Ending login sessions, for every flow that does it: the rows are marked revoked and the

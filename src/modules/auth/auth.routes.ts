@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error.js';
 import { route, type RouteDefinition } from '../../http/route.js';
+import { authenticationOptionsResponse, type MfaModule } from '../mfa/index.js';
 import { publicUserResponse } from '../users/index.js';
 import type { AccountRecovery } from './account-recovery.service.js';
 import type { AuthCookies } from './auth.cookies.js';
@@ -9,10 +10,15 @@ import {
   changePasswordSchema,
   emailOnlySchema,
   jwksResponse,
+  loginResponse,
   loginSchema,
   loginSessionsResponse,
   logoutSchema,
+  mfaVerifySchema,
+  passkeyLoginSchema,
   refreshSchema,
+  reauthenticatedResponse,
+  reauthenticateSchema,
   registerSchema,
   resetPasswordSchema,
   sessionIdSchema,
@@ -21,6 +27,8 @@ import {
   verifyEmailSchema,
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
+import type { MfaLogin } from './mfa-login.service.js';
+import type { StepUp } from './step-up.js';
 import { tokenTransport } from './auth.transport.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { JWKS_MAX_AGE_S, type SigningKeyStore } from './signing-keys.js';
@@ -33,12 +41,15 @@ const RECOVERY = 'Account recovery';
 
 export interface AuthRouteDeps {
   auth: AuthService;
+  mfaLogin: MfaLogin;
+  stepUp: StepUp;
+  passkeyAssertions: MfaModule['passkeyAssertions'];
   recovery: AccountRecovery;
   cookies: AuthCookies;
 }
 
 /** `/api/auth`. The auth rate-limit tier guards every route that takes a credential or sends mail. */
-export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
+export function authRoutes({ auth, mfaLogin, stepUp, passkeyAssertions, recovery, cookies }: AuthRouteDeps): RouteDefinition[] {
   const transport = tokenTransport(cookies);
   return [
     route(
@@ -53,8 +64,15 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
       },
     ),
     route(
-      { method: 'POST', path: '/login', access: 'public', rateLimit: 'auth', summary: 'Sign in', request: loginSchema, response: tokens('Access token, user and session; the refresh token in a cookie or the body') },
-      async ({ input, meta, res }) => transport.body(res, await auth.login(input.body, meta), input.body.transport),
+      {
+        method: 'POST', path: '/login', access: 'public', rateLimit: 'auth', summary: 'Sign in', request: loginSchema,
+        description: 'For an account with a second factor a right password opens no session: the answer is { mfaRequired, challenge, methods } for POST /api/auth/mfa/verify.',
+        response: { status: 200, description: 'Access token, user and session (the refresh token in a cookie or the body), or a second-factor challenge', schema: loginResponse },
+      },
+      async ({ input, meta, res }) => {
+        const result = await auth.login(input.body, meta);
+        return 'mfaRequired' in result ? result : transport.body(res, result, input.body.transport);
+      },
     ),
     route(
       {
@@ -73,6 +91,41 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
         }
       },
     ),
+    route(
+      {
+        method: 'POST', path: '/mfa/verify', access: 'public', rateLimit: 'auth', tag: 'Second factors', summary: 'Complete a sign-in with the second factor', request: mfaVerifySchema,
+        description: 'The challenge from POST /login and a code from the authenticator app, or a recovery code (each works once). The session takes the transport and remember-me choice of the login.',
+        response: tokens('The same answer as a sign-in without a second factor'),
+      },
+      async ({ input, meta, res }) => {
+        const { issued, transport: chosen } = await mfaLogin.verify(input.body, meta);
+        return transport.body(res, issued, chosen);
+      },
+    ),
+    route(
+      {
+        method: 'POST', path: '/passkeys/login/options', access: 'public', rateLimit: 'auth', tag: 'Passkeys', summary: 'Options to sign in with a passkey',
+        description: 'For navigator.credentials.get(). No email is asked and no credential listed: the passkey names its account. Also for POST /reauthenticate with a passkey.',
+        response: { status: 200, description: 'PublicKeyCredentialRequestOptionsJSON', schema: authenticationOptionsResponse },
+      },
+      () => passkeyAssertions.options(),
+    ),
+    route(
+      {
+        method: 'POST', path: '/passkeys/login/verify', access: 'public', rateLimit: 'auth', tag: 'Passkeys', summary: 'Sign in with a passkey', request: passkeyLoginSchema,
+        description: 'The assertion as PublicKeyCredential.toJSON() gives it; transport and rememberMe as for POST /login. A passkey is a second factor by itself.',
+        response: tokens('The same answer as POST /login'),
+      },
+      async ({ input, meta, res }) => transport.body(res, await mfaLogin.passkeySignIn(input.body, meta), input.body.transport),
+    ),
+    route(
+      {
+        method: 'POST', path: '/reauthenticate', access: 'authenticated', rateLimit: 'auth', summary: 'Confirm it is you, for a sensitive action', request: reauthenticateSchema,
+        description: 'The password, a current authenticator code or a passkey assertion (options from POST /passkeys/login/options). For 5 minutes the session may delete the account, change the password, remove a second factor or replace recovery codes.',
+        response: { status: 200, description: 'When the session authenticated, and until when that counts', schema: reauthenticatedResponse },
+      },
+      ({ actor, input, meta }) => stepUp.reauthenticate(actor, input.body, meta),
+    ),
     // Ends the current session: the bearer's, or the one named by the refresh cookie or body token.
     route(
       { method: 'POST', path: '/logout', access: 'public', summary: 'End the current session', request: logoutSchema, headers: [{ name: 'X-CSRF-Token', description: 'Required when logging out by cookie.' }], response: { status: 204, description: 'Ended' } },
@@ -88,14 +141,14 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
       },
     ),
     route(
-      { method: 'POST', path: '/logout-all', access: 'authenticated', summary: 'End every session of the caller', response: { status: 200, description: 'How many sessions ended', schema: z.strictObject({ endedSessions: z.number().int() }) } },
+      { method: 'POST', path: '/logout-all', access: 'authenticated', duringEnrolment: true, summary: 'End every session of the caller', response: { status: 200, description: 'How many sessions ended', schema: z.strictObject({ endedSessions: z.number().int() }) } },
       async ({ actor, meta, res }) => {
         const ended = await auth.logoutAll(actor.userId, meta);
         cookies.clear(res);
         return { endedSessions: ended };
       },
     ),
-    route({ method: 'GET', path: '/me', access: 'authenticated', summary: 'The caller', response: { status: 200, description: 'The user', schema: publicUserResponse } }, ({ actor }) =>
+    route({ method: 'GET', path: '/me', access: 'authenticated', duringEnrolment: true, summary: 'The caller', response: { status: 200, description: 'The user', schema: publicUserResponse } }, ({ actor }) =>
       auth.me(actor.userId),
     ),
     route(
@@ -148,7 +201,7 @@ export function authRoutes({ auth, recovery, cookies }: AuthRouteDeps): RouteDef
       },
     ),
     route(
-      { method: 'POST', path: '/change-password', access: 'authenticated', rateLimit: 'auth', tag: RECOVERY, summary: 'Change the password', request: changePasswordSchema, response: { status: 200, description: 'Changed; other sessions ended', schema: statusResponse } },
+      { method: 'POST', path: '/change-password', access: 'authenticated', stepUp: true, rateLimit: 'auth', tag: RECOVERY, summary: 'Change the password', request: changePasswordSchema, response: { status: 200, description: 'Changed; other sessions ended', schema: statusResponse } },
       async ({ actor, input, meta }) => {
         await recovery.changePassword(actor.userId, actor.sessionId, input.body, meta);
         return { status: 'password_changed', message: 'Your password was changed; your other sessions were signed out.' };

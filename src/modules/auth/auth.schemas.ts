@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { linkToken } from '../../http/text-fields.js';
+import { authenticationResponse, recoveryCode, totpCode } from '../mfa/index.js';
 import { emailField, personName, publicUserResponse } from '../users/index.js';
 /** Length and strength are the password policy's job (it needs the email and name); this only bounds the input. */
 const passwordInput = z.string().min(1).max(1024);
@@ -33,6 +34,28 @@ export const sessionIdSchema = {
   params: z.strictObject({ id: z.uuid() }),
 };
 
+/** The token of a sign-in waiting for its second factor, as login answered it. */
+const challengeToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'the challenge from the login answer');
+
+export const mfaVerifySchema = {
+  body: z
+    .strictObject({ challenge: challengeToken, code: totpCode.optional(), recoveryCode: recoveryCode.optional() })
+    .refine((body) => (body.code === undefined) !== (body.recoveryCode === undefined), { message: 'send either code or recoveryCode' }),
+};
+
+/** One proof of who the caller is: the password, a current authenticator code, or a passkey assertion. */
+export const reauthenticateSchema = {
+  body: z.union([z.strictObject({ password: passwordInput }), z.strictObject({ code: totpCode }), z.strictObject({ passkey: authenticationResponse })]),
+};
+
+export const passkeyLoginSchema = {
+  body: z.strictObject({
+    response: authenticationResponse,
+    rememberMe: z.boolean().default(false),
+    transport: z.enum(['cookie', 'body']).default('cookie'),
+  }),
+};
+
 export type RegisterInput = z.output<typeof registerSchema.body>;
 export type LoginInput = z.output<typeof loginSchema.body>;
 
@@ -58,6 +81,8 @@ const issued = {
   expiresIn: z.number().int(),
   user: publicUserResponse,
   session: z.strictObject({ id: z.uuid(), expiresAt: isoTime, rememberMe: z.boolean() }),
+  /** The role requires a second factor and the account has none: this session may only enrol one (then refresh). */
+  mfaEnrolmentRequired: z.literal(true).optional(),
 };
 
 /** A sign-in or refresh: the refresh token in the body (native apps) or a CSRF token for the cookie (browsers). */
@@ -65,6 +90,18 @@ export const tokenResponse = z.union([
   z.strictObject({ ...issued, refreshToken: z.string() }),
   z.strictObject({ ...issued, csrfToken: z.string() }),
 ]);
+
+/** A right password of an account with a second factor: no session yet, a challenge for POST /mfa/verify. */
+export const mfaChallengeResponse = z.strictObject({
+  mfaRequired: z.literal(true),
+  challenge: z.string(),
+  /** `totp`, `passkey` (sign in with POST /passkeys/login/...), `recovery_code`. */
+  methods: z.array(z.enum(['totp', 'passkey', 'recovery_code'])).min(1),
+});
+
+export const loginResponse = z.union([tokenResponse, mfaChallengeResponse]);
+
+export const reauthenticatedResponse = z.strictObject({ authenticatedAt: isoTime, validUntil: isoTime });
 
 export const acceptedResponse = z.strictObject({ status: z.literal('accepted'), message: z.string() });
 export const statusResponse = z.strictObject({ status: z.string(), message: z.string().optional() });

@@ -1,18 +1,31 @@
-import { randomUUID } from 'node:crypto';
 import { UniqueConstraintError } from 'sequelize';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
 import { dummyPasswordHash, needsRehash, passwordProblems, type PasswordHasher } from '../../crypto/passwords.js';
 import { isBusy } from '../../infra/work-limiter.js';
 import type { Models } from '../../models/index.js';
+import type { SecondFactorMethod } from '../mfa/index.js';
 import type { UserAccounts } from '../users/index.js';
-import { publicUser, type UserModel } from '../../models/user.model.js';
+import { publicUser, type Role, type UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
-import type { AccessTokens } from './access-tokens.js';
 import type { AuthSessions } from './auth-sessions.js';
 import type { LoginInput, RegisterInput } from './auth.schemas.js';
-import type { LoginThrottle } from './login-throttle.js';
+import type { SessionIssuer } from './session-issuer.js';
+import { loginThrottled, type LoginThrottle } from './login-throttle.js';
 import { RefreshTokens } from './refresh-tokens.js';
+
+/** What happens after a right password: a challenge for the second factor, or a session (maybe enrolment-only). */
+export interface SecondStep {
+  afterPassword(user: UserModel, login: LoginInput): Promise<{ challenge: MfaChallenge } | { enrolmentOnly: boolean }>;
+  /** Whether a session of this person may only enrol a second factor (their role requires one and they have none). */
+  enrolmentOnly(user: { id: string; role: Role }): Promise<boolean>;
+}
+
+export interface MfaChallenge {
+  mfaRequired: true;
+  challenge: string;
+  methods: SecondFactorMethod[];
+}
 
 export interface RequestMeta {
   ip: string | null;
@@ -30,47 +43,37 @@ export interface AuthDeps {
   models: Pick<Models, 'AuthSession'>;
   /** The accounts, owned by the users module. */
   accounts: UserAccounts;
-  accessTokens: AccessTokens;
   passwords: PasswordHasher;
   refreshTokens: RefreshTokens;
+  issuer: SessionIssuer;
   sessions: AuthSessions;
   throttle: LoginThrottle;
+  /** A password is the whole sign-in, or the first step of one that needs a second factor. */
+  secondStep: SecondStep;
   events: SecurityEventRecorder;
   notifier?: AccountNotifier;
 }
 
 const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 const invalidCredentials = () => AppError.unauthorized('INVALID_CREDENTIALS', 'The email or password is incorrect.');
 const invalidRefresh = () => AppError.unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is not valid; sign in again.');
 
+/** What refuses a person whose credentials were right: a disabled account, an unverified email (when required). */
+export function assertMaySignIn(user: UserModel, config: Pick<Config, 'requireEmailVerification'>, events: SecurityEventRecorder, meta: RequestMeta): void {
+  if (user.disabledAt) {
+    events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'disabled' } });
+    throw AppError.forbidden('ACCOUNT_DISABLED', 'This account is disabled.');
+  }
+  if (config.requireEmailVerification && !user.emailVerifiedAt) {
+    events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'email_not_verified' } });
+    throw AppError.forbidden('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in.');
+  }
+}
+
 export function createAuthService(deps: AuthDeps) {
-  const { config, models, events } = deps;
-
-  /** A login session ends this long after sign-in, however active it is; then the person signs in again. */
-  function absoluteEnd(session: { rememberMe: boolean; createdAt: Date }): number {
-    const days = session.rememberMe ? config.tokens.rememberMeAbsoluteTtlDays : config.tokens.sessionAbsoluteTtlDays;
-    return session.createdAt.getTime() + days * DAY_MS;
-  }
-
-  /** Each refresh slides the expiry by the session's TTL, but never past its absolute end. */
-  function slidingExpiry(session: { rememberMe: boolean; createdAt: Date }, now: Date): Date {
-    const days = session.rememberMe ? config.tokens.rememberMeTtlDays : config.tokens.sessionTtlDays;
-    return new Date(Math.min(now.getTime() + days * DAY_MS, absoluteEnd(session)));
-  }
-
-  async function tokensFor(user: UserModel, session: { id: string; expiresAt: Date; rememberMe: boolean }, refreshToken: string) {
-    const accessToken = await deps.accessTokens.sign({ userId: user.id, sessionId: session.id, role: user.role });
-    return {
-      accessToken,
-      tokenType: 'Bearer' as const,
-      expiresIn: deps.accessTokens.ttlS,
-      user: publicUser(user),
-      session: { id: session.id, expiresAt: session.expiresAt.toISOString(), rememberMe: session.rememberMe },
-      refreshToken,
-    };
-  }
+  const { config, models, events, issuer } = deps;
+  const { absoluteEnd, slidingExpiry } = issuer;
 
   async function reuseDetected(sessionId: string, userId: string, meta: RequestMeta): Promise<never> {
     await deps.sessions.revoke({ id: sessionId }, 'token_reuse');
@@ -112,15 +115,12 @@ export function createAuthService(deps: AuthDeps) {
       }
     },
 
-    /** One argon2 verification and at most three queries (user, session insert, rare rehash). */
+    /** One argon2 verification and at most three queries (user, second factors, session or challenge insert), plus a rare rehash. */
     async login(input: LoginInput, meta: RequestMeta) {
       const waitS = await deps.throttle.retryAfterS(input.email);
       if (waitS > 0) {
         events.record({ type: 'rate_limited', ...meta, metadata: { scope: 'login_account' } });
-        throw new AppError(429, 'LOGIN_THROTTLED', 'Too many requests', {
-          detail: `Too many failed sign-ins for this account; retry after ${waitS} s.`,
-          headers: { 'Retry-After': String(waitS) },
-        });
+        throw loginThrottled(waitS);
       }
       const user = await deps.accounts.findByEmail(input.email);
       const passwordOk = await deps.passwords.verify(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
@@ -130,34 +130,13 @@ export function createAuthService(deps: AuthDeps) {
         if (failures === 6) events.record({ type: 'suspicious_activity', userId: user?.id ?? null, ...meta, metadata: { reason: 'repeated_login_failures' } });
         throw invalidCredentials();
       }
-      if (user.disabledAt) {
-        events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'disabled' } });
-        throw AppError.forbidden('ACCOUNT_DISABLED', 'This account is disabled.');
-      }
-      if (config.requireEmailVerification && !user.emailVerifiedAt) {
-        events.record({ type: 'login_failure', userId: user.id, ...meta, metadata: { reason: 'email_not_verified' } });
-        throw AppError.forbidden('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in.');
-      }
-      await deps.throttle.succeeded(input.email);
+      assertMaySignIn(user, config, events, meta);
       if (needsRehash(user.passwordHash)) await rehash(user, input.password);
-
-      const sessionId = randomUUID();
-      const refreshSeed = RefreshTokens.newSeed();
-      const refreshToken = deps.refreshTokens.token(sessionId, 0, refreshSeed);
-      const now = new Date();
-      const session = await models.AuthSession.create({
-        id: sessionId,
-        userId: user.id,
-        refreshTokenHash: RefreshTokens.hash(refreshToken),
-        refreshSeed,
-        rememberMe: input.rememberMe,
-        userAgent: meta.userAgent?.slice(0, 256) ?? null,
-        ip: meta.ip,
-        lastUsedAt: now,
-        expiresAt: slidingExpiry({ rememberMe: input.rememberMe, createdAt: now }, now),
-      });
-      events.record({ type: 'login_success', userId: user.id, ...meta, metadata: { sessionId, rememberMe: input.rememberMe } });
-      return tokensFor(user, session, refreshToken);
+      // With a second factor the password only opens a challenge: the failure count stays until the factor is done too.
+      const next = await deps.secondStep.afterPassword(user, input);
+      if ('challenge' in next) return next.challenge;
+      await deps.throttle.succeeded(input.email);
+      return issuer.open(user, { rememberMe: input.rememberMe, method: 'password', enrolmentOnly: next.enrolmentOnly }, meta);
     },
 
     /**
@@ -200,7 +179,7 @@ export function createAuthService(deps: AuthDeps) {
         );
         if (updated === 1) {
           events.record({ type: 'token_refresh', userId: user.id, ...meta, metadata: { sessionId: session.id } });
-          return tokensFor(user, { ...session.get({ plain: true }), ...(extend && { expiresAt: slidTo }) }, next);
+          return issuer.tokensFor(user, { ...session.get({ plain: true }), ...(extend && { expiresAt: slidTo }) }, next, await deps.secondStep.enrolmentOnly(user));
         }
         await session.reload(); // a concurrent refresh rotated it first: fall through to the grace check
       }
@@ -209,7 +188,7 @@ export function createAuthService(deps: AuthDeps) {
         presented.generation === session.generation - 1 &&
         session.rotatedAt !== null &&
         Date.now() - session.rotatedAt.getTime() <= config.tokens.refreshReuseGraceS * 1000;
-      if (withinGrace) return tokensFor(user, session, tokenOf(session.generation));
+      if (withinGrace) return issuer.tokensFor(user, session, tokenOf(session.generation), await deps.secondStep.enrolmentOnly(user));
       if (presented.generation < session.generation) return reuseDetected(session.id, user.id, meta);
       throw invalidRefresh();
     },

@@ -1,9 +1,7 @@
 import type { Request, Response } from 'express';
 import type { AuthCookies } from './auth.cookies.js';
-import type { AuthService } from './auth.service.js';
 import { RefreshTokens } from './refresh-tokens.js';
-
-type Issued = Awaited<ReturnType<AuthService['login']>>;
+import type { IssuedTokens as Issued } from './session-issuer.js';
 
 /**
  * Where the refresh token travels: in the body for native apps, in an HttpOnly cookie (with

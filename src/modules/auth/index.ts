@@ -2,6 +2,7 @@ import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
 import { pseudonymiseIp } from '../../crypto/pseudonymise.js';
 import { Background } from '../../infra/background.js';
+import type { MfaModule } from '../mfa/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
 import { AccessTokens } from './access-tokens.js';
@@ -11,12 +12,16 @@ import { authRoutes, jwksRoutes } from './auth.routes.js';
 import { AuthSessions } from './auth-sessions.js';
 import { createAuthService } from './auth.service.js';
 import { bearerVerifier } from './bearer.js';
+import { LoginChallenges } from './login-challenges.js';
 import { LoginThrottle, SharedFailureStore } from './login-throttle.js';
 import { mailTemplates } from './mail-templates.js';
+import { createMfaLogin } from './mfa-login.service.js';
 import { OneTimeTokens } from './one-time-tokens.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { RedisRevocationBus } from './revocation-bus.js';
 import { SessionGuard } from './session-guard.js';
+import { createSessionIssuer } from './session-issuer.js';
+import { createStepUp } from './step-up.js';
 import { SigningKeyStore } from './signing-keys.js';
 
 export { InvalidTokenError } from './access-tokens.js';
@@ -36,7 +41,11 @@ const REVOKED_SESSION_KEEP_MS = DAY_MS;
  */
 export function createAuthModule(
   infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'shared' | 'mailer' | 'logger' | 'passwords' | 'sessionRecheckMs'>,
-  deps: { users: Pick<UsersModule, 'accounts'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
+  deps: {
+    users: Pick<UsersModule, 'accounts'>;
+    securityEvents: Pick<SecurityEventsModule, 'recorder'>;
+    mfa: Pick<MfaModule, 'methodsOf' | 'acceptTotp' | 'useRecoveryCode' | 'policy' | 'passkeyAssertions'>;
+  },
 ) {
   const { config, sequelize, models, shared, mailer, logger, passwords } = infra;
   const events = deps.securityEvents.recorder;
@@ -58,21 +67,35 @@ export function createAuthModule(
     templates: mailTemplates(config.appUrl),
     background,
   });
+  const refreshTokens = new RefreshTokens(config.secrets.authSecret);
+  const throttle = new LoginThrottle(shared && new SharedFailureStore(shared));
+  const issuer = createSessionIssuer({ config, models, accessTokens, refreshTokens, events });
+  const mfaLogin = createMfaLogin({ config, mfa: deps.mfa, challenges: new LoginChallenges(models), accounts: deps.users.accounts, throttle, issuer, events });
+  const stepUp = createStepUp({
+    models,
+    accounts: deps.users.accounts,
+    passwords,
+    throttle,
+    mfa: deps.mfa,
+    verifyPasskey: async (userId, response, meta) => (await deps.mfa.passkeyAssertions.verify(response, meta, { userId })) !== undefined,
+    events,
+  });
   const auth = createAuthService({
     config,
     models,
     accounts: deps.users.accounts,
-    accessTokens,
     passwords,
-    refreshTokens: new RefreshTokens(config.secrets.authSecret),
+    refreshTokens,
+    issuer,
     sessions,
-    throttle: new LoginThrottle(shared && new SharedFailureStore(shared)),
+    throttle,
+    secondStep: mfaLogin.secondStep,
     events,
     notifier: recovery.notifier,
   });
 
   return {
-    routes: authRoutes({ auth, recovery, cookies }),
+    routes: authRoutes({ auth, mfaLogin, stepUp, passkeyAssertions: deps.mfa.passkeyAssertions, recovery, cookies }),
     jwksRoutes: jwksRoutes(keys),
     keys,
     accessTokens,
@@ -81,6 +104,8 @@ export function createAuthModule(
     /** Ends login sessions (every flow that does: admins, deletion, breach response) and refuses their tokens at once. */
     endSessions: sessions.revoke.bind(sessions),
     guard,
+    /** For the route table: routes that declare `stepUp` need a recent authentication of the session. */
+    stepUp: { require: stepUp.require },
     async loginSessionsForExport(userId: string) {
       const rows = await models.AuthSession.findAll({ where: { userId }, order: [['createdAt', 'ASC']] });
       return rows.map((session) => ({
@@ -102,6 +127,7 @@ export function createAuthModule(
           where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { revokedAt: { [Op.lt]: new Date(now.getTime() - REVOKED_SESSION_KEEP_MS) } }] },
         }),
       'purge-one-time-tokens': (now: Date) => models.OneTimeToken.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] } }),
+      'purge-login-challenges': (now: Date) => models.LoginChallenge.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] } }),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AppError } from '../../errors/app-error.js';
 import type { SharedState } from '../../infra/shared-state.js';
 
 const FREE_FAILURES = 5;
@@ -108,4 +109,12 @@ export class LoginThrottle {
   async succeeded(email: string): Promise<void> {
     await this.store.delete(this.key(email));
   }
+}
+
+/** The answer while an account's sign-ins are slowed, for every step that counts: password, second factor, reauthentication. */
+export function loginThrottled(waitS: number): AppError {
+  return new AppError(429, 'LOGIN_THROTTLED', 'Too many requests', {
+    detail: `Too many failed sign-ins for this account; retry after ${waitS} s.`,
+    headers: { 'Retry-After': String(waitS) },
+  });
 }

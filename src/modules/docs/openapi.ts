@@ -43,8 +43,15 @@ function operation(route: MountedRoute) {
   const protectedRoute = spec.access !== 'public';
   const responses: Record<string, unknown> = { [spec.response.status]: success(spec) };
   if (request.body || request.query || request.params) responses['400'] = problem('Invalid input (VALIDATION_FAILED and others)');
-  if (protectedRoute) responses['401'] = problem('Missing or invalid access token');
-  if (typeof spec.access === 'object' || spec.access === 'monitoring' || spec.access === 'metrics') responses['403'] = problem('The caller’s role is not allowed');
+  if (protectedRoute) {
+    responses['401'] = problem(spec.stepUp ? 'Missing or invalid access token, or REAUTHENTICATION_REQUIRED: no authentication in the last 5 minutes (see methods)' : 'Missing or invalid access token');
+  }
+  const roleLimited = typeof spec.access === 'object' || spec.access === 'monitoring' || spec.access === 'metrics';
+  const refusedDuringEnrolment = protectedRoute && !spec.duringEnrolment;
+  if (roleLimited || refusedDuringEnrolment) {
+    const reasons = [roleLimited && 'The caller’s role is not allowed', refusedDuringEnrolment && 'MFA_ENROLMENT_REQUIRED: the session may only enrol a second factor'];
+    responses['403'] = problem(reasons.filter(Boolean).join('; '));
+  }
   if (request.params) responses['404'] = problem('Not found (or not visible to the caller)');
   responses['429'] = problem('Rate limited; see Retry-After');
   responses['503'] = problem('Temporarily unavailable (DATABASE_UNAVAILABLE, BUSY while sign-ins are shed, NOT_READY); see Retry-After');

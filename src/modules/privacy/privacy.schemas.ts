@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loginSessionResponse } from '../auth/index.js';
+import { secondFactorsExport } from '../mfa/index.js';
 import { organizationDataResponse } from '../organizations/index.js';
 import { eventListResponse, ownEventsSchema } from '../security-events/index.js';
 import { exportedSessionResponse } from '../sessions/index.js';
@@ -16,6 +17,7 @@ export const exportResponse = z.strictObject({
   profile: publicUserResponse,
   preferences: preferencesResponse,
   loginSessions: z.array(loginSessionResponse.extend({ revokedAt: isoTime.nullable() })),
+  secondFactors: secondFactorsExport,
   counselingSessions: z.array(exportedSessionResponse),
   counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
   organizations: organizationDataResponse,

@@ -3,6 +3,7 @@ import type { PasswordHasher } from '../../crypto/passwords.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { AuthModule } from '../auth/index.js';
+import type { MfaModule } from '../mfa/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { SessionsModule } from '../sessions/index.js';
@@ -13,6 +14,7 @@ export interface PrivacyDeps {
   passwords: PasswordHasher;
   users: Pick<UsersModule, 'profile' | 'preferences' | 'accounts'>;
   auth: Pick<AuthModule, 'endSessions' | 'loginSessionsForExport'>;
+  mfa: Pick<MfaModule, 'factors'>;
   sessions: Pick<SessionsModule, 'data'>;
   securityEvents: SecurityEventsModule;
   organizations: Pick<OrganizationsModule, 'data'>;
@@ -42,6 +44,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
         profile,
         preferences: await users.preferences(userId),
         loginSessions: await auth.loginSessionsForExport(userId),
+        secondFactors: await deps.mfa.factors.exportFor(userId),
         counselingSessions: await sessions.data.exportFor(userId),
         ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
         organizations: await organizations.data.exportFor(userId, profile.email),
