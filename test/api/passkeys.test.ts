@@ -53,6 +53,8 @@ describe('POST /api/auth/passkeys/register/options and /verify', () => {
       authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
       timeout: 120_000,
     });
+    // EdDSA, ES256, RS256 on every Node line: no ML-DSA, which Node 24 could verify and Node 20 could not.
+    expect(options.body.pubKeyCredParams).toEqual([-8, -7, -257].map((alg) => ({ alg, type: 'public-key' })));
     const { response } = authenticator.create(options.body);
     const res = await request(t.app).post('/api/auth/passkeys/register/verify').set('Authorization', auth).send({ response, name: 'Laptop' }).expect(201);
 

@@ -5,7 +5,7 @@ import {
   verifyRegistrationResponse,
   type AuthenticatorTransport,
 } from '@simplewebauthn/server';
-import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
+import { COSEALG, decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import { UniqueConstraintError, type Sequelize } from 'sequelize';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
@@ -29,6 +29,14 @@ export interface PasskeysDeps {
   rules: FactorRules;
   events: SecurityEventRecorder;
 }
+
+/**
+ * The signature algorithms a passkey may use, named here rather than left to the library,
+ * whose default adds ML-DSA-44 on runtimes that can verify it (Node 24, not Node 20). Every
+ * instance must be able to verify every stored passkey, whatever Node it runs on, and the
+ * request schema bounds signatures at what these algorithms produce.
+ */
+const SUPPORTED_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
 
 /** The WebAuthn user handle: the account id's 16 bytes, the same for every passkey of the person, no personal data. */
 const userHandleOf = (userId: string) => Buffer.from(userId.replace(/-/g, ''), 'hex');
@@ -85,6 +93,7 @@ export function createPasskeys(deps: PasskeysDeps) {
         attestationType: 'none',
         excludeCredentials: existing.map((passkey) => ({ id: passkey.credentialId, transports: passkey.transports as AuthenticatorTransport[] })),
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+        supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
       });
       await challenges.remember(options.challenge, 'register', userId);
       // The library's type is the WebAuthn one, with optional fields it always fills; the route checks the shape.
@@ -96,7 +105,7 @@ export function createPasskeys(deps: PasskeysDeps) {
       if (!challenge) throw invalidPasskey();
       let verified;
       try {
-        verified = await verifyRegistrationResponse({ response: input.response, expectedChallenge: challenge, expectedOrigin: origins, expectedRPID: rpId, requireUserVerification: true });
+        verified = await verifyRegistrationResponse({ response: input.response, expectedChallenge: challenge, expectedOrigin: origins, expectedRPID: rpId, requireUserVerification: true, supportedAlgorithmIDs: SUPPORTED_ALGORITHMS });
       } catch {
         throw invalidPasskey();
       }
