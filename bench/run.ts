@@ -19,7 +19,7 @@ import { createSequelize } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { defineModels } from '../src/models/index.js';
 import { createSessionStats } from '../src/modules/sessions/session-stats.js';
-import { BENCH_PASSWORD, seedBenchData } from './seed.js';
+import { BENCH_PASSWORD, seedBenchData, seedBenchOrganization } from './seed.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SOAK_S = Number(process.env.BENCH_SOAK_S ?? 300);
@@ -213,6 +213,7 @@ async function main(): Promise<void> {
   const sequelize = createSequelize({ database: { url: databaseUrl, poolMax: 5, readyTimeoutMs: 2000 }, dataDir: '/tmp' });
   await migrate(sequelize);
   const users = await seedBenchData(sequelize);
+  const practice = await seedBenchOrganization(sequelize);
   await sequelize.close();
 
   const env = {
@@ -273,6 +274,16 @@ async function main(): Promise<void> {
     });
     const plans = await dashboardPlans(databaseUrl, users.heavy);
 
+    process.stdout.write('bench: organization dashboard over 50 counselors and 2,000 clients at 20 requests/s\n');
+    const ownerToken = await login(base, practice.owner);
+    const organizationDashboard = await load({
+      url: `${base}/api/organizations/${practice.organizationId}/dashboard?days=30`,
+      headers: { authorization: `Bearer ${ownerToken}` },
+      connections: 10,
+      overallRate: 20,
+      duration: 20,
+    });
+
     process.stdout.write('bench: login at 5 requests/s\n');
     const loginRun = await load({
       url: `${base}/api/auth/login`,
@@ -307,6 +318,7 @@ async function main(): Promise<void> {
       meMax,
       meHalf,
       dashboard,
+      organizationDashboard,
       plans,
       loginRun,
       soak,
@@ -337,6 +349,7 @@ interface Report {
   meMax: Run;
   meHalf: Run;
   dashboard: Run;
+  organizationDashboard: Run;
   loginRun: Run;
   soak: Run;
   memory: { early: number; late: number; changePct: number; samples: { t: number; rssMb: number }[] };
@@ -352,6 +365,12 @@ function writeReport(r: Report): void {
     ['authenticated `GET /api/users/me`, max', `${r.meMax.rps} req/s = ${pct(r.meMax.rps, r.bareHealth.rps)} of bare`, '>= 40 %', verdict(meRatio >= 0.4)],
     [`\`GET /api/users/me\` at half max (${Math.round(r.meMax.rps / 2)} req/s)`, `p50 ${r.meHalf.p50} ms, p99 ${r.meHalf.p99} ms (bare Express at the same rate: p99 ${r.bareHalf.p99} ms)`, 'p99 < 20 ms', verdict(r.meHalf.p99 < 20)],
     ['dashboard, 1,000 sessions / 50,000 entries, 20 req/s', `p50 ${r.dashboard.p50} ms, p99 ${r.dashboard.p99} ms`, 'p99 < 50 ms', verdict(r.dashboard.p99 < 50)],
+    [
+      'organization dashboard, 50 counselors / 2,000 clients / 10,000 sessions, 20 req/s',
+      `p50 ${r.organizationDashboard.p50} ms, p99 ${r.organizationDashboard.p99} ms`,
+      'p99 < 50 ms',
+      verdict(r.organizationDashboard.p99 < 50),
+    ],
     ['login at 5 req/s (one argon2id verification)', `p50 ${r.loginRun.p50} ms, p99 ${r.loginRun.p99} ms`, '<= 3 queries (proven by test)', 'see below'],
     [
       'two instances behind a round-robin proxy, authenticated read',
@@ -367,7 +386,7 @@ function writeReport(r: Report): void {
     ],
     [`memory over a ${SOAK_S} s soak at half max`, `${r.memory.early.toFixed(1)} MB → ${r.memory.late.toFixed(1)} MB (${r.memory.changePct.toFixed(1)} %)`, 'within 10 %', verdict(Math.abs(r.memory.changePct) <= 10)],
   ];
-  const errors = [...r.passes.flatMap((p) => [p.bare, p.health, p.me]), r.bareHalf, r.meHalf, r.dashboard, r.loginRun, r.soak, r.scale.one, r.scale.two].reduce(
+  const errors = [...r.passes.flatMap((p) => [p.bare, p.health, p.me]), r.bareHalf, r.meHalf, r.dashboard, r.organizationDashboard, r.loginRun, r.soak, r.scale.one, r.scale.two].reduce(
     (sum, run) => sum + run.errors + run.non2xx,
     0,
   );
@@ -391,7 +410,7 @@ Raw figures (requests/s average, latency in ms):
 
 | run | req/s | p50 | p99 | non-2xx | errors |
 | --- | --- | --- | --- | --- | --- |
-${Object.entries({ 'bare /health': r.bareHealth, 'bare /health at the half rate': r.bareHalf, '/health': r.health, '/api/users/me max': r.meMax, '/api/users/me half': r.meHalf, dashboard: r.dashboard, login: r.loginRun, soak: r.soak })
+${Object.entries({ 'bare /health': r.bareHealth, 'bare /health at the half rate': r.bareHalf, '/health': r.health, '/api/users/me max': r.meMax, '/api/users/me half': r.meHalf, dashboard: r.dashboard, 'organization dashboard': r.organizationDashboard, login: r.loginRun, soak: r.soak })
   .map(([name, run]) => `| ${name} | ${run.rps} | ${run.p50} | ${run.p99} | ${run.non2xx} | ${run.errors} |`)
   .join('\n')}
 
