@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import * as jose from 'jose';
 import request from 'supertest';
+import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deriveKey, seal } from '../../src/crypto/secret-box.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -31,6 +33,8 @@ let practice: Practice;
 let make: ReturnType<typeof factories>;
 const opened: LiveClient[] = [];
 let nextAddress = 1;
+/** Signs access tokens with chosen claims under a key the app trusts (installed once: the key store rereads its set rarely). */
+let sign: (claims: jose.JWTPayload) => Promise<string>;
 
 /** Options for a socket from an address of its own (and the allowed Origin unless told). */
 function from(headers: Record<string, string> = {}) {
@@ -54,12 +58,28 @@ async function newSession() {
   return row.id;
 }
 
+/** A key pair the app trusts (sealed into `jwks` as the key store does), to sign tokens with chosen claims. */
+async function trustedKey() {
+  const pair = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const kid = `test-${randomUUID()}`;
+  const jwk = { ...(await jose.exportJWK(pair.publicKey)), kid, alg: 'EdDSA', use: 'sig' };
+  await t.context.models.SigningKey.create({ kid, publicJwk: JSON.stringify(jwk), privateKeyEnc: seal(deriveKey(t.config.secrets.authSecret, 'jwks-private-keys'), await jose.exportPKCS8(pair.privateKey), kid) });
+  return (claims: jose.JWTPayload) => new jose.SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' }).sign(pair.privateKey);
+}
+
+/** Claims of the practice's client's real login session, expiring `inS` seconds from now. */
+function clientClaims(inS: number): jose.JWTPayload {
+  const now = Math.floor(Date.now() / 1000);
+  return { sub: practice.client.user.id, sid: practice.client.sessionId, role: 'user', iss: t.config.publicUrl, aud: 'confidant-api', jti: randomUUID(), iat: now - 1, exp: now + inS };
+}
+
 const entries = (sessionId: string) => t.context.models.SessionEntry.count({ where: { sessionId } });
 
 beforeAll(async () => {
   t = await createTestApp({ lenientLimits: true, env: ENV });
   live = await serveLive(t);
   make = factories(t);
+  sign = await trustedKey(); // before the key store's first load, so it is known from the start
   practice = await createPractice(t);
 });
 afterEach(() => {
@@ -131,14 +151,8 @@ describe('authentication (the first message)', () => {
 
   it('closes with 4401 for a forged, an expired and a revoked token', async () => {
     const forger = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-    const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: practice.client.user.id, sid: practice.client.sessionId, role: 'user', iss: t.config.publicUrl, aud: 'confidant-api', jti: randomUUID() };
-    const forged = await new jose.SignJWT({ ...claims, iat: now, exp: now + 900 }).setProtectedHeader({ alg: 'EdDSA', kid: 'made-up', typ: 'at+jwt' }).sign(forger.privateKey);
-    // An expired token signed with a key the app trusts.
-    const kid = `test-${randomUUID()}`;
-    const jwk = { ...(await jose.exportJWK(forger.publicKey)), kid, alg: 'EdDSA', use: 'sig' };
-    await t.context.models.SigningKey.create({ kid, publicJwk: JSON.stringify(jwk), privateKeyEnc: seal(deriveKey(t.config.secrets.authSecret, 'jwks-private-keys'), await jose.exportPKCS8(forger.privateKey), kid) });
-    const expired = await new jose.SignJWT({ ...claims, iat: now - 960, exp: now - 60 }).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' }).sign(forger.privateKey);
+    const forged = await new jose.SignJWT(clientClaims(900)).setProtectedHeader({ alg: 'EdDSA', kid: 'made-up', typ: 'at+jwt' }).sign(forger.privateKey);
+    const expired = await sign({ ...clientClaims(-60), iat: Math.floor(Date.now() / 1000) - 960 }); // signed with a key the app trusts
     const revoked = await userWithToken(t);
     await request(t.app).post('/api/auth/logout').set('Authorization', revoked.auth).expect(204);
 
@@ -147,6 +161,25 @@ describe('authentication (the first message)', () => {
       client.send({ type: 'auth', token });
       expect(await client.closedWithin()).toEqual({ code: 4401, reason: 'INVALID_TOKEN' });
     }
+  });
+
+  it('closes the socket with 4401 when its token expires, unless a fresh token of the same account came first', async () => {
+    const lapsing = await signedIn(await sign(clientClaims(2)));
+    const renewed = await signedIn(await sign(clientClaims(2)));
+
+    renewed.send({ type: 'auth', token: practice.client.accessToken });
+    await renewed.next((frame) => frame.type === 'ready');
+
+    expect(await lapsing.closedWithin()).toEqual({ code: 4401, reason: 'TOKEN_EXPIRED' });
+    expect(renewed.socket.readyState).toBe(renewed.socket.OPEN);
+  });
+
+  it('closes with 4401 when a later auth message is another account’s token', async () => {
+    const client = await signedIn(practice.client.accessToken);
+
+    client.send({ type: 'auth', token: practice.counselor.accessToken });
+
+    expect(await client.closedWithin()).toEqual({ code: 4401, reason: 'ACCOUNT_CHANGED' });
   });
 
   it('refuses a fourth socket of one account with 4429 at its auth message', async () => {
@@ -379,6 +412,29 @@ describe('shutdown during traffic', () => {
       const late = await LiveClient.open(server.url);
       expect(late.open).toBe(false);
       if (!late.open) expect(late.status).toBe(503);
+    } finally {
+      await server.close();
+      await own.close();
+    }
+  });
+});
+
+describe('heartbeats', () => {
+  it('drops a socket that stops answering pings', async () => {
+    const own = await createTestApp({ lenientLimits: true, env: { LIVE_HEARTBEAT_S: '1' } });
+    const server = await serveLive(own);
+    try {
+      const silent = new WebSocket(server.url, { autoPong: false });
+      await once(silent, 'open');
+      const answering = await LiveClient.connect(server.url);
+      answering.send({ type: 'auth', token: (await userWithToken(own)).accessToken });
+      const dropped = new LiveClient(silent);
+      silent.send(JSON.stringify({ type: 'auth', token: (await userWithToken(own)).accessToken }));
+      await dropped.next((frame) => frame.type === 'ready');
+
+      expect((await dropped.closedWithin(10_000)).code).toBe(1006); // terminated: no close frame
+      expect(answering.socket.readyState).toBe(answering.socket.OPEN);
+      answering.close();
     } finally {
       await server.close();
       await own.close();
