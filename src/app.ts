@@ -30,8 +30,9 @@ export interface BuiltApp {
   /** Every endpoint, from the route declarations. */
   routes: RouteTable;
   /**
-   * The shutdown order, after the server stopped taking requests: background work first
-   * (mail, events, sealing), so nothing touches a closed database, then Redis, then the pool.
+   * The shutdown order, after the server stopped taking requests: the live sockets, then
+   * background work (mail, events, sealing), so nothing touches a closed database, then
+   * Redis, then the pool.
    */
   drain(): Promise<void>;
 }
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(handleError);
 
   async function drain(): Promise<void> {
+    await modules.live.close(); // entries being written over sockets finish first; then the sockets close with 1001
     await modules.auth.idle();
     await infra.mailer.idle();
     await modules.securityEvents.recorder.flush();

@@ -128,6 +128,7 @@ async function main(): Promise<void> {
   const reportToSentry = initSentry(config, logger);
   if (reportToSentry) errorHandler.addReporter(reportToSentry);
   const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS }, app);
+  server.on('upgrade', modules.live.upgrade); // the live channel (WebSocket) on the same port
   applyTimeouts(server, config);
   const startup = new AbortController();
   let stopJobs = () => undefined as void;
@@ -141,7 +142,9 @@ async function main(): Promise<void> {
     const force = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
     force.unref();
     const stopKeepAlive = releaseKeepAlive(server);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await modules.live.close(); // upgraded sockets keep the server open until they close: 1001 after their entries are stored
+    await closed;
     stopKeepAlive();
     clearTimeout(force);
     await drain();

@@ -37,6 +37,8 @@ export const SECURITY_EVENT_TYPES = [
   'passkey_added',
   'passkey_removed',
   'reauthenticated',
+  // The live channel
+  'live_connection_refused',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

@@ -6,6 +6,7 @@ import { createAuthModule } from './auth/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
+import { createLiveModule } from './live/index.js';
 import { createMetricsModule } from './metrics/index.js';
 import { createMfaModule } from './mfa/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
@@ -23,6 +24,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const auth = createAuthModule(infra, { users, securityEvents, mfa });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
+  const live = createLiveModule(infra, { auth, sessions, organizations, securityEvents });
   const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
   return {
     securityEvents,
@@ -31,12 +33,13 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     auth,
     organizations,
     sessions,
+    live,
     dashboard: createDashboardModule({ sessions, users, organizations }),
     privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),
-    metrics: createMetricsModule(infra, { securityEvents, health }),
+    metrics: createMetricsModule(infra, { securityEvents, health, live }),
     docs: createDocsModule(pipeline.routes),
   };
 }

@@ -250,6 +250,8 @@ const MATRIX: Record<string, Row> = {
   'GET /api/sessions/:id/entries':      row([401, 200, 200, 404, 403, 403, 403, 404, 404, 403], onSession('/entries')),
   'POST /api/sessions/:id/feedback':    row([401, 201, 403, 404, 403, 403, 403, 404, 404, 403], onSession('/feedback', { fresh: 'ended', body: { rating: 4 } })),
   'GET /api/sessions/:id/report':       row([401, 200, 200, 404, 200, 200, 200, 404, 404, 200], onSession('/report')),
+  // A WebSocket endpoint: a plain GET is 426 for everyone; who may follow what over the socket is test/api/live.test.ts.
+  'GET /api/live':                      row([426, 426, 426, 426, 426, 426, 426, 426, 426, 426], fixed('/api/live')),
 
   'POST /api/organizations':            row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], async () => ({ path: '/api/organizations', body: { name: 'Matrix Practice', slug: `matrix-${randomUUID().slice(0, 8)}` } })),
   'GET /api/organizations':             row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/organizations')),

@@ -32,6 +32,8 @@ export class SessionGuard {
   private epoch = 0;
   /** For tests and benchmarks: how many times the guard read auth_sessions. */
   queries = 0;
+  /** Holders of long-lived access (live sockets), told of every revocation this instance learns of. */
+  private readonly watchers: RevocationListener[] = [];
 
   constructor(
     private readonly models: Pick<Models, 'AuthSession'>,
@@ -59,13 +61,20 @@ export class SessionGuard {
     await this.bus?.publish(sessionIds);
   }
 
+  /** Revocations here or announced by other instances, and "announcements may have been lost". */
+  watch(listener: RevocationListener): void {
+    this.watchers.push(listener);
+  }
+
   private markRevoked(sessionIds: string[]): void {
     for (const id of sessionIds) this.remember(id, false);
+    for (const watcher of this.watchers) watcher.revoked(sessionIds);
   }
 
   private forgetActive(): void {
     this.epoch += 1;
     for (const [id, entry] of this.entries) if (entry.active) this.entries.delete(id);
+    for (const watcher of this.watchers) watcher.missedAnnouncements();
   }
 
   private remember(sessionId: string, active: boolean): void {

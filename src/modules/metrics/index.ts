@@ -2,6 +2,7 @@ import type { Infra } from '../../context.js';
 import { poolCounts } from '../../db/database.js';
 import { SECURITY_EVENT_TYPES } from '../../models/security-event.model.js';
 import type { HealthModule } from '../health/index.js';
+import { REFUSAL_REASONS, type LiveModule } from '../live/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import { metricsRoutes } from './metrics.routes.js';
 
@@ -32,7 +33,11 @@ function sharedReading<T>(read: () => Promise<T>): () => Promise<T> {
  */
 export function createMetricsModule(
   infra: Pick<Infra, 'metrics' | 'sequelize' | 'shared' | 'config'>,
-  deps: { securityEvents: Pick<SecurityEventsModule, 'recorder' | 'auditChain' | 'busiestFailedLoginSource'>; health: Pick<HealthModule, 'readiness'> },
+  deps: {
+    securityEvents: Pick<SecurityEventsModule, 'recorder' | 'auditChain' | 'busiestFailedLoginSource'>;
+    health: Pick<HealthModule, 'readiness'>;
+    live: Pick<LiveModule, 'stats'>;
+  },
 ) {
   const { metrics, sequelize, shared } = infra;
   const timeoutMs = infra.config.database.readyTimeoutMs;
@@ -47,6 +52,15 @@ export function createMetricsModule(
   metrics.gauge('confidant_audit_unsealed_events', 'Security events written but not yet sealed into the audit chain', async () => (await sealing()).count);
   metrics.gauge('confidant_audit_unsealed_oldest_seconds', 'Age of the oldest security event not yet sealed into the audit chain (0 when all are sealed)', async () => (await sealing()).oldestAgeS);
   metrics.gauge('confidant_ready', '1 when this instance is ready to serve (what /health/ready says), else 0', async () => ((await deps.health.readiness()).ready ? 1 : 0));
+
+  metrics.gauge('confidant_live_connections_open', 'Open sockets of the live channel on this instance (authenticated or not yet)', () => deps.live.stats.open());
+  const countLiveMessage = metrics.counter('confidant_live_messages_total', 'Frames of the live channel, by direction (in: received, out: sent)', 'direction', ['in', 'out']);
+  const countLiveRefusal = metrics.counter('confidant_live_refusals_total', 'Live-channel connections refused or closed for a reason of policy, by reason', 'reason', REFUSAL_REASONS);
+  deps.live.stats.observe((event) => {
+    if (event === 'message_in') countLiveMessage('in');
+    else if (event === 'message_out') countLiveMessage('out');
+    else countLiveRefusal(event.slice('refused:'.length));
+  });
 
   if (shared) metrics.gauge('confidant_redis_up', '1 while the Redis connection is ready, else 0', () => (shared.ready ? 1 : 0));
   if (poolCounts(sequelize)) {

@@ -4,6 +4,7 @@ import { decodeCursor, page } from '../../http/cursor.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { CareRelationshipModel } from '../../models/care-relationship.model.js';
 import type { Models } from '../../models/index.js';
+import type { AccessChanges } from './access-changes.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { UserAccounts } from '../users/index.js';
 import type { Caller, OrgAccess } from './org-access.js';
@@ -17,6 +18,8 @@ export interface CareDeps {
   access: OrgAccess;
   accounts: Pick<UserAccounts, 'isActiveCounselor'>;
   events: SecurityEventRecorder;
+  /** Told who lost (or gained) reach once the relationship's change committed. */
+  accessChanges?: Pick<AccessChanges, 'announce'>;
 }
 
 /** Why a relationship ended, in its care_ended event. */
@@ -33,9 +36,10 @@ export function createCareService(deps: CareDeps) {
   const { sequelize, models, access, events } = deps;
 
   function announce(type: 'care_started' | 'care_ended', care: CareRelationshipModel, by: string | null, transaction: Transaction, meta: Partial<RequestMeta>, extra: Record<string, unknown> = {}) {
-    transaction.afterCommit(() =>
-      events.record({ type, userId: care.clientId, organizationId: care.organizationId, ...meta, metadata: { careId: care.id, counselorId: care.counselorId, by, ...extra } }),
-    );
+    transaction.afterCommit(() => {
+      events.record({ type, userId: care.clientId, organizationId: care.organizationId, ...meta, metadata: { careId: care.id, counselorId: care.counselorId, by, ...extra } });
+      if (type === 'care_ended') deps.accessChanges?.announce([care.counselorId, care.clientId].filter((id): id is string => id !== null));
+    });
   }
 
   /** Starts a relationship inside the caller's transaction, after the organization's row was locked. */

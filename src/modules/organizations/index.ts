@@ -2,6 +2,7 @@ import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
+import { AccessChanges } from './access-changes.js';
 import { createCareDirectory } from './care-directory.js';
 import { createCareService } from './care.service.js';
 import { createInvitationsService } from './invitations.service.js';
@@ -32,14 +33,17 @@ export function createOrganizationsModule(
   const { accounts } = deps.users;
   const events = deps.securityEvents.recorder;
   const access = createOrgAccess(sequelize, models);
-  const care = createCareService({ sequelize, models, access, accounts, events });
-  const organizations = createOrganizationsService({ sequelize, models, access, care, accounts, events });
+  const accessChanges = new AccessChanges();
+  const care = createCareService({ sequelize, models, access, accounts, events, accessChanges });
+  const organizations = createOrganizationsService({ sequelize, models, access, care, accounts, events, accessChanges });
   const invitations = createInvitationsService({ sequelize, models, access, care, accounts, events, mailer: infra.mailer, appUrl: config.appUrl, ttlDays: config.tokens.invitationTtlDays });
   const data = createOrganizationData({ models, access, care, events });
 
   return {
     routes: organizationsRoutes({ organizations, invitations, care, access, securityEvents: deps.securityEvents }),
     invitationRoutes: invitationRoutes(invitations),
+    /** Whose reach changed (care ended, member removed, org role changed), after the change committed. */
+    onAccessChange: accessChanges.listen.bind(accessChanges),
     /** Who counsels whom, and who runs which practice: read by sessions and dashboards. */
     care: createCareDirectory(models),
     /** For an organization's dashboard: its staff (or a platform admin) only; outsiders get 404. */

@@ -4,6 +4,7 @@ import { decodeCursor, page } from '../../http/cursor.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { Models } from '../../models/index.js';
 import { ORG_ROLES, type MembershipModel, type OrgRole } from '../../models/membership.model.js';
+import type { AccessChanges } from './access-changes.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { UserAccounts } from '../users/index.js';
 import type { CareService } from './care.service.js';
@@ -19,6 +20,7 @@ export interface OrganizationsDeps {
   care: Pick<CareService, 'endLocked'>;
   accounts: Pick<UserAccounts, 'findById' | 'contactsOf'>;
   events: SecurityEventRecorder;
+  accessChanges?: Pick<AccessChanges, 'announce'>;
 }
 
 const slugTaken = () => AppError.conflict('SLUG_TAKEN', 'Another organization has this slug.');
@@ -144,9 +146,10 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
         if (before === 'counselor') await deps.care.endLocked({ organizationId, counselorId: userId }, caller.userId, 'role_changed', transaction, meta);
         if (before === 'client') await deps.care.endLocked({ organizationId, clientId: userId }, caller.userId, 'role_changed', transaction, meta);
         await target.update({ role: next }, { transaction });
-        transaction.afterCommit(() =>
-          events.record({ type: 'org_role_changed', userId, organizationId, ...meta, metadata: { by: caller.userId, from: before, to: next } }),
-        );
+        transaction.afterCommit(() => {
+          events.record({ type: 'org_role_changed', userId, organizationId, ...meta, metadata: { by: caller.userId, from: before, to: next } });
+          deps.accessChanges?.announce([userId]);
+        });
         return target;
       });
       const [view] = await membersOf([result]);
@@ -164,9 +167,10 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
         assertKeepsAnOwner(target.role, target.role === 'owner' ? await countOwners(organizationId, transaction) : 0, null);
         await deps.care.endLocked({ organizationId, [Op.or]: [{ counselorId: userId }, { clientId: userId }] }, caller.userId, 'member_removed', transaction, meta);
         await target.destroy({ transaction });
-        transaction.afterCommit(() =>
-          events.record({ type: 'member_removed', userId, organizationId, ...meta, metadata: { by: caller.userId, role: target.role, left: leaving } }),
-        );
+        transaction.afterCommit(() => {
+          events.record({ type: 'member_removed', userId, organizationId, ...meta, metadata: { by: caller.userId, role: target.role, left: leaving } });
+          deps.accessChanges?.announce([userId]);
+        });
       });
     },
   };

@@ -4,13 +4,15 @@ import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
 import { createBreakGlass } from './break-glass.js';
+import { SessionChanges } from './session-changes.js';
 import { createSessionData } from './session-data.js';
 import { createSessionStats } from './session-stats.js';
 import { contentViews } from './session-views.js';
 import { sessionsRoutes } from './sessions.routes.js';
 import { createSessionsService } from './sessions.service.js';
 
-export { breakGlassResponse, breakGlassSchema, exportedSessionResponse, sessionResponse } from './sessions.schemas.js';
+export { addEntrySchema, breakGlassResponse, breakGlassSchema, entryResponse, exportedSessionResponse, sessionResponse } from './sessions.schemas.js';
+export type { SessionChange } from './session-changes.js';
 export type { StatsScope } from './session-stats.js';
 export { rotateDataKeys, type RotationProgress } from './text-rotation.js';
 
@@ -27,6 +29,7 @@ export function createSessionsModule(
   deps: { users: Pick<UsersModule, 'accounts'>; organizations: Pick<OrganizationsModule, 'care'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
 ) {
   const { sequelize, models, cipher, config } = infra;
+  const changes = new SessionChanges();
   const breakGlass = createBreakGlass({ models, events: deps.securityEvents.recorder, windowMin: config.breakGlassWindowMin });
   const service = createSessionsService({
     sequelize,
@@ -36,9 +39,17 @@ export function createSessionsModule(
     isActiveCounselor: deps.users.accounts.isActiveCounselor,
     care: deps.organizations.care,
     breakGlass,
+    changes,
   });
   return {
     routes: sessionsRoutes(service),
+    /** For the live channel: the same rules and service as the REST routes, and the changes they make. */
+    live: {
+      join: service.join,
+      addEntry: service.addEntry,
+      entryOf: service.entryOf,
+      onChange: changes.listen.bind(changes),
+    },
     /** For the admin route that opens it. */
     breakGlass: { grant: breakGlass.grant },
     stats: createSessionStats(sequelize, models),

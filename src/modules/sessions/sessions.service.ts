@@ -9,6 +9,7 @@ import type { CounselingSessionModel } from '../../models/counseling-session.mod
 import type { Models } from '../../models/index.js';
 import type { CareDirectory } from '../organizations/index.js';
 import type { BreakGlass } from './break-glass.js';
+import type { SessionChanges } from './session-changes.js';
 import { hiddenFromClient, participation, sessionPolicy, type Actor, type Participation } from './session-access.js';
 import { createSessionReport } from './session-report.js';
 import { transition, type SessionAction } from './session-state.js';
@@ -26,6 +27,8 @@ export interface SessionsDeps {
   /** Care relationships and staff roles (the organizations module's answer). */
   care: Pick<CareDirectory, 'activeForClient' | 'isActive' | 'clientsOf' | 'staffOrganizationsOf'>;
   breakGlass: Pick<BreakGlass, 'isOpen' | 'recordRead'>;
+  /** Entries written and states changed are announced here after they committed (the live channel pushes them). */
+  changes?: Pick<SessionChanges, 'announce'>;
 }
 
 /** Accepted clock difference for a client-supplied entry time. */
@@ -148,6 +151,7 @@ export function createSessionsService(deps: SessionsDeps) {
       const [updated] = await models.CounselingSession.update(changes, { where: { id: session.id, status: session.status } });
       if (updated === 0) throw AppError.conflict('INVALID_TRANSITION', 'The session changed meanwhile; reload it and try again.');
       await session.reload();
+      deps.changes?.announce({ type: 'session.state', sessionId: session.id, status: session.status, at: now.toISOString() });
       return sessionView(session, now);
     },
 
@@ -191,7 +195,27 @@ export function createSessionsService(deps: SessionsDeps) {
         );
       });
       // What was just written, from the input: no need to decrypt the ciphertext we made.
-      return views.entry(entry, input.kind === 'emotion' ? null : input.text);
+      const view = views.entry(entry, input.kind === 'emotion' ? null : input.text);
+      deps.changes?.announce({ type: 'entry.created', sessionId: session.id, entry: view, hiddenFromClient: entry.kind === 'note' && entry.authorRole !== 'client' });
+      return view;
+    },
+
+    /**
+     * For the live channel: whether the actor may follow the session (as they may GET it;
+     * 404 otherwise) and what they may receive. Content live is for the client (without the
+     * counselor's notes) and their counselor only; break-glass reads go through REST, where
+     * each one is recorded.
+     */
+    async join(actor: Actor, sessionId: string) {
+      const { session, role } = await loadFor(actor, sessionId);
+      return { participation: role, content: sessionPolicy.readContent(role, false), hideNotes: hiddenFromClient.applies(role), status: session.status };
+    },
+
+    /** An entry announced by another instance, read and decrypted once here for this instance's subscribers. */
+    async entryOf(sessionId: string, entryId: string) {
+      const row = await models.SessionEntry.findOne({ where: { id: entryId, sessionId } });
+      if (!row) return null;
+      return { entry: views.entry(row), hiddenFromClient: row.kind === 'note' && row.authorRole !== 'client' };
     },
 
     async listEntries(actor: Actor, sessionId: string, query: { limit: number; cursor?: string }, meta: Partial<RequestMeta> = {}) {
