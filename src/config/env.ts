@@ -96,6 +96,11 @@ const envSchema = z.object({
   BREAK_GLASS_WINDOW_MIN: wholeNumber(1, 240).default(15).describe("how long a platform admin's break-glass access to one session's content lasts"),
   MFA_REQUIRED_ROLES: z.string().optional().describe('comma-separated roles that must sign in with a second factor; admin,counselor in production, none otherwise'),
   WEBAUTHN_RP_ID: optionalText.pipe(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name such as example.com').optional()).describe("passkeys' relying-party id; the host of APP_URL by default"),
+  MAGIC_LINK_SIGNUP: booleanFlag.default(false).describe('whether a magic link to an unknown address creates an account (without a password)'),
+  MAGIC_LINK_ADDRESS_MAX: positiveInt.default(3).describe('magic links mailed to one address per 15 minutes; further requests get the same answer and no mail'),
+  MAGIC_LINK_CLIENT_MAX: positiveInt.default(10).describe('magic links one client address may request per 15 minutes; then 429'),
+  OIDC_PROVIDERS: optionalText.describe('JSON list of OpenID Connect providers: [{ id, name, issuer, clientId, signup? }]; secrets in OIDC_<ID>_CLIENT_SECRET(_FILE)'),
+  OIDC_DISCOVERY_TIMEOUT_S: positiveInt.default(5).describe("how long one attempt to read a provider's discovery document may take"),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
@@ -165,6 +170,47 @@ function parseList(list: string | undefined): string[] {
     .filter((origin) => origin.length > 0);
 }
 
+/** One OpenID provider as OIDC_PROVIDERS lists it; its secret comes from the environment, never this JSON. */
+const oidcProviderSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'lower-case letters, digits and dashes, at most 32'),
+  name: z.string().trim().min(1).max(64),
+  issuer: z.url({ protocol: /^https?$/ }),
+  clientId: z.string().min(1).max(255),
+  /** Whether a first sign-in whose (verified) address has no account creates one. */
+  signup: z.boolean().default(false),
+});
+
+export interface OidcProviderConfig extends z.output<typeof oidcProviderSchema> {
+  clientSecret: string;
+}
+
+/** OIDC_PROVIDERS with each secret from `OIDC_<ID>_CLIENT_SECRET` or its `_FILE`; https issuers only in production. */
+function oidcProviders(env: NodeJS.ProcessEnv, raw: RawEnv, problems: string[]): OidcProviderConfig[] {
+  if (!raw.OIDC_PROVIDERS) return [];
+  let listed: unknown;
+  try {
+    listed = JSON.parse(raw.OIDC_PROVIDERS);
+  } catch {
+    problems.push('OIDC_PROVIDERS: not JSON; a list such as [{"id":"google","name":"Google","issuer":"https://accounts.google.com","clientId":"..."}]');
+    return [];
+  }
+  const parsed = z.array(oidcProviderSchema).max(16).safeParse(listed);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((issue) => `OIDC_PROVIDERS.${issue.path.join('.')}: ${issue.message}`));
+    return [];
+  }
+  const providers: OidcProviderConfig[] = [];
+  for (const provider of parsed.data) {
+    const variable = `OIDC_${provider.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
+    const clientSecret = secretFromEnv(env, variable, problems)?.trim();
+    if (providers.some((other) => other.id === provider.id)) problems.push(`OIDC_PROVIDERS: the id "${provider.id}" appears twice`);
+    else if (!clientSecret) problems.push(`OIDC_PROVIDERS: ${variable} (or ${variable}_FILE) is required for the provider "${provider.id}"`);
+    else if (raw.NODE_ENV === 'production' && !provider.issuer.startsWith('https:')) problems.push(`OIDC_PROVIDERS: the issuer of "${provider.id}" must be https in production`);
+    else providers.push({ ...provider, issuer: provider.issuer, clientSecret });
+  }
+  return providers;
+}
+
 const ORIGIN_PATTERN = /^https?:\/\/(\*\.|[a-z0-9-]*\*[a-z0-9-]*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
 
 /** MFA_REQUIRED_ROLES as roles; unset means admin and counselor in production, nobody elsewhere. */
@@ -224,7 +270,14 @@ function productionSignals(raw: RawEnv): { onRender: boolean; set: string[] } {
   return { onRender: raw.RENDER !== undefined, set };
 }
 
-function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: string; dataEncryptionKey: string }, nodeEnvExplicit: boolean, mfaRoles: Role[]) {
+function buildConfig(
+  raw: RawEnv,
+  origins: string[],
+  secrets: { authSecret: string; dataEncryptionKey: string },
+  nodeEnvExplicit: boolean,
+  mfaRoles: Role[],
+  providers: OidcProviderConfig[],
+) {
   const production = raw.NODE_ENV === 'production';
   const publicUrl = raw.PUBLIC_URL ?? raw.RENDER_EXTERNAL_URL ?? `http://localhost:${raw.PORT}`;
   return {
@@ -276,6 +329,8 @@ function buildConfig(raw: RawEnv, origins: string[], secrets: { authSecret: stri
     breakGlassWindowMin: raw.BREAK_GLASS_WINDOW_MIN,
     mfa: { requiredRoles: mfaRoles },
     webauthn: webauthnSettings(raw, origins),
+    magicLinks: { signup: raw.MAGIC_LINK_SIGNUP, perAddressMax: raw.MAGIC_LINK_ADDRESS_MAX, perClientMax: raw.MAGIC_LINK_CLIENT_MAX },
+    oidc: { providers, discoveryTimeoutS: raw.OIDC_DISCOVERY_TIMEOUT_S },
     passwordHashing: {
       // One pool thread stays free for the file, DNS and crypto work that shares it.
       concurrency: raw.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, (raw.UV_THREADPOOL_SIZE ?? 4) - 1),
@@ -326,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
   problems.push(...sessionLifetimeProblems(raw));
   const mfaRoles = mfaRequiredRoles(raw, problems);
+  const providers = oidcProviders(env, raw, problems);
   if (raw.NODE_ENV === 'production') problems.push(...productionProblems(raw, origins));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -333,7 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authSecret: raw.AUTH_SECRET,
     dataEncryptionKey: raw.DATA_ENCRYPTION_KEY,
   });
-  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV), mfaRoles));
+  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV), mfaRoles, providers));
 }
 
 /**

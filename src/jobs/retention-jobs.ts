@@ -11,10 +11,11 @@ export type RetentionJob = (now: Date) => Promise<number>;
  * SESSION_DATA_RETENTION_DAYS, security events past their retention), and the idempotency
  * keys that every module's idempotent writes share.
  */
-export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents' | 'organizations' | 'mfa'>): Record<string, RetentionJob> {
+export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents' | 'organizations' | 'mfa' | 'passwordless'>): Record<string, RetentionJob> {
   return {
     ...modules.auth.retentionJobs,
     ...modules.mfa.retentionJobs,
+    ...modules.passwordless.retentionJobs,
     'purge-idempotency-keys': (now) => purgeExpiredIdempotencyKeys(infra.models, now),
     ...modules.sessions.retentionJobs,
     ...modules.organizations.retentionJobs,

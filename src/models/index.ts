@@ -7,8 +7,11 @@ import { defineIdempotencyKey } from './idempotency-key.model.js';
 import { defineInvitation } from './invitation.model.js';
 import { defineJobLock } from './job-lock.model.js';
 import { defineLoginChallenge } from './login-challenge.model.js';
+import { defineMagicLink } from './magic-link.model.js';
 import { defineMembership } from './membership.model.js';
 import { defineOneTimeToken } from './one-time-token.model.js';
+import { defineOidcFlow } from './oidc-flow.model.js';
+import { defineOidcIdentity } from './oidc-identity.model.js';
 import { defineOrganization } from './organization.model.js';
 import { definePasskey } from './passkey.model.js';
 import { defineRecoveryCode } from './recovery-code.model.js';
@@ -50,6 +53,10 @@ export function defineModels(sequelize: Sequelize) {
   const Passkey = definePasskey(sequelize);
   const WebauthnChallenge = defineWebauthnChallenge(sequelize);
   const LoginChallenge = defineLoginChallenge(sequelize);
+  // Sign-in without a password (the passwordless module).
+  const MagicLink = defineMagicLink(sequelize);
+  const OidcIdentity = defineOidcIdentity(sequelize);
+  const OidcFlow = defineOidcFlow(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -80,6 +87,9 @@ export function defineModels(sequelize: Sequelize) {
     Passkey,
     WebauthnChallenge,
     LoginChallenge,
+    MagicLink,
+    OidcIdentity,
+    OidcFlow,
   };
 }
 

@@ -39,6 +39,13 @@ export const SECURITY_EVENT_TYPES = [
   'reauthenticated',
   // The live channel
   'live_connection_refused',
+  // Sign-in without a password
+  'magic_link_requested',
+  'magic_link_used',
+  'oidc_login',
+  'oidc_login_refused',
+  'identity_linked',
+  'identity_unlinked',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

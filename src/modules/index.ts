@@ -11,6 +11,7 @@ import { createMetricsModule } from './metrics/index.js';
 import { createMfaModule } from './mfa/index.js';
 import { createMonitoringModule } from './monitoring/index.js';
 import { createOrganizationsModule } from './organizations/index.js';
+import { createPasswordlessModule } from './passwordless/index.js';
 import { createPrivacyModule } from './privacy/index.js';
 import { createSecurityEventsModule } from './security-events/index.js';
 import { createSessionsModule } from './sessions/index.js';
@@ -22,6 +23,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const users = createUsersModule(infra);
   const mfa = createMfaModule(infra, { users, securityEvents });
   const auth = createAuthModule(infra, { users, securityEvents, mfa });
+  const passwordless = createPasswordlessModule(infra, { users, auth, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
   const live = createLiveModule(infra, { auth, sessions, organizations, securityEvents });
@@ -31,6 +33,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     users,
     mfa,
     auth,
+    passwordless,
     organizations,
     sessions,
     live,

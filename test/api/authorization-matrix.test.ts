@@ -203,6 +203,10 @@ const MATRIX: Record<string, Row> = {
   })),
   // Second factors: the caller's own, on fresh accounts so the shared identities keep signing in with a password alone.
   // Completes somebody's password sign-in with their code: the challenge is the credential, whoever sends it.
+  'POST /api/auth/magic-link':          row([202, 202, 202, 202, 202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/magic-link', body: { email: spare.email } })),
+  'POST /api/auth/magic-link/verify':   row([400, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/magic-link/verify', { token: UNKNOWN_TOKEN })),
+  // Every caller here has a password already: the route is reached, and refuses to add another.
+  'POST /api/auth/password':            row([401, 409, 409, 409, 409, 409, 409, 409, 409, 409], fixed('/api/auth/password', { password: STRONG })),
   'POST /api/auth/mfa/verify':          row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], async () => {
     const person = await createUser(t);
     const { secret } = await enrolTotp(t, `Bearer ${(await login(t, person)).accessToken}`);
@@ -562,6 +566,9 @@ describe('mass assignment', () => {
     'PATCH /api/admin/users/:id': { disabled: false },
     'POST /api/admin/sessions/:id/access': { reason: 'A planted key must not pass with this reason' },
     'POST /api/auth/mfa/verify': { challenge: UNKNOWN_TOKEN, code: '123456' },
+    'POST /api/auth/magic-link': { email: 'planted@example.com' },
+    'POST /api/auth/magic-link/verify': { token: UNKNOWN_TOKEN },
+    'POST /api/auth/password': { password: STRONG },
     'POST /api/auth/mfa/totp/confirm': { code: '123456' },
     'POST /api/auth/reauthenticate': { password: TEST_PASSWORD },
     'POST /api/auth/passkeys/register/verify': {

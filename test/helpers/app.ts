@@ -6,7 +6,7 @@ import { migrate } from '../../src/db/migrator.js';
 import { createTestDatabase } from './database.js';
 
 /** Rate limits far above what any test sends, for files that are not about the limits. */
-export const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000' };
+export const LENIENT_LIMITS = { RATE_LIMIT_AUTH_MAX: '10000', RATE_LIMIT_WRITE_MAX: '10000', RATE_LIMIT_GLOBAL_MAX: '10000', MAGIC_LINK_CLIENT_MAX: '10000' };
 
 export interface TestAppOptions {
   env?: Record<string, string>;

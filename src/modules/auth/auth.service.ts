@@ -5,7 +5,7 @@ import { dummyPasswordHash, needsRehash, passwordProblems, type PasswordHasher }
 import { isBusy } from '../../infra/work-limiter.js';
 import type { Models } from '../../models/index.js';
 import type { SecondFactorMethod } from '../mfa/index.js';
-import type { UserAccounts } from '../users/index.js';
+import { hasPassword, type UserAccounts } from '../users/index.js';
 import { publicUser, type Role, type UserModel } from '../../models/user.model.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
 import type { AuthSessions } from './auth-sessions.js';
@@ -16,7 +16,7 @@ import { RefreshTokens } from './refresh-tokens.js';
 
 /** What happens after a right password: a challenge for the second factor, or a session (maybe enrolment-only). */
 export interface SecondStep {
-  afterPassword(user: UserModel, login: LoginInput): Promise<{ challenge: MfaChallenge } | { enrolmentOnly: boolean }>;
+  afterPassword(user: UserModel, login: Pick<LoginInput, 'transport' | 'rememberMe'>): Promise<{ challenge: MfaChallenge } | { enrolmentOnly: boolean }>;
   /** Whether a session of this person may only enrol a second factor (their role requires one and they have none). */
   enrolmentOnly(user: { id: string; role: Role }): Promise<boolean>;
 }
@@ -123,8 +123,9 @@ export function createAuthService(deps: AuthDeps) {
         throw loginThrottled(waitS);
       }
       const user = await deps.accounts.findByEmail(input.email);
-      const passwordOk = await deps.passwords.verify(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
-      if (!user || !passwordOk) {
+      // An account without a password costs the same one hash as an unknown address, and never matches.
+      const passwordOk = await deps.passwords.verify(user && hasPassword(user) ? user.passwordHash : await dummyPasswordHash(), input.password);
+      if (!user || !passwordOk || !hasPassword(user)) {
         const failures = await deps.throttle.failed(input.email);
         events.record({ type: 'login_failure', userId: user?.id ?? null, ...meta, metadata: { failures } });
         if (failures === 6) events.record({ type: 'suspicious_activity', userId: user?.id ?? null, ...meta, metadata: { reason: 'repeated_login_failures' } });

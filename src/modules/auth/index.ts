@@ -10,7 +10,8 @@ import { createAccountRecovery } from './account-recovery.service.js';
 import { createAuthCookies } from './auth.cookies.js';
 import { authRoutes, jwksRoutes } from './auth.routes.js';
 import { AuthSessions } from './auth-sessions.js';
-import { createAuthService } from './auth.service.js';
+import { assertMaySignIn, createAuthService, type RequestMeta } from './auth.service.js';
+import { tokenTransport } from './auth.transport.js';
 import { bearerVerifier } from './bearer.js';
 import { LoginChallenges } from './login-challenges.js';
 import { LoginThrottle, SharedFailureStore } from './login-throttle.js';
@@ -20,7 +21,8 @@ import { OneTimeTokens } from './one-time-tokens.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { RedisRevocationBus } from './revocation-bus.js';
 import { SessionGuard } from './session-guard.js';
-import { createSessionIssuer } from './session-issuer.js';
+import { createSessionIssuer, type IssuedTokens } from './session-issuer.js';
+import type { UserModel } from '../../models/user.model.js';
 import { createStepUp } from './step-up.js';
 import { SigningKeyStore } from './signing-keys.js';
 
@@ -28,6 +30,10 @@ export { InvalidTokenError } from './access-tokens.js';
 export { loginSessionResponse } from './auth.schemas.js';
 export type { RevocationReason } from './auth-sessions.js';
 export { OneTimeTokens } from './one-time-tokens.js';
+export { MemoryFailureStore, SharedFailureStore, type FailureStore } from './login-throttle.js';
+export { loginResponse, mfaChallengeResponse, tokenResponse } from './auth.schemas.js';
+export type { MfaChallenge } from './auth.service.js';
+export type { IssuedTokens } from './session-issuer.js';
 export { RedisRevocationBus } from './revocation-bus.js';
 export { SigningKeyStore, type KeyStatus } from './signing-keys.js';
 
@@ -94,11 +100,25 @@ export function createAuthModule(
     notifier: recovery.notifier,
   });
 
+  /**
+   * The first factor proven another way than by password (a magic link, an OpenID provider):
+   * the same checks, second step and session as after a right password.
+   */
+  async function signInProven(user: UserModel, options: { transport: 'cookie' | 'body'; rememberMe: boolean; method: 'magic_link' | 'oidc' }, meta: RequestMeta) {
+    assertMaySignIn(user, config, events, meta);
+    const next = await mfaLogin.secondStep.afterPassword(user, options);
+    if ('challenge' in next) return next.challenge;
+    return { issued: await issuer.open(user, { rememberMe: options.rememberMe, method: options.method, enrolmentOnly: next.enrolmentOnly }, meta), transport: options.transport };
+  }
+
   return {
     routes: authRoutes({ auth, mfaLogin, stepUp, passkeyAssertions: deps.mfa.passkeyAssertions, recovery, cookies }),
     jwksRoutes: jwksRoutes(keys),
     keys,
     accessTokens,
+    signInProven,
+    /** Writes issued tokens in the chosen transport: the refresh token in the body, or in the HttpOnly cookie with a CSRF token. */
+    deliver: (res: Parameters<ReturnType<typeof tokenTransport>['body']>[0], issued: IssuedTokens, transport: 'cookie' | 'body') => tokenTransport(cookies).body(res, issued, transport),
     /** For the pipeline's `authenticate` step. */
     verifyBearer: bearerVerifier({ accessTokens, guard, events }),
     /** Ends login sessions (every flow that does: admins, deletion, breach response) and refuses their tokens at once. */

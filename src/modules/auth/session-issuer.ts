@@ -8,7 +8,7 @@ import type { AccessTokens } from './access-tokens.js';
 import { RefreshTokens } from './refresh-tokens.js';
 
 /** How the person proved who they are when the session opened, as the security event records it. */
-export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'passkey';
+export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'passkey' | 'magic_link' | 'oidc';
 
 const DAY_MS = 86_400_000;
 

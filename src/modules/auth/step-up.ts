@@ -5,7 +5,7 @@ import type { Actor } from '../../http/route.js';
 import type { Models } from '../../models/index.js';
 import type { AuthenticationResponse, MfaModule } from '../mfa/index.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
-import type { UserAccounts } from '../users/index.js';
+import { hasPassword, type UserAccounts } from '../users/index.js';
 import { loginThrottled, type LoginThrottle } from './login-throttle.js';
 
 /** Sensitive actions need the person to have proved who they are this recently. */
@@ -36,7 +36,9 @@ export interface StepUpDeps {
 export function createStepUp(deps: StepUpDeps) {
   async function methodsFor(userId: string): Promise<ReauthenticationMethod[]> {
     const factors = await deps.mfa.methodsOf(userId);
-    return ['password', ...factors.filter((method): method is 'totp' | 'passkey' => method !== 'recovery_code')];
+    const user = await deps.accounts.findById(userId);
+    // An account without a password steps up with a factor, or by signing in again (a magic link opens a fresh session).
+    return [...(user && hasPassword(user) ? ['password' as const] : []), ...factors.filter((method): method is 'totp' | 'passkey' => method !== 'recovery_code')];
   }
 
   async function prove(proof: ReauthenticationProof, user: { id: string; passwordHash: string }, meta: RequestMeta) {

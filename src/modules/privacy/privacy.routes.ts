@@ -15,7 +15,7 @@ export function privacyRoutes(privacy: PrivacyService): RouteDefinition[] {
         new Reply(200, await privacy.exportAll(actor.userId, meta), { 'Content-Disposition': 'attachment; filename="confidant-export.json"' }),
     ),
     route(
-      { method: 'DELETE', path: '/me', access: 'authenticated', stepUp: true, summary: 'Delete the account (password required)', request: deleteAccountSchema, response: { status: 204, description: 'Deleted' } },
+      { method: 'DELETE', path: '/me', access: 'authenticated', stepUp: true, summary: 'Delete the account (the password, when it has one)', request: deleteAccountSchema, response: { status: 204, description: 'Deleted' } },
       ({ actor, input, meta }) => privacy.deleteAccount(actor.userId, input.body.password, meta),
     ),
   ];

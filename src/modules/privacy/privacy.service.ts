@@ -7,7 +7,7 @@ import type { MfaModule } from '../mfa/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { SessionsModule } from '../sessions/index.js';
-import type { UsersModule } from '../users/index.js';
+import { hasPassword, type UsersModule } from '../users/index.js';
 
 export interface PrivacyDeps {
   sequelize: Sequelize;
@@ -59,10 +59,12 @@ export function createPrivacyService(deps: PrivacyDeps) {
      * The last owner of an organization is refused (409) until ownership moves; a counselor's
      * care relationships end.
      */
-    async deleteAccount(userId: string, password: string, meta: RequestMeta): Promise<void> {
+    async deleteAccount(userId: string, password: string | undefined, meta: RequestMeta): Promise<void> {
       const user = await users.accounts.findById(userId);
       if (!user) throw AppError.notFound('user');
-      if (!(await deps.passwords.verify(user.passwordHash, password))) {
+      // Without a password the step-up (a passkey, a code, or a fresh sign-in by magic link or provider) is the proof.
+      if (hasPassword(user) && password === undefined) throw AppError.validation([{ path: 'password', message: 'is required for an account with a password' }]);
+      if (hasPassword(user) && !(await deps.passwords.verify(user.passwordHash, password!))) {
         events.record({ type: 'login_failure', userId, ...meta, metadata: { reason: 'delete_account_wrong_password' } });
         throw AppError.forbidden('INVALID_PASSWORD', 'The password is incorrect.');
       }

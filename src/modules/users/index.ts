@@ -7,6 +7,7 @@ import { createUsersService } from './users.service.js';
 export { adminUserResponse, deleteAccountSchema, emailField, listUsersSchema, personName, preferencesResponse, publicUserResponse, updateAccessSchema } from './users.schemas.js';
 export type { AccessUpdate, ListUsersQuery } from './users.schemas.js';
 export type { UserAccounts } from './user-accounts.js';
+export { hasPassword, NO_PASSWORD } from './user-accounts.js';
 
 /** How long a cached profile may live when no invalidation can arrive (Redis away). */
 const PROFILE_CACHE_MS = 60_000;

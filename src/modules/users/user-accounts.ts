@@ -7,6 +7,17 @@ import { publicUser, type Role, type UserModel } from '../../models/user.model.j
 import type { ProfileCache } from './profile-cache.js';
 import type { AccessUpdate, ListUsersQuery } from './users.schemas.js';
 
+/**
+ * The password hash of an account made without a password (a magic link, an OpenID provider):
+ * not an argon2 hash, so no password ever verifies against it, like `!` in /etc/shadow.
+ */
+export const NO_PASSWORD = '!';
+
+/** Whether the account has a password at all (else it signs in by magic link, provider or passkey). */
+export function hasPassword(user: Pick<UserModel, 'passwordHash'>): boolean {
+  return user.passwordHash !== NO_PASSWORD;
+}
+
 export function adminView(user: UserModel) {
   return { ...publicUser(user), disabled: user.disabledAt !== null, disabledAt: user.disabledAt?.toISOString() ?? null };
 }
@@ -33,6 +44,9 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
     },
     findByEmail: (email: string) => models.User.findOne({ where: { email } }),
     create: (fields: { email: string; name: string; passwordHash: string }) => models.User.create(fields),
+
+    /** An account without a password, made by a link or provider that proved the address: verified from the start. */
+    createWithoutPassword: (fields: { email: string; name: string }) => models.User.create({ ...fields, passwordHash: NO_PASSWORD, emailVerifiedAt: new Date() }),
 
     /** A new password hash; `verifiesEmail` when a mailed link proved the address (a reset). */
     async setPasswordHash(userId: string, passwordHash: string, options: { transaction?: Transaction; verifiesEmail?: boolean } = {}): Promise<void> {

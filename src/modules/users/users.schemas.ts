@@ -55,7 +55,8 @@ export type ProfileUpdate = z.output<typeof updateProfileSchema.body>;
 export type Preferences = z.output<typeof preferencesSchema.body>;
 
 export const deleteAccountSchema = {
-  body: z.strictObject({ password: z.string().min(1).max(1024) }),
+  /** Required when the account has a password; an account without one relies on the step-up alone. */
+  body: z.strictObject({ password: z.string().min(1).max(1024).optional() }),
 };
 
 export const listUsersSchema = {

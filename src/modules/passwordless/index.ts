@@ -1,0 +1,57 @@
+import type { Infra } from '../../context.js';
+import { Background } from '../../infra/background.js';
+import { MemoryFailureStore, SharedFailureStore, type AuthModule } from '../auth/index.js';
+import type { SecurityEventsModule } from '../security-events/index.js';
+import type { UsersModule } from '../users/index.js';
+import { Identities } from './identities.js';
+import { createMagicLinks } from './magic-link.service.js';
+import { MagicLinks } from './magic-links.js';
+import { createPasswordSetter } from './password.service.js';
+import { passwordlessMail } from './passwordless-mail.js';
+import { passwordlessRoutes } from './passwordless.routes.js';
+import { RequestBudget } from './request-budget.js';
+
+const WINDOW_MS = 15 * 60_000;
+
+/**
+ * Signing in without a password (`magic_links`, `oidc_identities`, `oidc_flows`): magic links,
+ * OpenID Connect providers and the identities they link. A proven first factor is handed to the
+ * auth module, which applies the second step and opens the session as after a password.
+ */
+export function createPasswordlessModule(
+  infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'shared' | 'mailer' | 'logger' | 'passwords'>,
+  deps: { users: Pick<UsersModule, 'accounts'>; auth: Pick<AuthModule, 'signInProven' | 'deliver'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
+) {
+  const { config, sequelize, models, shared, mailer } = infra;
+  const events = deps.securityEvents.recorder;
+  const store = shared ? new SharedFailureStore(shared) : new MemoryFailureStore();
+  const mail = passwordlessMail(config.appUrl);
+  const background = new Background(infra.logger, 'magic link');
+  const links = new MagicLinks(sequelize, models);
+  const identities = new Identities(models);
+  const magicLinks = createMagicLinks({
+    config,
+    links,
+    identities,
+    accounts: deps.users.accounts,
+    auth: deps.auth,
+    perAddress: new RequestBudget(store, 'magic-link-address', config.magicLinks.perAddressMax, WINDOW_MS),
+    perClient: new RequestBudget(store, 'magic-link-client', config.magicLinks.perClientMax, WINDOW_MS),
+    events,
+    mailer,
+    mail,
+    background,
+  });
+  const password = createPasswordSetter({ accounts: deps.users.accounts, passwords: infra.passwords, events, mailer, mail });
+
+  return {
+    routes: passwordlessRoutes(magicLinks, password, deps.auth),
+    /** For the GDPR export: the provider identities of a person. */
+    identitiesOf: (userId: string) => identities.listFor(userId),
+    /** Mail flows answer first and work after the reply: shutdown and tests wait for them. */
+    idle: () => background.idle(),
+    retentionJobs: { 'purge-magic-links': (now: Date) => links.purge(now) },
+  };
+}
+
+export type PasswordlessModule = ReturnType<typeof createPasswordlessModule>;
