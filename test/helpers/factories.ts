@@ -56,7 +56,9 @@ export function factories(t: Pick<TestApp, 'context'>) {
       });
     },
 
-    entry(session: { id: string; userId: string }, fields: EntryFields) {
+    /** An entry, counted on its session as the sessions service's write path counts it. */
+    async entry(session: { id: string; userId: string }, fields: EntryFields) {
+      await models.CounselingSession.increment('entryCount', { where: { id: session.id } });
       return models.SessionEntry.create({
         sessionId: session.id,
         userId: session.userId,

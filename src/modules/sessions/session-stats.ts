@@ -55,24 +55,26 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
     sequelize.query<T>(query, { replacements, type: QueryTypes.SELECT });
 
   /**
-   * Sessions by status, those started in the window with their clients and active time, and
-   * the entries written in it, over the sessions and entries the conditions select
-   * (`:since` and `:now` bound).
+   * Sessions by status, and those started in the window with their clients, active time and
+   * entries, over the sessions the condition selects (`:since` and `:now` bound). Entries
+   * count from each session's `entry_count` (kept by the one write path, in the
+   * transaction that inserts the entry), so a window over an organization's or the platform's
+   * sessions reads session rows only, never the entries table.
    */
-  async function totals(where: { sessions: string; entries: string }, replacements: Record<string, unknown>) {
-    const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions WHERE ${where.sessions} GROUP BY status`, replacements);
+  async function totals(where: string, replacements: Record<string, unknown>) {
+    const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions WHERE ${where} GROUP BY status`, replacements);
     const [recent] = await select(
-      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-         FROM counseling_sessions WHERE ${where.sessions} AND started_at >= :since`,
+      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds,
+              COALESCE(SUM(entry_count), 0) AS entries
+         FROM counseling_sessions WHERE ${where} AND started_at >= :since`,
       replacements,
     );
-    const [entries] = await select(`SELECT COUNT(*) AS count FROM session_entries WHERE ${where.entries} AND at >= :since`, replacements);
     return {
       byStatus: Object.fromEntries(statuses.map((row) => [String(row.status), Number(row.count)])),
       inWindow: Number(recent?.sessions ?? 0),
       activeClients: Number(recent?.clients ?? 0),
       activeMinutes: Math.round(Number(recent?.seconds ?? 0) / 60),
-      entriesInWindow: Number(entries?.count ?? 0),
+      entriesInWindow: Number(recent?.entries ?? 0),
     };
   }
 
@@ -150,7 +152,7 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
     async organization(organizationId: string, days: number) {
       const r = { organizationId, since: new Date(Date.now() - days * DAY_MS), now: new Date() };
       const inOrganization = 'organization_id = :organizationId';
-      const counts = await totals({ sessions: inOrganization, entries: `session_id IN (SELECT id FROM counseling_sessions WHERE ${inOrganization})` }, r);
+      const counts = await totals(inOrganization, r);
       const [feedback] = await select(
         `SELECT COUNT(*) AS count, AVG(f.rating) AS mean FROM session_feedback f
            JOIN counseling_sessions s ON s.id = f.session_id WHERE s.organization_id = :organizationId AND s.started_at >= :since`,
@@ -170,7 +172,7 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
     },
 
     /** Platform totals for admins. */
-    platform: (days: number) => totals({ sessions: '1 = 1', entries: '1 = 1' }, { since: new Date(Date.now() - days * DAY_MS), now: new Date() }),
+    platform: (days: number) => totals('1 = 1', { since: new Date(Date.now() - days * DAY_MS), now: new Date() }),
   };
 }
 
