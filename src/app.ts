@@ -1,3 +1,4 @@
+import type { Config } from './config/env.js';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { productionLookalikeWarning } from './config/env.js';
 import { createInfra, type AppDeps, type Infra } from './context.js';
@@ -38,14 +39,16 @@ export interface BuiltApp {
 }
 
 /** Configuration that works but is probably not what was meant: said once, at start. */
-function warnAboutConfiguration(infra: Infra): void {
-  const { config, logger } = infra;
+export function configurationWarnings(config: Config): string[] {
+  const warnings: string[] = [];
   const lookalike = productionLookalikeWarning(config);
-  if (lookalike) logger.warn(lookalike);
+  if (lookalike) warnings.push(lookalike);
   const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
-  if (crossSite.length > 0) {
-    logger.warn(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);
+  if (crossSite.length > 0) warnings.push(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);
+  if (config.isProduction && !config.consent.documents.some(({ document }) => document === 'health_data_processing')) {
+    warnings.push('consent: CONSENT_DOCUMENTS names no health_data_processing version, so counseling content is stored without a recorded explicit consent (GDPR Art. 9)');
   }
+  return warnings;
 }
 
 /** Builds the app: the security pipeline of docs/DESIGN.md §2, in order. No listening, no connecting. */
@@ -62,9 +65,10 @@ export function createApp(deps: AppDeps): BuiltApp {
     authLimit: limits.auth,
     checkResponses: !config.isProduction,
     recentAuthentication: (actor) => modules.auth.stepUp.require(actor), // called per request, after the modules exist
+    consentGiven: (userId) => modules.consent.requireCurrent(userId),
   });
   const modules = createModules(infra, { proxyTrust, routes: () => routes.routes });
-  warnAboutConfiguration(infra);
+  for (const warning of configurationWarnings(config)) logger.warn(warning);
 
   const app = express();
   app.set('trust proxy', config.trustProxy); // req.ip = the address seen through exactly this many hops

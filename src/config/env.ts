@@ -96,6 +96,10 @@ const envSchema = z.object({
   BREAK_GLASS_WINDOW_MIN: wholeNumber(1, 240).default(15).describe("how long a platform admin's break-glass access to one session's content lasts"),
   MFA_REQUIRED_ROLES: z.string().optional().describe('comma-separated roles that must sign in with a second factor; admin,counselor in production, none otherwise'),
   WEBAUTHN_RP_ID: optionalText.pipe(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name such as example.com').optional()).describe("passkeys' relying-party id; the host of APP_URL by default"),
+  CONSENT_DOCUMENTS: z
+    .string()
+    .optional()
+    .describe('the documents people must accept and their current versions, as document:version pairs (documents: terms, privacy, health_data_processing), e.g. terms:2026-01,privacy:2026-01,health_data_processing:2026-01; unset asks for none'),
   MAGIC_LINK_SIGNUP: booleanFlag.default(false).describe('whether a magic link to an unknown address creates an account (without a password)'),
   MAGIC_LINK_ADDRESS_MAX: positiveInt.default(3).describe('magic links mailed to one address per 15 minutes; further requests get the same answer and no mail'),
   MAGIC_LINK_CLIENT_MAX: positiveInt.default(10).describe('magic links one client address may request per 15 minutes; then 429'),
@@ -213,6 +217,26 @@ function oidcProviders(env: NodeJS.ProcessEnv, raw: RawEnv, problems: string[]):
 
 const ORIGIN_PATTERN = /^https?:\/\/(\*\.|[a-z0-9-]*\*[a-z0-9-]*\.)?[a-z0-9.-]+(:\d{1,5})?$/i;
 
+export const CONSENT_DOCUMENT_NAMES = ['terms', 'privacy', 'health_data_processing'] as const;
+export type ConsentDocumentName = (typeof CONSENT_DOCUMENT_NAMES)[number];
+export interface ConsentDocument {
+  document: ConsentDocumentName;
+  version: string;
+}
+
+/** CONSENT_DOCUMENTS as documents with their current versions, each document once. */
+function consentDocuments(raw: RawEnv, problems: string[]): ConsentDocument[] {
+  const documents: ConsentDocument[] = [];
+  for (const pair of parseList(raw.CONSENT_DOCUMENTS)) {
+    const [document = '', version = '', ...rest] = pair.split(':');
+    if (!(CONSENT_DOCUMENT_NAMES as readonly string[]).includes(document)) problems.push(`CONSENT_DOCUMENTS: "${document}" is not a document (${CONSENT_DOCUMENT_NAMES.join(', ')})`);
+    else if (rest.length > 0 || !/^[A-Za-z0-9._-]{1,32}$/.test(version)) problems.push(`CONSENT_DOCUMENTS: the version of "${document}" must be 1-32 letters, digits, dots, dashes or underscores`);
+    else if (documents.some((other) => other.document === document)) problems.push(`CONSENT_DOCUMENTS: "${document}" appears twice`);
+    else documents.push({ document: document as ConsentDocumentName, version });
+  }
+  return documents;
+}
+
 /** MFA_REQUIRED_ROLES as roles; unset means admin and counselor in production, nobody elsewhere. */
 function mfaRequiredRoles(raw: RawEnv, problems: string[]): Role[] {
   if (raw.MFA_REQUIRED_ROLES === undefined) return raw.NODE_ENV === 'production' ? ['admin', 'counselor'] : [];
@@ -275,9 +299,9 @@ function buildConfig(
   origins: string[],
   secrets: { authSecret: string; dataEncryptionKey: string },
   nodeEnvExplicit: boolean,
-  mfaRoles: Role[],
-  providers: OidcProviderConfig[],
+  checked: { mfaRoles: Role[]; providers: OidcProviderConfig[]; consentDocuments: ConsentDocument[] },
 ) {
+  const { mfaRoles, providers } = checked;
   const production = raw.NODE_ENV === 'production';
   const publicUrl = raw.PUBLIC_URL ?? raw.RENDER_EXTERNAL_URL ?? `http://localhost:${raw.PORT}`;
   return {
@@ -328,6 +352,7 @@ function buildConfig(
     },
     breakGlassWindowMin: raw.BREAK_GLASS_WINDOW_MIN,
     mfa: { requiredRoles: mfaRoles },
+    consent: { documents: checked.consentDocuments },
     webauthn: webauthnSettings(raw, origins),
     magicLinks: { signup: raw.MAGIC_LINK_SIGNUP, perAddressMax: raw.MAGIC_LINK_ADDRESS_MAX, perClientMax: raw.MAGIC_LINK_CLIENT_MAX },
     oidc: { providers, discoveryTimeoutS: raw.OIDC_DISCOVERY_TIMEOUT_S },
@@ -382,6 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   problems.push(...sessionLifetimeProblems(raw));
   const mfaRoles = mfaRequiredRoles(raw, problems);
   const providers = oidcProviders(env, raw, problems);
+  const consentDocs = consentDocuments(raw, problems);
   if (raw.NODE_ENV === 'production') problems.push(...productionProblems(raw, origins));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -389,7 +415,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authSecret: raw.AUTH_SECRET,
     dataEncryptionKey: raw.DATA_ENCRYPTION_KEY,
   });
-  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV), mfaRoles, providers));
+  return Object.freeze(buildConfig(raw, origins, secrets, Boolean(env.NODE_ENV), { mfaRoles, providers, consentDocuments: consentDocs }));
 }
 
 /**

@@ -27,6 +27,8 @@ export interface RouteTableOptions {
   checkResponses: boolean;
   /** For routes that declare `stepUp`: throws unless the caller's session authenticated recently. */
   recentAuthentication?: (actor: Actor) => Promise<void>;
+  /** For signed-in callers of routes that do not declare `withoutConsent`: throws unless they accepted what is in force. */
+  consentGiven?: (userId: string) => Promise<void>;
 }
 
 /** Names the matched route on the request before its guards run, so metrics count refusals under it. */
@@ -81,6 +83,7 @@ export class RouteTable {
       const before = [
         ...(spec.rateLimit === 'auth' ? [this.options.authLimit] : []),
         ...accessGuard(spec.access, { duringEnrolment: spec.duringEnrolment }),
+        ...(spec.access !== 'public' && !spec.withoutConsent && this.options.consentGiven ? [this.consentGuard(this.options.consentGiven)] : []),
         ...(spec.stepUp ? [this.stepUpGuard()] : []),
       ];
       const verb = spec.method.toLowerCase() as Lowercase<HttpMethod>;
@@ -94,6 +97,13 @@ export class RouteTable {
     const route = this.mounted.find((candidate) => candidate.method === method && candidate.matches(path));
     if (route?.spec.bodyLimit) return route.spec.bodyLimit;
     return this.prefixLimits.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))?.bodyLimit;
+  }
+
+  private consentGuard(consentGiven: (userId: string) => Promise<void>): RequestHandler {
+    return async function requireConsent(req, _res, next) {
+      if (req.auth) await consentGiven(req.auth.userId); // a monitoring or metrics token is no person
+      next();
+    };
   }
 
   private stepUpGuard(): RequestHandler {

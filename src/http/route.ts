@@ -96,6 +96,13 @@ export interface RouteSpec<A extends AccessSpec, S extends RequestSchemas, R ext
    * 5 minutes (sign-in or POST /api/auth/reauthenticate), else 401 REAUTHENTICATION_REQUIRED.
    */
   stepUp?: true;
+  /**
+   * Open to a person who has not accepted the current versions of the documents in force
+   * (CONSENT_DOCUMENTS): the consent routes, export, deletion (with its reauthentication),
+   * who-am-I and the caller's own login sessions. Every other authenticated route answers
+   * them 403 CONSENT_REQUIRED.
+   */
+  withoutConsent?: true;
   /** Request headers worth documenting (the OpenAPI document lists them). */
   headers?: { name: string; description: string }[];
 }

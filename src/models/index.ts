@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import { defineAuditCheckpoint } from './audit-checkpoint.model.js';
 import { defineAuthSession } from './auth-session.model.js';
 import { defineCareRelationship } from './care-relationship.model.js';
+import { defineConsentRecord } from './consent-record.model.js';
 import { defineCounselingSession } from './counseling-session.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
 import { defineInvitation } from './invitation.model.js';
@@ -57,6 +58,8 @@ export function defineModels(sequelize: Sequelize) {
   const MagicLink = defineMagicLink(sequelize);
   const OidcIdentity = defineOidcIdentity(sequelize);
   const OidcFlow = defineOidcFlow(sequelize);
+  // What each person has accepted (the consent module).
+  const ConsentRecord = defineConsentRecord(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -90,6 +93,7 @@ export function defineModels(sequelize: Sequelize) {
     MagicLink,
     OidcIdentity,
     OidcFlow,
+    ConsentRecord,
   };
 }
 

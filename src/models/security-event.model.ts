@@ -46,6 +46,9 @@ export const SECURITY_EVENT_TYPES = [
   'oidc_login_refused',
   'identity_linked',
   'identity_unlinked',
+  // Consent records
+  'consent_given',
+  'consent_withdrawn',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

@@ -3,6 +3,7 @@ import type { ProxyTrustCheck } from '../http/proxy-trust.js';
 import type { MountedRoute } from '../http/route-table.js';
 import { createAdminModule } from './admin/index.js';
 import { createAuthModule } from './auth/index.js';
+import { createConsentModule } from './consent/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
 import { createHealthModule } from './health/index.js';
@@ -21,16 +22,18 @@ import { createUsersModule } from './users/index.js';
 export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[] }) {
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
+  const consent = createConsentModule(infra, { securityEvents });
   const mfa = createMfaModule(infra, { users, securityEvents });
-  const auth = createAuthModule(infra, { users, securityEvents, mfa });
+  const auth = createAuthModule(infra, { users, securityEvents, mfa, consent });
   const passwordless = createPasswordlessModule(infra, { users, auth, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
-  const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
+  const sessions = createSessionsModule(infra, { users, organizations, securityEvents, consent });
   const live = createLiveModule(infra, { auth, sessions, organizations, securityEvents });
   const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
   return {
     securityEvents,
     users,
+    consent,
     mfa,
     auth,
     passwordless,
@@ -38,7 +41,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     sessions,
     live,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations, consent }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),

@@ -305,6 +305,10 @@ const MATRIX: Record<string, Row> = {
   'PUT /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences', { theme: 'dark' })),
   'GET /api/users/me/security-events':  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/security-events')),
   'GET /api/users/me/export':           row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/export')),
+  // No CONSENT_DOCUMENTS here: every caller sees an empty list, and no document to accept or withdraw.
+  'GET /api/users/me/consents':         row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/consents')),
+  'POST /api/users/me/consents':        row([401, 422, 422, 422, 422, 422, 422, 422, 422, 422], fixed('/api/users/me/consents', { document: 'terms', version: '1' })),
+  'DELETE /api/users/me/consents/:document': row([401, 404, 404, 404, 404, 404, 404, 404, 404, 404], fixed('/api/users/me/consents/terms')),
   // Deletes the caller: a fresh account of the same role.
   'DELETE /api/users/me':               row([401, 204, 204, 204, 204, 204, 204, 204, 204, 204], async (actor) => ({
     path: '/api/users/me',
@@ -563,6 +567,7 @@ describe('mass assignment', () => {
     'PATCH /api/users/me': { name: 'Planted' },
     'PUT /api/users/me/preferences': { theme: 'dark' },
     'DELETE /api/users/me': { password: TEST_PASSWORD },
+    'POST /api/users/me/consents': { document: 'terms', version: '1' },
     'PATCH /api/admin/users/:id': { disabled: false },
     'POST /api/admin/sessions/:id/access': { reason: 'A planted key must not pass with this reason' },
     'POST /api/auth/mfa/verify': { challenge: UNKNOWN_TOKEN, code: '123456' },

@@ -12,7 +12,7 @@ import { userWithToken } from '../helpers/users.js';
 
 const DOMAIN_PREFIXES = ['/api/sessions', '/api/organizations', '/api/invitations', '/api/dashboard', '/api/users', '/api/admin'];
 /** Tables a domain request may write; security events and locks are written in the background. */
-const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships', 'session_access_grants'];
+const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships', 'session_access_grants', 'consent_records'];
 
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 type Who = 'client' | 'admin';
@@ -185,6 +185,14 @@ const CASES: Case[] = [
   { route: 'GET /api/users/me/security-events', what: 'limit=101', status: 400, query: { limit: 101 } },
   { route: 'GET /api/users/me/security-events', what: 'an unknown query key', status: 400, query: { userId: randomUUID() } },
   { route: 'GET /api/users/me/export', what: 'a malformed bearer token', status: 401, headers: { Authorization: 'Basic dXNlcjpwYXNz' } },
+  { route: 'GET /api/users/me/consents', what: 'a malformed bearer token', status: 401, headers: { Authorization: 'Bearer not-a-token' } },
+  { route: 'POST /api/users/me/consents', what: 'an unknown document', status: 400, body: { document: 'cookies', version: '1' } },
+  { route: 'POST /api/users/me/consents', what: 'no version', status: 400, body: { document: 'terms' } },
+  { route: 'POST /api/users/me/consents', what: 'a version with spaces', status: 400, body: { document: 'terms', version: '1 2' } },
+  { route: 'POST /api/users/me/consents', what: 'an unknown key', status: 400, body: { document: 'terms', version: '1', userId: randomUUID() } },
+  { route: 'POST /api/users/me/consents', what: 'a document that is not in force', status: 422, body: { document: 'terms', version: '1' } },
+  { route: 'DELETE /api/users/me/consents/:document', what: 'an unknown document', status: 400, path: () => '/api/users/me/consents/cookies' },
+  { route: 'DELETE /api/users/me/consents/:document', what: 'a document that is not in force', status: 404, path: () => '/api/users/me/consents/terms' },
   { route: 'DELETE /api/users/me', what: 'no password', status: 400, body: {} },
   { route: 'DELETE /api/users/me', what: 'password of the wrong type', status: 400, body: { password: 12345 } },
   { route: 'DELETE /api/users/me', what: 'an unknown key', status: 400, body: { password: 'x', userId: randomUUID() } },

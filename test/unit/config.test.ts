@@ -263,3 +263,23 @@ describe('second factors and passkeys', () => {
     expect(config.webauthn.origins).toEqual(['https://app.example.com', 'https://www.example.com']);
   });
 });
+
+describe('consent documents', () => {
+  it('reads CONSENT_DOCUMENTS as documents with their current versions, none when unset', () => {
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }).consent.documents).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, CONSENT_DOCUMENTS: ' terms:2026-01 , health_data_processing:v2.1 ' }).consent.documents).toEqual([
+      { document: 'terms', version: '2026-01' },
+      { document: 'health_data_processing', version: 'v2.1' },
+    ]);
+  });
+
+  it.each([
+    ['cookies:1', 'CONSENT_DOCUMENTS: "cookies" is not a document'],
+    ['terms', 'CONSENT_DOCUMENTS: the version of "terms" must be'],
+    ['terms:1:2', 'CONSENT_DOCUMENTS: the version of "terms" must be'],
+    ['terms:a b', 'CONSENT_DOCUMENTS: the version of "terms" must be'],
+    ['terms:1,terms:2', 'CONSENT_DOCUMENTS: "terms" appears twice'],
+  ])('refuses CONSENT_DOCUMENTS=%s, naming the problem', (value, message) => {
+    expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, CONSENT_DOCUMENTS: value }).message).toContain(message);
+  });
+});

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { configurationWarnings } from '../../src/app.js';
+import { loadConfig } from '../../src/config/env.js';
 import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from '../../src/http/cookie-topology.js';
 import type { LogFields, Logger } from '../../src/infra/logger.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -78,5 +81,24 @@ describe('the start-up warning about cookie topology', () => {
     app = await createTestApp({ env: { PUBLIC_URL: 'https://api.example.com', CORS_ORIGINS: 'https://app.example.com' }, deps: { logger } });
 
     expect(warnings.filter((message) => message.startsWith('cookie transport:'))).toEqual([]);
+  });
+});
+
+describe('the start-up warning about consent', () => {
+  const production = (env: Record<string, string>) =>
+    loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused',
+      CORS_ORIGINS: 'https://app.example.com',
+      AUTH_SECRET: randomBytes(32).toString('base64url'),
+      DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+      ...env,
+    });
+  const consentWarnings = (env: Record<string, string>) => configurationWarnings(production(env)).filter((message) => message.startsWith('consent:'));
+
+  it('warns in production when no health_data_processing version is in force, and not when one is', () => {
+    expect(consentWarnings({})).toEqual([expect.stringContaining('GDPR Art. 9')]);
+    expect(consentWarnings({ CONSENT_DOCUMENTS: 'terms:1' })).toHaveLength(1);
+    expect(consentWarnings({ CONSENT_DOCUMENTS: 'terms:1,health_data_processing:1' })).toEqual([]);
   });
 });

@@ -120,7 +120,7 @@ export function authRoutes({ auth, mfaLogin, stepUp, passkeyAssertions, recovery
     ),
     route(
       {
-        method: 'POST', path: '/reauthenticate', access: 'authenticated', rateLimit: 'auth', summary: 'Confirm it is you, for a sensitive action', request: reauthenticateSchema,
+        method: 'POST', path: '/reauthenticate', access: 'authenticated', withoutConsent: true, rateLimit: 'auth', summary: 'Confirm it is you, for a sensitive action', request: reauthenticateSchema,
         description: 'The password, a current authenticator code or a passkey assertion (options from POST /passkeys/login/options). For 5 minutes the session may delete the account, change the password, remove a second factor or replace recovery codes.',
         response: { status: 200, description: 'When the session authenticated, and until when that counts', schema: reauthenticatedResponse },
       },
@@ -141,22 +141,22 @@ export function authRoutes({ auth, mfaLogin, stepUp, passkeyAssertions, recovery
       },
     ),
     route(
-      { method: 'POST', path: '/logout-all', access: 'authenticated', duringEnrolment: true, summary: 'End every session of the caller', response: { status: 200, description: 'How many sessions ended', schema: z.strictObject({ endedSessions: z.number().int() }) } },
+      { method: 'POST', path: '/logout-all', access: 'authenticated', duringEnrolment: true, withoutConsent: true, summary: 'End every session of the caller', response: { status: 200, description: 'How many sessions ended', schema: z.strictObject({ endedSessions: z.number().int() }) } },
       async ({ actor, meta, res }) => {
         const ended = await auth.logoutAll(actor.userId, meta);
         cookies.clear(res);
         return { endedSessions: ended };
       },
     ),
-    route({ method: 'GET', path: '/me', access: 'authenticated', duringEnrolment: true, summary: 'The caller', response: { status: 200, description: 'The user', schema: publicUserResponse } }, ({ actor }) =>
+    route({ method: 'GET', path: '/me', access: 'authenticated', duringEnrolment: true, withoutConsent: true, summary: 'The caller', response: { status: 200, description: 'The user', schema: publicUserResponse } }, ({ actor }) =>
       auth.me(actor.userId),
     ),
     route(
-      { method: 'GET', path: '/sessions', access: 'authenticated', summary: 'The caller’s login sessions', response: { status: 200, description: 'Sessions with a current flag', schema: loginSessionsResponse } },
+      { method: 'GET', path: '/sessions', access: 'authenticated', withoutConsent: true, summary: 'The caller’s login sessions', response: { status: 200, description: 'Sessions with a current flag', schema: loginSessionsResponse } },
       async ({ actor }) => ({ items: await auth.listSessions(actor.userId, actor.sessionId) }),
     ),
     route(
-      { method: 'DELETE', path: '/sessions/:id', access: 'authenticated', summary: 'Revoke one login session', request: sessionIdSchema, response: { status: 204, description: 'Revoked' } },
+      { method: 'DELETE', path: '/sessions/:id', access: 'authenticated', withoutConsent: true, summary: 'Revoke one login session', request: sessionIdSchema, response: { status: 204, description: 'Revoked' } },
       ({ actor, input, meta }) => auth.revokeSession(actor.userId, input.params.id, meta),
     ),
     // A fresh CSRF token for the session named by the refresh cookie.

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CONSENT_DOCUMENT_NAMES } from '../../config/env.js';
+import { consentInput } from '../consent/index.js';
 import { linkToken } from '../../http/text-fields.js';
 import { authenticationResponse, recoveryCode, totpCode } from '../mfa/index.js';
 import { emailField, personName, publicUserResponse } from '../users/index.js';
@@ -11,6 +13,8 @@ export const registerSchema = {
     email: emailField,
     password: passwordInput,
     name: personName,
+    /** The documents in force (CONSENT_DOCUMENTS), each at its current version; none when none is configured. */
+    consents: z.array(consentInput).max(CONSENT_DOCUMENT_NAMES.length).default([]),
   }),
 };
 

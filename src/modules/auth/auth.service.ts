@@ -4,6 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import { dummyPasswordHash, needsRehash, passwordProblems, type PasswordHasher } from '../../crypto/passwords.js';
 import { isBusy } from '../../infra/work-limiter.js';
 import type { Models } from '../../models/index.js';
+import type { ConsentModule } from '../consent/index.js';
 import type { SecondFactorMethod } from '../mfa/index.js';
 import { hasPassword, type UserAccounts } from '../users/index.js';
 import { publicUser, type Role, type UserModel } from '../../models/user.model.js';
@@ -52,6 +53,8 @@ export interface AuthDeps {
   secondStep: SecondStep;
   events: SecurityEventRecorder;
   notifier?: AccountNotifier;
+  /** The documents a new account must accept, and their record (the consent module). */
+  consents: Pick<ConsentModule, 'assertCoversCurrent' | 'give'>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -100,6 +103,7 @@ export function createAuthService(deps: AuthDeps) {
     async register(input: RegisterInput, meta: RequestMeta): Promise<void> {
       const problems = passwordProblems(input.password, input);
       if (problems.length > 0) throw AppError.validation(problems);
+      deps.consents.assertCoversCurrent(input.consents);
       const passwordHash = await deps.passwords.hash(input.password);
       const existing = await deps.accounts.findByEmail(input.email);
       if (existing) {
@@ -109,6 +113,7 @@ export function createAuthService(deps: AuthDeps) {
       try {
         const user = await deps.accounts.create({ email: input.email, name: input.name, passwordHash });
         events.record({ type: 'account_created', userId: user.id, ...meta });
+        await deps.consents.give(user.id, input.consents, meta);
         deps.notifier?.accountCreated(user);
       } catch (error) {
         if (!(error instanceof UniqueConstraintError)) throw error; // a concurrent registration won: same answer

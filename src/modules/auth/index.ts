@@ -1,5 +1,6 @@
 import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
+import type { ConsentModule } from '../consent/index.js';
 import { pseudonymiseIp } from '../../crypto/pseudonymise.js';
 import { Background } from '../../infra/background.js';
 import type { MfaModule } from '../mfa/index.js';
@@ -51,6 +52,7 @@ export function createAuthModule(
     users: Pick<UsersModule, 'accounts'>;
     securityEvents: Pick<SecurityEventsModule, 'recorder'>;
     mfa: Pick<MfaModule, 'methodsOf' | 'acceptTotp' | 'useRecoveryCode' | 'policy' | 'passkeyAssertions'>;
+    consent: Pick<ConsentModule, 'assertCoversCurrent' | 'give'>;
   },
 ) {
   const { config, sequelize, models, shared, mailer, logger, passwords } = infra;
@@ -98,6 +100,7 @@ export function createAuthModule(
     secondStep: mfaLogin.secondStep,
     events,
     notifier: recovery.notifier,
+    consents: deps.consent,
   });
 
   /**

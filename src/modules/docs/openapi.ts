@@ -48,8 +48,13 @@ function operation(route: MountedRoute) {
   }
   const roleLimited = typeof spec.access === 'object' || spec.access === 'monitoring' || spec.access === 'metrics';
   const refusedDuringEnrolment = protectedRoute && !spec.duringEnrolment;
-  if (roleLimited || refusedDuringEnrolment) {
-    const reasons = [roleLimited && 'The caller’s role is not allowed', refusedDuringEnrolment && 'MFA_ENROLMENT_REQUIRED: the session may only enrol a second factor'];
+  const refusedWithoutConsent = protectedRoute && !spec.withoutConsent;
+  if (roleLimited || refusedDuringEnrolment || refusedWithoutConsent) {
+    const reasons = [
+      roleLimited && 'The caller’s role is not allowed',
+      refusedDuringEnrolment && 'MFA_ENROLMENT_REQUIRED: the session may only enrol a second factor',
+      refusedWithoutConsent && 'CONSENT_REQUIRED: the current version of a document in force is not accepted (see documents)',
+    ];
     responses['403'] = problem(reasons.filter(Boolean).join('; '));
   }
   if (request.params) responses['404'] = problem('Not found (or not visible to the caller)');

@@ -10,12 +10,12 @@ export function privacyRoutes(privacy: PrivacyService): RouteDefinition[] {
       async ({ actor, input }) => ({ items: await privacy.ownSecurityEvents(actor.userId, input.query.limit) }),
     ),
     route(
-      { method: 'GET', path: '/me/export', access: 'authenticated', summary: 'Export everything stored about the caller (GDPR)', response: { status: 200, description: 'One JSON document', schema: exportResponse } },
+      { method: 'GET', path: '/me/export', access: 'authenticated', withoutConsent: true, summary: 'Export everything stored about the caller (GDPR)', response: { status: 200, description: 'One JSON document', schema: exportResponse } },
       async ({ actor, meta }) =>
         new Reply(200, await privacy.exportAll(actor.userId, meta), { 'Content-Disposition': 'attachment; filename="confidant-export.json"' }),
     ),
     route(
-      { method: 'DELETE', path: '/me', access: 'authenticated', stepUp: true, summary: 'Delete the account (the password, when it has one)', request: deleteAccountSchema, response: { status: 204, description: 'Deleted' } },
+      { method: 'DELETE', path: '/me', access: 'authenticated', withoutConsent: true, stepUp: true, summary: 'Delete the account (the password, when it has one)', request: deleteAccountSchema, response: { status: 204, description: 'Deleted' } },
       ({ actor, input, meta }) => privacy.deleteAccount(actor.userId, input.body.password, meta),
     ),
   ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loginSessionResponse } from '../auth/index.js';
+import { consentExport } from '../consent/index.js';
 import { secondFactorsExport } from '../mfa/index.js';
 import { organizationDataResponse } from '../organizations/index.js';
 import { eventListResponse, ownEventsSchema } from '../security-events/index.js';
@@ -21,5 +22,6 @@ export const exportResponse = z.strictObject({
   counselingSessions: z.array(exportedSessionResponse),
   counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
   organizations: organizationDataResponse,
+  consents: consentExport,
   securityEvents: eventListResponse.shape.items,
 });

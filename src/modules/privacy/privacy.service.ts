@@ -3,6 +3,7 @@ import type { PasswordHasher } from '../../crypto/passwords.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { AuthModule } from '../auth/index.js';
+import type { ConsentModule } from '../consent/index.js';
 import type { MfaModule } from '../mfa/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
@@ -18,6 +19,7 @@ export interface PrivacyDeps {
   sessions: Pick<SessionsModule, 'data'>;
   securityEvents: SecurityEventsModule;
   organizations: Pick<OrganizationsModule, 'data'>;
+  consent: Pick<ConsentModule, 'history'>;
 }
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -48,6 +50,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
         counselingSessions: await sessions.data.exportFor(userId),
         ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
         organizations: await organizations.data.exportFor(userId, profile.email),
+        consents: await deps.consent.history(userId),
         securityEvents: await securityEvents.forUser(userId),
       };
       events.record({ type: 'data_exported', userId, ...meta });

@@ -1,5 +1,6 @@
 import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
+import type { ConsentModule } from '../consent/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
@@ -26,7 +27,12 @@ const DAY_MS = 86_400_000;
  */
 export function createSessionsModule(
   infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config'>,
-  deps: { users: Pick<UsersModule, 'accounts'>; organizations: Pick<OrganizationsModule, 'care'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
+  deps: {
+    users: Pick<UsersModule, 'accounts'>;
+    organizations: Pick<OrganizationsModule, 'care'>;
+    securityEvents: Pick<SecurityEventsModule, 'recorder'>;
+    consent: Pick<ConsentModule, 'requireHealthDataConsent'>;
+  },
 ) {
   const { sequelize, models, cipher, config } = infra;
   const changes = new SessionChanges();
@@ -40,6 +46,7 @@ export function createSessionsModule(
     care: deps.organizations.care,
     breakGlass,
     changes,
+    requireHealthDataConsent: deps.consent.requireHealthDataConsent,
   });
   return {
     routes: sessionsRoutes(service),

@@ -27,6 +27,8 @@ export interface SessionsDeps {
   /** Care relationships and staff roles (the organizations module's answer). */
   care: Pick<CareDirectory, 'activeForClient' | 'isActive' | 'clientsOf' | 'staffOrganizationsOf'>;
   breakGlass: Pick<BreakGlass, 'isOpen' | 'recordRead'>;
+  /** Throws unless the client's consent to process health data stands (the consent module's answer). */
+  requireHealthDataConsent: (clientId: string) => Promise<void>;
   /** Entries written and states changed are announced here after they committed (the live channel pushes them). */
   changes?: Pick<SessionChanges, 'announce'>;
 }
@@ -100,6 +102,7 @@ export function createSessionsService(deps: SessionsDeps) {
   return {
     /** The client is always the caller; `Idempotency-Key` makes retries safe. */
     async start(actor: Actor, input: StartSessionInput, idempotencyKey: string | undefined) {
+      await deps.requireHealthDataConsent(actor.userId);
       const care = await careFor(input, actor.userId);
       return idempotent(sequelize, models, { userId: actor.userId, scope: 'sessions.start', key: idempotencyKey, fingerprint: input }, async (transaction) => {
         const now = new Date();
@@ -164,6 +167,7 @@ export function createSessionsService(deps: SessionsDeps) {
       if (at.getTime() > now.getTime() + FUTURE_SKEW_MS || at.getTime() < session.startedAt.getTime() - FUTURE_SKEW_MS) {
         throw AppError.badRequest('ENTRY_TIME_OUT_OF_RANGE', 'at must lie between the start of the session and now.');
       }
+      await deps.requireHealthDataConsent(session.userId);
       const entry = await sequelize.transaction(async (transaction) => {
         // One conditional update claims a slot: open session and room left, decided atomically.
         const [claimed] = await models.CounselingSession.update(
@@ -234,6 +238,7 @@ export function createSessionsService(deps: SessionsDeps) {
     async giveFeedback(actor: Actor, sessionId: string, input: FeedbackInput) {
       const { session, role } = await loadFor(actor, sessionId);
       if (!sessionPolicy.giveFeedback(role)) throw AppError.forbidden('FORBIDDEN', 'Only the client gives feedback.');
+      await deps.requireHealthDataConsent(session.userId);
       if (session.status !== 'ended') throw AppError.conflict('SESSION_NOT_ENDED', 'Feedback is given after the session ends.');
       try {
         const feedback = await models.SessionFeedback.create({

@@ -4,7 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import { decodeCursor, page } from '../../http/cursor.js';
 import type { Models } from '../../models/index.js';
 import { publicUser, type Role, type UserModel } from '../../models/user.model.js';
-import type { ProfileCache } from './profile-cache.js';
+import type { ProfileCache } from './index.js';
 import type { AccessUpdate, ListUsersQuery } from './users.schemas.js';
 
 /**

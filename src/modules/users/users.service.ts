@@ -1,7 +1,7 @@
 import { AppError } from '../../errors/app-error.js';
 import type { Models } from '../../models/index.js';
 import { publicUser } from '../../models/user.model.js';
-import type { ProfileCache } from './profile-cache.js';
+import type { ProfileCache } from './index.js';
 import { PREFERENCE_DEFAULTS, type Preferences, type ProfileUpdate } from './users.schemas.js';
 
 /** The caller's own profile (cached: read on most requests) and preferences. */
