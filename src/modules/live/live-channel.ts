@@ -9,6 +9,7 @@ import type { SessionChange, SessionsModule } from '../sessions/index.js';
 import type { BusMessage, LiveBus, Participant } from './live-bus.js';
 import type { LiveConnection, Subscription } from './live-connection.js';
 import { CLOSE, clientMessage, type ClientMessage } from './live.schemas.js';
+import { RemotePresence } from './remote-presence.js';
 import type { RefusalReason } from './refusals.js';
 
 /** A socket follows at most this many sessions at once. */
@@ -25,11 +26,6 @@ export interface ChannelDeps {
   sessions: SessionsModule['live'];
   refused: (reason: RefusalReason, meta: RequestMeta, userId?: string) => void;
   observe: (event: LiveEvent) => void;
-}
-
-interface RemotePresence {
-  participants: Participant[];
-  at: number;
 }
 
 const errorFrame = (error: AppError, extra: object = {}) => ({
@@ -49,14 +45,17 @@ const errorFrame = (error: AppError, extra: object = {}) => ({
 export class LiveChannel {
   private readonly connections = new Set<LiveConnection>();
   private readonly followers = new Map<string, Set<LiveConnection>>();
-  private readonly remotePresence = new Map<string, Map<string, RemotePresence>>();
+  private readonly remote: RemotePresence;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly heartbeat: NodeJS.Timeout;
   private stopping = false;
 
   constructor(private readonly deps: ChannelDeps) {
+    this.remote = new RemotePresence(deps.settings.heartbeatMs);
     deps.sessions.onChange((change) => this.changed(change));
-    deps.bus.subscribe((message, origin) => void this.heard(message, origin));
+    deps.bus.subscribe((message, origin) =>
+      this.heard(message, origin).catch((error: unknown) => deps.logger.warn('live channel: a change announced by another instance was not delivered', describeError(error))),
+    );
     this.heartbeat = setInterval(() => this.beat(), deps.settings.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -249,14 +248,9 @@ export class LiveChannel {
       }
       case 'state':
         return this.pushState(message.sessionId, message.status, message.at);
-      case 'presence': {
-        let byOrigin = this.remotePresence.get(message.sessionId);
-        if (!byOrigin) this.remotePresence.set(message.sessionId, (byOrigin = new Map()));
-        if (message.participants.length === 0) byOrigin.delete(origin);
-        else byOrigin.set(origin, { participants: message.participants, at: Date.now() });
-        if (byOrigin.size === 0) this.remotePresence.delete(message.sessionId);
+      case 'presence':
+        this.remote.report(message.sessionId, origin, message.participants);
         return this.pushPresence(message.sessionId);
-      }
       case 'recheck':
         return this.recheck(message.userIds);
     }
@@ -288,10 +282,7 @@ export class LiveChannel {
   /** Who follows the session on any instance: accounts and their part in it, never addresses. */
   private participants(sessionId: string): Participant[] {
     const seen = new Map<string, Participant>();
-    const stale = Date.now() - 3 * this.deps.settings.heartbeatMs;
-    for (const remote of this.remotePresence.get(sessionId)?.values() ?? []) {
-      if (remote.at >= stale) for (const participant of remote.participants) seen.set(participant.userId, participant);
-    }
+    for (const participant of this.remote.of(sessionId)) seen.set(participant.userId, participant);
     for (const participant of this.localParticipants(sessionId)) seen.set(participant.userId, participant);
     return [...seen.values()].sort((a, b) => a.userId.localeCompare(b.userId));
   }
@@ -379,6 +370,7 @@ export class LiveChannel {
       connection.socket.ping();
     }
     for (const sessionId of this.followers.keys()) this.deps.bus.publish({ kind: 'presence', sessionId, participants: this.localParticipants(sessionId) });
+    this.remote.sweep();
   }
 
   /**
