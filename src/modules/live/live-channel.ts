@@ -195,7 +195,7 @@ export class LiveChannel {
     let followers = this.followers.get(sessionId);
     if (!followers) this.followers.set(sessionId, (followers = new Set()));
     followers.add(connection);
-    this.send(connection, { type: 'subscribed', sessionId, status: joined.status, content: joined.content });
+    this.send(connection, { type: 'subscribed', sessionId, status: joined.status, as: joined.participation, content: joined.content });
     this.presenceChanged(sessionId);
   }
 
