@@ -174,6 +174,17 @@ describe('authentication (the first message)', () => {
     expect(renewed.socket.readyState).toBe(renewed.socket.OPEN);
   });
 
+  it('handles a socket’s messages in order: a subscribe sent right behind the auth waits for it', async () => {
+    const sessionId = await newSession();
+    const client = await connected();
+
+    client.send({ type: 'auth', token: practice.client.accessToken });
+    client.send({ type: 'subscribe', sessionId });
+
+    expect(await client.next((frame) => frame.type === 'subscribed')).toMatchObject({ sessionId, as: 'client', content: true });
+    expect(client.frames.map((frame) => frame.type).slice(0, 2)).toEqual(['ready', 'subscribed']);
+  });
+
   it('closes with 4401 when a later auth message is another account’s token', async () => {
     const client = await signedIn(practice.client.accessToken);
 

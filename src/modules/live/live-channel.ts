@@ -114,6 +114,14 @@ export class LiveChannel {
       return connection.close(CLOSE.invalidPayload, 'INVALID_JSON');
     }
     const parsed = clientMessage.safeParse(json);
+    // One message at a time per socket, in order: a subscribe sent right behind the auth waits for it.
+    const step = connection.queue.then(() => this.handle(connection, parsed));
+    connection.queue = step.catch(() => undefined);
+    this.track(step);
+  }
+
+  private async handle(connection: LiveConnection, parsed: ReturnType<typeof clientMessage.safeParse>): Promise<void> {
+    if (connection.closing) return;
     if (!connection.claims && (!parsed.success || parsed.data.type !== 'auth')) {
       this.deps.refused('no_auth', connection.meta);
       return connection.close(CLOSE.unauthenticated, 'AUTH_REQUIRED');
@@ -122,7 +130,7 @@ export class LiveChannel {
       const errors = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
       return this.send(connection, errorFrame(AppError.badRequest('VALIDATION_FAILED', 'The message does not match any message type of the channel.', errors)));
     }
-    this.track(this.dispatch(connection, parsed.data));
+    return this.dispatch(connection, parsed.data);
   }
 
   private track(work: Promise<unknown>): void {
