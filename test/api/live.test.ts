@@ -115,12 +115,18 @@ describe('the upgrade', () => {
   });
 
   it('accepts the allowed Origin and no Origin at all (native apps), with a request id', async () => {
-    const withOrigin = await LiveClient.open(live.url, from());
+    const withOrigin = await LiveClient.open(live.url, from({ 'X-Request-Id': 'live-test-origin-1' }));
     const without = await LiveClient.open(live.url, { 'X-Forwarded-For': `10.1.0.${nextAddress++}` });
 
     expect(withOrigin.open && without.open).toBe(true);
-    if (withOrigin.open) opened.push(withOrigin.client);
-    if (without.open) opened.push(without.client);
+    if (withOrigin.open) {
+      opened.push(withOrigin.client);
+      expect(withOrigin.client.upgradeHeaders['x-request-id']).toBe('live-test-origin-1');
+    }
+    if (without.open) {
+      opened.push(without.client);
+      expect(without.client.upgradeHeaders['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 
   it('refuses a fourth socket from one address with 429', async () => {
