@@ -77,7 +77,7 @@ export default tseslint.config(
   {
     // The reference SPA runs in a browser, as a plain module script.
     files: ['examples/spa/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', navigator: 'readonly', PublicKeyCredential: 'readonly' } },
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', navigator: 'readonly', PublicKeyCredential: 'readonly', WebSocket: 'readonly' } },
   },
   {
     // Seeders talk to the developer running them.

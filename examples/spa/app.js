@@ -18,7 +18,7 @@ function apiBase() {
 const API = apiBase();
 
 /** What this tab knows. Gone on reload: the refresh cookie then gets it back (see refresh). */
-const state = { accessToken: undefined, csrfToken: undefined, challenge: undefined };
+const state = { accessToken: undefined, csrfToken: undefined, challenge: undefined, live: undefined };
 
 function log(line) {
   logArea.textContent += `${line}\n`;
@@ -53,6 +53,48 @@ const bearer = () => ({ authorization: `Bearer ${state.accessToken}` });
 async function csrfToken() {
   if (!state.csrfToken) state.csrfToken = (await api('/api/auth/csrf')).csrfToken;
   return state.csrfToken;
+}
+
+/**
+ * The live channel (/api/live) of the API's origin, ws:// or wss://. The token goes in the first
+ * message, never in the URL; `waitFor` resolves with the first frame of one of the given types.
+ */
+function liveSocket() {
+  const url = new URL('/api/live', API);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(url);
+  const waiting = [];
+  const live = {
+    socket,
+    as: undefined,
+    send: (message) => socket.send(JSON.stringify(message)),
+    waitFor: (types) => new Promise((resolve, reject) => waiting.push({ types, resolve, reject })),
+  };
+  socket.addEventListener('open', () => live.send({ type: 'auth', token: state.accessToken }));
+  socket.addEventListener('message', (event) => {
+    const frame = JSON.parse(event.data);
+    describeFrame(frame);
+    for (const waiter of waiting.splice(0)) {
+      if (waiter.types.includes(frame.type)) waiter.resolve(frame);
+      else waiting.push(waiter);
+    }
+  });
+  socket.addEventListener('close', (event) => {
+    log(`live closed ${event.code} ${event.reason}`);
+    if (state.live === live) state.live = undefined;
+    for (const waiter of waiting.splice(0)) waiter.reject(new Error(`closed ${event.code} ${event.reason}`));
+  });
+  return live;
+}
+
+/** One log line per frame the server pushes. */
+function describeFrame(frame) {
+  if (frame.type === 'entry.created') {
+    const { entry } = frame;
+    log(`live entry ${entry.kind} ${entry.kind === 'emotion' ? entry.emotion : entry.text}`);
+  } else if (frame.type === 'presence') log(`live presence ${frame.participants.map((p) => p.role).join(', ')}`);
+  else if (frame.type === 'session.state') log(`live state ${frame.status}`);
+  else if (frame.type === 'error') log(`live error ${frame.status} ${frame.code}`);
 }
 
 const steps = {
@@ -140,6 +182,44 @@ const steps = {
     return before && before !== body.accessToken ? 'refresh ok (new access token)' : 'refresh ok';
   },
 
+  /** A counseling session of the signed-in client, with the counselor of `?counselor=` when given. */
+  async startSession() {
+    const counselorId = params.get('counselor');
+    const session = await api('/api/sessions', { method: 'POST', headers: bearer(), credentials: 'omit', json: { topic: 'Live', ...(counselorId && { counselorId }) } });
+    $('session').value = session.id;
+    return `session started ${session.id}`;
+  },
+
+  /** Connects, authenticates with the access token, and follows the session in the field. */
+  async follow() {
+    if (!state.accessToken) throw new Error('not logged in');
+    state.live?.socket.close();
+    const live = (state.live = liveSocket());
+    const ready = await live.waitFor(['ready']);
+    live.send({ type: 'subscribe', sessionId: $('session').value.trim() });
+    const answer = await live.waitFor(['subscribed', 'error']);
+    if (answer.type === 'error') throw new Error(`${answer.status} ${answer.code}`);
+    live.as = answer.as;
+    return `live following as ${answer.as} (${ready.userId})`;
+  },
+
+  /** A line of transcript over the socket; the other window sees it as `live entry transcript ...`. */
+  async say() {
+    const { live } = state;
+    if (!live) throw new Error('not following a session');
+    const text = $('line').value;
+    live.send({ type: 'entry', sessionId: $('session').value.trim(), ref: 'say', entry: { kind: 'transcript', text, speaker: live.as === 'counselor' ? 'counselor' : 'client' } });
+    const answer = await live.waitFor(['entry.accepted', 'error']);
+    if (answer.type === 'error') throw new Error(`${answer.status} ${answer.code}`);
+    return `live sent ${text}`;
+  },
+
+  async unfollow() {
+    state.live?.socket.close(1000, 'bye');
+    state.live = undefined;
+    return 'live stopped';
+  },
+
   /** Ends this session by bearer, or by cookie + CSRF when the page has no access token. */
   async logout() {
     const headers = state.accessToken ? bearer() : { 'x-csrf-token': await csrfToken() };
@@ -200,7 +280,15 @@ $('totp').addEventListener('submit', (event) => {
   event.preventDefault();
   run('totpConfirm');
 });
-for (const name of ['me', 'refresh', 'logout', 'totpSetup', 'passkeyRegister', 'passkeyLogin', 'passkeys']) $(name).addEventListener('click', () => run(name));
+$('say-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  run('say');
+});
+$('session').value = params.get('session') ?? '';
+$('line').value = params.get('line') ?? '';
+for (const name of ['me', 'refresh', 'logout', 'totpSetup', 'passkeyRegister', 'passkeyLogin', 'passkeys', 'startSession', 'follow', 'unfollow']) {
+  $(name).addEventListener('click', () => run(name));
+}
 
 const spec = params.get('autorun');
 if (spec) autorun(spec);

@@ -13,7 +13,7 @@ function toMatcher(entry: string): (origin: string) => boolean {
   return (origin) => pattern.test(origin);
 }
 
-export function isAllowedOrigin(config: Config): (origin: string) => boolean {
+export function isAllowedOrigin(config: Pick<Config, 'corsOrigins'>): (origin: string) => boolean {
   const matchers = config.corsOrigins.map(toMatcher);
   return (origin) => matchers.some((matches) => matches(origin));
 }

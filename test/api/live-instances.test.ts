@@ -53,9 +53,11 @@ describe('the live channel across two instances sharing Redis', () => {
     const organization = await make.organization();
     await make.member(organization.id, client.id, 'client');
     await make.member(organization.id, counselor.id, 'counselor');
-    await make.care(organization.id, counselor.id, client.id);
+    const owner = await createUser(t);
+    await make.member(organization.id, owner.id, 'owner');
+    const care = await make.care(organization.id, counselor.id, client.id);
     const session = await make.session({ userId: client.id, counselorId: counselor.id, organizationId: organization.id, status: 'active', startedAt: new Date(Date.now() - 60_000) });
-    return { client, counselor, sessionId: session.id };
+    return { client, counselor, owner, organizationId: organization.id, careId: care.id, sessionId: session.id };
   }
 
   beforeAll(async () => {
@@ -153,5 +155,16 @@ describe('the live channel across two instances sharing Redis', () => {
     await request(a.built.app).post('/api/auth/logout').set('Authorization', session.auth).expect(204);
 
     expect(await onB.closedWithin(1_000)).toEqual({ code: 4401, reason: 'SESSION_ENDED' });
+  });
+
+  it('closes the counselor’s socket on B with 4403 when the care relationship is ended on A', async () => {
+    const { counselor, owner, organizationId, careId, sessionId } = await careAndSession();
+    const counselorSocket = await socket(b, (await signIn(b, counselor)).token);
+    await counselorSocket.subscribe(sessionId);
+    const ownerOnA = await signIn(a, owner);
+
+    await request(a.built.app).delete(`/api/organizations/${organizationId}/care/${careId}`).set('Authorization', ownerOnA.auth).expect(204);
+
+    expect(await counselorSocket.closedWithin(1_000)).toEqual({ code: 4403, reason: 'ACCESS_CHANGED' });
   });
 });

@@ -9,7 +9,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
 import { LiveClient, serveLive, type LiveServer } from '../helpers/live.js';
 import { createPractice, requestAs, type Practice } from '../helpers/practice.js';
-import { userWithToken } from '../helpers/users.js';
+import { login, userWithToken } from '../helpers/users.js';
 
 /**
  * The live channel over real sockets (docs/SECURITY.md › The live channel): origin, auth,
@@ -115,12 +115,18 @@ describe('the upgrade', () => {
   });
 
   it('accepts the allowed Origin and no Origin at all (native apps), with a request id', async () => {
-    const withOrigin = await LiveClient.open(live.url, from());
+    const withOrigin = await LiveClient.open(live.url, from({ 'X-Request-Id': 'live-test-origin-1' }));
     const without = await LiveClient.open(live.url, { 'X-Forwarded-For': `10.1.0.${nextAddress++}` });
 
     expect(withOrigin.open && without.open).toBe(true);
-    if (withOrigin.open) opened.push(withOrigin.client);
-    if (without.open) opened.push(without.client);
+    if (withOrigin.open) {
+      opened.push(withOrigin.client);
+      expect(withOrigin.client.upgradeHeaders['x-request-id']).toBe('live-test-origin-1');
+    }
+    if (without.open) {
+      opened.push(without.client);
+      expect(without.client.upgradeHeaders['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 
   it('refuses a fourth socket from one address with 429', async () => {
@@ -172,6 +178,17 @@ describe('authentication (the first message)', () => {
 
     expect(await lapsing.closedWithin()).toEqual({ code: 4401, reason: 'TOKEN_EXPIRED' });
     expect(renewed.socket.readyState).toBe(renewed.socket.OPEN);
+  });
+
+  it('handles a socket’s messages in order: a subscribe sent right behind the auth waits for it', async () => {
+    const sessionId = await newSession();
+    const client = await connected();
+
+    client.send({ type: 'auth', token: practice.client.accessToken });
+    client.send({ type: 'subscribe', sessionId });
+
+    expect(await client.next((frame) => frame.type === 'subscribed')).toMatchObject({ sessionId, as: 'client', content: true });
+    expect(client.frames.map((frame) => frame.type).slice(0, 2)).toEqual(['ready', 'subscribed']);
   });
 
   it('closes with 4401 when a later auth message is another account’s token', async () => {
@@ -364,6 +381,29 @@ describe('revocation on open sockets', () => {
 
     expect(await counselor.closedWithin(1_000)).toEqual({ code: 4403, reason: 'ACCESS_CHANGED' });
     expect(client.socket.readyState).toBe(client.socket.OPEN);
+  });
+
+  it('closes the sockets of the other login sessions on a password change, and keeps the one that changed it', async () => {
+    const person = await userWithToken(t);
+    const other = await login(t, person.user);
+    const elsewhere = await signedIn(other.accessToken);
+    const here = await signedIn(person.accessToken);
+
+    await requestAs(t, person).post('/api/auth/change-password', { currentPassword: person.user.password, newPassword: 'saffron-glacier-harbor-quill-59' }).expect(200);
+
+    expect(await elsewhere.closedWithin(1_000)).toEqual({ code: 4401, reason: 'SESSION_ENDED' });
+    expect(here.socket.readyState).toBe(here.socket.OPEN);
+  });
+
+  it('closes the socket of a counselor removed from the practice with 4403', async () => {
+    const own = await createPractice(t);
+    const row = await make.session({ userId: own.client.user.id, counselorId: own.counselor.user.id, organizationId: own.id, status: 'active' });
+    const counselor = await signedIn(own.counselor.accessToken);
+    await counselor.subscribe(row.id);
+
+    await requestAs(t, own.owner).delete(`/api/organizations/${own.id}/members/${own.counselor.user.id}`).expect(204);
+
+    expect(await counselor.closedWithin(1_000)).toEqual({ code: 4403, reason: 'ACCESS_CHANGED' });
   });
 
   it('closes the socket with 4401 when a platform admin changes the account’s role', async () => {

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 /**
  * What the real-browser tests share: Debian's Chromium driven by playwright-core, small
  * HTTP servers on the loopback, and the reference SPA of examples/spa served under a
- * strict CSP (no inline script; fetch only to the API; images only from data: URLs, for
+ * strict CSP (no inline script; fetch and WebSocket only to the API; images only from data: URLs, for
  * the QR code of the authenticator-app setup).
  */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -61,7 +61,7 @@ export function spaServer(apiOrigin: () => string): Promise<Server> {
             'content-type': entry.type,
             'cache-control': 'no-store',
             'x-content-type-options': 'nosniff',
-            'content-security-policy': `default-src 'none'; script-src 'self'; connect-src ${apiOrigin()}; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+            'content-security-policy': `default-src 'none'; script-src 'self'; connect-src ${apiOrigin()} ${apiOrigin().replace(/^http/, 'ws')}; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
           })
           .end(body),
       () => res.writeHead(500).end(),

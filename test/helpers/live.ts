@@ -39,6 +39,8 @@ const WAIT_MS = 5_000;
  */
 export class LiveClient {
   readonly frames: Frame[] = [];
+  /** The headers of the 101 answer. */
+  upgradeHeaders: Record<string, string | string[] | undefined> = {};
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: (() => void)[] = [];
 
@@ -52,8 +54,14 @@ export class LiveClient {
 
   static async open(url: string, headers: Record<string, string> = {}): Promise<Opening> {
     const socket = new WebSocket(url, { headers });
+    let upgradeHeaders: LiveClient['upgradeHeaders'] = {};
+    socket.once('upgrade', (res) => (upgradeHeaders = res.headers));
     return new Promise((resolve, reject) => {
-      socket.once('open', () => resolve({ open: true, client: new LiveClient(socket) }));
+      socket.once('open', () => {
+        const client = new LiveClient(socket);
+        client.upgradeHeaders = upgradeHeaders;
+        resolve({ open: true, client });
+      });
       socket.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));

@@ -122,8 +122,16 @@ describe('loadConfig in development and test', () => {
     ['DATABASE_URL', 'mysql://db/confidant'],
     ['RATE_LIMIT_GLOBAL_MAX', '0'],
     ['CORS_ORIGINS', 'https://app.example.com/path'],
+    ['LIVE_AUTH_TIMEOUT_MS', '50'],
+    ['LIVE_MESSAGES_PER_S', '0'],
+    ['LIVE_MAX_CONNECTIONS_PER_ADDRESS', 'many'],
+    ['LIVE_HEARTBEAT_S', '0'],
   ])('refuses an invalid %s, naming it', (name, value) => {
     expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, [name]: value }).message).toContain(name);
+  });
+
+  it('gives the live channel its defaults: 20 sockets an address, 5 an account, 20 messages a second, 5 s to authenticate, 30 s heartbeats', () => {
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }).live).toEqual({ maxPerAddress: 20, maxPerUser: 5, messagesPerS: 20, authTimeoutMs: 5000, heartbeatMs: 30_000 });
   });
 
   it('sets the absolute session lifetimes to 30 days, and 90 with remember-me, by default', () => {

@@ -6,9 +6,10 @@ import type { AccessClaims, Actor } from '../../http/route.js';
 import { describeError, type Logger } from '../../infra/logger.js';
 import { runWithRequestId } from '../../infra/request-context.js';
 import type { SessionChange, SessionsModule } from '../sessions/index.js';
-import type { BusMessage, LiveBus, Participant } from './live-bus.js';
-import type { LiveConnection, Subscription } from './live-connection.js';
+import type { BusMessage, LiveBus } from './live-bus.js';
+import type { LiveConnection } from './live-connection.js';
 import { CLOSE, clientMessage, type ClientMessage } from './live.schemas.js';
+import { Followers } from './live-followers.js';
 import type { RefusalReason } from './refusals.js';
 
 /** A socket follows at most this many sessions at once. */
@@ -27,11 +28,6 @@ export interface ChannelDeps {
   observe: (event: LiveEvent) => void;
 }
 
-interface RemotePresence {
-  participants: Participant[];
-  at: number;
-}
-
 const errorFrame = (error: AppError, extra: object = {}) => ({
   type: 'error',
   status: error.status,
@@ -48,15 +44,17 @@ const errorFrame = (error: AppError, extra: object = {}) => ({
  */
 export class LiveChannel {
   private readonly connections = new Set<LiveConnection>();
-  private readonly followers = new Map<string, Set<LiveConnection>>();
-  private readonly remotePresence = new Map<string, Map<string, RemotePresence>>();
+  private readonly followers: Followers;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly heartbeat: NodeJS.Timeout;
   private stopping = false;
 
   constructor(private readonly deps: ChannelDeps) {
+    this.followers = new Followers(deps.settings.heartbeatMs, (connection, frame) => this.send(connection, frame));
     deps.sessions.onChange((change) => this.changed(change));
-    deps.bus.subscribe((message, origin) => void this.heard(message, origin));
+    deps.bus.subscribe((message, origin) =>
+      this.heard(message, origin).catch((error: unknown) => deps.logger.warn('live channel: a change announced by another instance was not delivered', describeError(error))),
+    );
     this.heartbeat = setInterval(() => this.beat(), deps.settings.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -115,6 +113,14 @@ export class LiveChannel {
       return connection.close(CLOSE.invalidPayload, 'INVALID_JSON');
     }
     const parsed = clientMessage.safeParse(json);
+    // One message at a time per socket, in order: a subscribe sent right behind the auth waits for it.
+    const step = connection.queue.then(() => this.handle(connection, parsed));
+    connection.queue = step.catch(() => undefined);
+    this.track(step);
+  }
+
+  private async handle(connection: LiveConnection, parsed: ReturnType<typeof clientMessage.safeParse>): Promise<void> {
+    if (connection.closing) return;
     if (!connection.claims && (!parsed.success || parsed.data.type !== 'auth')) {
       this.deps.refused('no_auth', connection.meta);
       return connection.close(CLOSE.unauthenticated, 'AUTH_REQUIRED');
@@ -123,7 +129,7 @@ export class LiveChannel {
       const errors = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
       return this.send(connection, errorFrame(AppError.badRequest('VALIDATION_FAILED', 'The message does not match any message type of the channel.', errors)));
     }
-    this.track(this.dispatch(connection, parsed.data));
+    return this.dispatch(connection, parsed.data);
   }
 
   private track(work: Promise<unknown>): void {
@@ -192,25 +198,14 @@ export class LiveChannel {
       return this.send(connection, errorFrame(error, { sessionId }));
     }
     if (connection.closing) return;
-    connection.subscriptions.set(sessionId, { participation: joined.participation, content: joined.content, hideNotes: joined.hideNotes });
-    let followers = this.followers.get(sessionId);
-    if (!followers) this.followers.set(sessionId, (followers = new Set()));
-    followers.add(connection);
-    this.send(connection, { type: 'subscribed', sessionId, status: joined.status, content: joined.content });
+    this.followers.add(connection, sessionId, { participation: joined.participation, content: joined.content, hideNotes: joined.hideNotes });
+    this.send(connection, { type: 'subscribed', sessionId, status: joined.status, as: joined.participation, content: joined.content });
     this.presenceChanged(sessionId);
   }
 
   private unsubscribe(connection: LiveConnection, sessionId: string): void {
-    if (this.leave(connection, sessionId)) this.presenceChanged(sessionId);
+    if (this.followers.remove(connection, sessionId)) this.presenceChanged(sessionId);
     this.send(connection, { type: 'unsubscribed', sessionId });
-  }
-
-  private leave(connection: LiveConnection, sessionId: string): boolean {
-    if (!connection.subscriptions.delete(sessionId)) return false;
-    const followers = this.followers.get(sessionId);
-    followers?.delete(connection);
-    if (followers?.size === 0) this.followers.delete(sessionId);
-    return true;
   }
 
   private async writeEntry(connection: LiveConnection, message: Extract<ClientMessage, { type: 'entry' }>): Promise<void> {
@@ -230,10 +225,10 @@ export class LiveChannel {
   /** A change made on this instance (REST or socket): pushed here, announced to the others. */
   private changed(change: SessionChange): void {
     if (change.type === 'entry.created') {
-      this.pushEntry(change.sessionId, change.entry, change.hiddenFromClient);
+      this.followers.pushEntry(change.sessionId, change.entry, change.hiddenFromClient);
       this.deps.bus.publish({ kind: 'entry', sessionId: change.sessionId, entryId: change.entry.id });
     } else {
-      this.pushState(change.sessionId, change.status, change.at);
+      this.followers.pushState(change.sessionId, change.status, change.at);
       this.deps.bus.publish({ kind: 'state', sessionId: change.sessionId, status: change.status, at: change.at });
     }
   }
@@ -241,70 +236,24 @@ export class LiveChannel {
   private async heard(message: BusMessage, origin: string): Promise<void> {
     switch (message.kind) {
       case 'entry': {
-        const followers = this.followers.get(message.sessionId);
-        if (!followers || ![...followers].some((follower) => follower.subscriptions.get(message.sessionId)?.content)) return;
+        if (!this.followers.wantContent(message.sessionId)) return;
         const found = await this.deps.sessions.entryOf(message.sessionId, message.entryId);
-        if (found) this.pushEntry(message.sessionId, found.entry, found.hiddenFromClient);
+        if (found) this.followers.pushEntry(message.sessionId, found.entry, found.hiddenFromClient);
         return;
       }
       case 'state':
-        return this.pushState(message.sessionId, message.status, message.at);
-      case 'presence': {
-        let byOrigin = this.remotePresence.get(message.sessionId);
-        if (!byOrigin) this.remotePresence.set(message.sessionId, (byOrigin = new Map()));
-        if (message.participants.length === 0) byOrigin.delete(origin);
-        else byOrigin.set(origin, { participants: message.participants, at: Date.now() });
-        if (byOrigin.size === 0) this.remotePresence.delete(message.sessionId);
-        return this.pushPresence(message.sessionId);
-      }
+        return this.followers.pushState(message.sessionId, message.status, message.at);
+      case 'presence':
+        return this.followers.reported(message.sessionId, origin, message.participants);
       case 'recheck':
         return this.recheck(message.userIds);
     }
   }
 
-  private eachFollower(sessionId: string, visit: (connection: LiveConnection, subscription: Subscription) => void): void {
-    for (const connection of this.followers.get(sessionId) ?? []) {
-      const subscription = connection.subscriptions.get(sessionId);
-      if (subscription && !connection.closing) visit(connection, subscription);
-    }
-  }
-
-  private pushEntry(sessionId: string, entry: { id: string }, hiddenFromClient: boolean): void {
-    this.eachFollower(sessionId, (connection, subscription) => {
-      if (subscription.content && !(hiddenFromClient && subscription.hideNotes)) this.send(connection, { type: 'entry.created', sessionId, entry });
-    });
-  }
-
-  private pushState(sessionId: string, status: string, at: string): void {
-    this.eachFollower(sessionId, (connection) => this.send(connection, { type: 'session.state', sessionId, status, at }));
-  }
-
-  private localParticipants(sessionId: string): Participant[] {
-    const seen = new Map<string, Participant>();
-    this.eachFollower(sessionId, (connection, subscription) => seen.set(connection.userId!, { userId: connection.userId!, role: subscription.participation }));
-    return [...seen.values()];
-  }
-
-  /** Who follows the session on any instance: accounts and their part in it, never addresses. */
-  private participants(sessionId: string): Participant[] {
-    const seen = new Map<string, Participant>();
-    const stale = Date.now() - 3 * this.deps.settings.heartbeatMs;
-    for (const remote of this.remotePresence.get(sessionId)?.values() ?? []) {
-      if (remote.at >= stale) for (const participant of remote.participants) seen.set(participant.userId, participant);
-    }
-    for (const participant of this.localParticipants(sessionId)) seen.set(participant.userId, participant);
-    return [...seen.values()].sort((a, b) => a.userId.localeCompare(b.userId));
-  }
-
-  private pushPresence(sessionId: string): void {
-    if (!this.followers.has(sessionId)) return;
-    const participants = this.participants(sessionId);
-    this.eachFollower(sessionId, (connection) => this.send(connection, { type: 'presence', sessionId, participants }));
-  }
-
+  /** Somebody here started or stopped following: told here and to the others. */
   private presenceChanged(sessionId: string): void {
-    this.pushPresence(sessionId);
-    this.deps.bus.publish({ kind: 'presence', sessionId, participants: this.localParticipants(sessionId) });
+    this.followers.pushPresence(sessionId);
+    this.deps.bus.publish({ kind: 'presence', sessionId, participants: this.followers.local(sessionId) });
   }
 
   // --- revocation ------------------------------------------------------------------------
@@ -354,7 +303,7 @@ export class LiveChannel {
     connection.clearTimers();
     this.connections.delete(connection);
     const followed = [...connection.subscriptions.keys()];
-    for (const sessionId of followed) this.leave(connection, sessionId);
+    for (const sessionId of followed) this.followers.remove(connection, sessionId);
     if (!this.stopping) for (const sessionId of followed) this.presenceChanged(sessionId);
     runWithRequestId(connection.requestId, () =>
       this.deps.logger.info('live connection closed', {
@@ -378,7 +327,8 @@ export class LiveChannel {
       connection.alive = false;
       connection.socket.ping();
     }
-    for (const sessionId of this.followers.keys()) this.deps.bus.publish({ kind: 'presence', sessionId, participants: this.localParticipants(sessionId) });
+    for (const sessionId of this.followers.sessions()) this.deps.bus.publish({ kind: 'presence', sessionId, participants: this.followers.local(sessionId) });
+    this.followers.sweep();
   }
 
   /**
@@ -390,7 +340,7 @@ export class LiveChannel {
     this.stopping = true;
     clearInterval(this.heartbeat);
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    for (const sessionId of this.followers.keys()) this.deps.bus.publish({ kind: 'presence', sessionId, participants: [] });
+    for (const sessionId of this.followers.sessions()) this.deps.bus.publish({ kind: 'presence', sessionId, participants: [] });
     for (const connection of this.connections) {
       this.send(connection, { type: 'reconnect', reason: 'SHUTTING_DOWN', afterMs: 1_000 });
       connection.close(CLOSE.goingAway, 'SHUTTING_DOWN');

@@ -54,6 +54,8 @@ export class LiveConnection {
   messagesIn = 0;
   messagesOut = 0;
   closing = false;
+  /** The messages of this socket are handled one after the other, in the order they came. */
+  queue: Promise<void> = Promise.resolve();
   authTimer?: NodeJS.Timeout;
   expiryTimer?: NodeJS.Timeout;
 

@@ -64,7 +64,7 @@ export interface GatewayDeps {
  */
 export function liveGateway(deps: GatewayDeps) {
   const { config, logger, metrics, channel } = deps;
-  const allowedOrigin = isAllowedOrigin(config as Config);
+  const allowedOrigin = isAllowedOrigin(config);
   const requestIds = new WeakMap<IncomingMessage, string>();
   const server = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   server.on('headers', (headers, req) => headers.push(`X-Request-Id: ${requestIds.get(req) ?? ''}`));
