@@ -100,6 +100,7 @@ export function createApp(deps: AppDeps): BuiltApp {
 
   async function drain(): Promise<void> {
     await modules.auth.idle();
+    await modules.passwordless.stop();
     await modules.passwordless.idle();
     await infra.mailer.idle();
     await modules.securityEvents.recorder.flush();

@@ -22,7 +22,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const users = createUsersModule(infra);
   const mfa = createMfaModule(infra, { users, securityEvents });
   const auth = createAuthModule(infra, { users, securityEvents, mfa });
-  const passwordless = createPasswordlessModule(infra, { users, auth, securityEvents });
+  const passwordless = createPasswordlessModule(infra, { users, auth, mfa, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
   const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
@@ -35,7 +35,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     organizations,
     sessions,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, passwordless, sessions, securityEvents, organizations }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),
