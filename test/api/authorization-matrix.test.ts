@@ -205,6 +205,7 @@ const MATRIX: Record<string, Row> = {
   // Completes somebody's password sign-in with their code: the challenge is the credential, whoever sends it.
   'POST /api/auth/magic-link':          row([202, 202, 202, 202, 202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/magic-link', body: { email: spare.email } })),
   'POST /api/auth/magic-link/verify':   row([400, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/magic-link/verify', { token: UNKNOWN_TOKEN })),
+  'POST /api/auth/magic-link/reauthenticate': row([401, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/magic-link/reauthenticate', { token: UNKNOWN_TOKEN })),
   // Every caller here has a password already: the route is reached, and refuses to add another.
   'POST /api/auth/password':            row([401, 409, 409, 409, 409, 409, 409, 409, 409, 409], fixed('/api/auth/password', { password: STRONG })),
   // No provider is configured here: the routes are reached (404 for the unknown provider, 400 for a state or code never issued).
@@ -579,6 +580,7 @@ describe('mass assignment', () => {
     'POST /api/auth/mfa/verify': { challenge: UNKNOWN_TOKEN, code: '123456' },
     'POST /api/auth/magic-link': { email: 'planted@example.com' },
     'POST /api/auth/magic-link/verify': { token: UNKNOWN_TOKEN },
+    'POST /api/auth/magic-link/reauthenticate': { token: UNKNOWN_TOKEN },
     'POST /api/auth/password': { password: STRONG },
     'POST /api/auth/oidc/exchange': { code: UNKNOWN_TOKEN },
     'POST /api/auth/oidc/:provider/link': {},

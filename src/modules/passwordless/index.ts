@@ -32,7 +32,7 @@ export function createPasswordlessModule(
   infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'shared' | 'mailer' | 'logger' | 'passwords'>,
   deps: {
     users: Pick<UsersModule, 'accounts'>;
-    auth: Pick<AuthModule, 'signInProven' | 'deliver'>;
+    auth: Pick<AuthModule, 'signInProven' | 'deliver' | 'renewAuthentication'>;
     mfa: Pick<MfaModule, 'methodsOf'>;
     securityEvents: Pick<SecurityEventsModule, 'recorder'>;
   },
