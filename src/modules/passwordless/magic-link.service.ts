@@ -40,7 +40,7 @@ export interface MagicLinkInput {
 const invalidLink = () => AppError.badRequest('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid, expired or already used.');
 
 /**
- * Magic links (docs/DESIGN.md §4.4): a request answers the same whatever the address, and mails
+ * Magic links (docs/DESIGN.md §5.9): a request answers the same whatever the address, and mails
  * a link only to an account (or, with MAGIC_LINK_SIGNUP, to an address that may become one);
  * following the link is a sign-in whose first factor is the mailbox, so the second factor and
  * the MFA policy apply as after a password.

@@ -50,7 +50,7 @@ function unreachable(error: unknown): boolean {
 }
 
 /**
- * OpenID Connect sign-in (docs/DESIGN.md §4.5): authorization code with PKCE (S256), `state`
+ * OpenID Connect sign-in (docs/DESIGN.md §5.10): authorization code with PKCE (S256), `state`
  * bound to the browser by an HttpOnly cookie, `nonce`, the ID token checked against the
  * provider's JWKS; the SPA gets a one-time code in the fragment of its own URL, never a token.
  * An identity is (issuer, subject); an address that belongs to an account links only when the
