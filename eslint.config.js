@@ -80,6 +80,12 @@ export default tseslint.config(
     languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', navigator: 'readonly', PublicKeyCredential: 'readonly', WebSocket: 'readonly' } },
   },
   {
+    // Development tools under examples/ run in Node and talk to the developer running them.
+    files: ['examples/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+  {
     // Seeders talk to the developer running them.
     files: ['seeders/**'],
     rules: { 'no-console': 'off' },

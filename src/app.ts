@@ -106,6 +106,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   async function drain(): Promise<void> {
     await modules.live.close(); // entries being written over sockets finish first; then the sockets close with 1001
     await modules.auth.idle();
+    await modules.passwordless.stop();
     await modules.passwordless.idle();
     await infra.mailer.idle();
     await modules.securityEvents.recorder.flush();

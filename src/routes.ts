@@ -21,7 +21,7 @@ export const MOUNTS: Mount[] = [
   { prefix: '', routes: (m: Modules) => m.auth.jwksRoutes, tag: 'Auth' },
   // The refresh and CSRF cookies live under /api/auth only: nothing else parses cookies.
   { prefix: '/api/auth', routes: (m: Modules) => m.auth.routes, tag: 'Auth', bodyLimit: '16kb', use: () => [{ handler: cookieParser() }] },
-  { prefix: '/api/auth', routes: (m: Modules) => m.passwordless.routes, tag: 'Sign in without a password', bodyLimit: '16kb' },
+  { prefix: '/api/auth', routes: (m: Modules) => m.passwordless.routes, tag: 'Sign in without a password', bodyLimit: '16kb', use: () => [{ handler: cookieParser() }] },
   { prefix: '/api/auth', routes: (m: Modules) => m.mfa.routes, tag: 'Second factors', bodyLimit: '16kb' },
   { prefix: '/api/sessions', routes: (m: Modules) => m.sessions.routes, tag: 'Counseling sessions', bodyLimit: '64kb' },
   { prefix: '/api/live', routes: (m: Modules) => m.live.routes, tag: 'Live sessions' },

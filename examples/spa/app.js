@@ -115,6 +115,29 @@ const steps = {
     return body.mfaEnrolmentRequired ? 'login ok (enrolment only: set up a second factor, then refresh)' : 'login ok';
   },
 
+  /** A sign-in link by mail; the link opens this page with `#token=…` (see `fromFragment`). */
+  async magicLink() {
+    await api('/api/auth/magic-link', { method: 'POST', json: { email: $('email').value } });
+    return 'magic link requested';
+  },
+
+  /**
+   * Sign in with an OpenID provider: a full-page navigation to the API, which redirects to the
+   * provider; the provider sends the browser back through the API to this page with `#code=…`.
+   * After the exchange the page runs `?then=` (say `me`).
+   */
+  async oidcLogin() {
+    const provider = params.get('provider') ?? (await api('/api/auth/oidc/providers', { credentials: 'omit' })).items[0]?.id;
+    if (!provider) throw new Error('no provider configured');
+    const back = new URL(window.location.pathname, window.location.origin);
+    back.searchParams.set('api', API);
+    if (params.get('then')) back.searchParams.set('autorun', params.get('then'));
+    const start = new URL(`${API}/api/auth/oidc/${encodeURIComponent(provider)}/start`);
+    start.searchParams.set('returnTo', back.href);
+    window.location.assign(start.href);
+    return `oidc login: to ${provider}`;
+  },
+
   /** The second step: the login's challenge and a code from the authenticator app or a recovery code. */
   async verify() {
     const code = $('code').value.trim();
@@ -232,6 +255,32 @@ const steps = {
   },
 };
 
+/**
+ * A magic link (`#token=`) or a provider's one-time code (`#code=`) arrives in the fragment,
+ * which no server sees; it is removed from the address bar and history before it is used, and
+ * exchanged once, in a POST body, for the usual answer (refresh token in the HttpOnly cookie).
+ */
+async function fromFragment() {
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const [kind, value] = fragment.has('code') ? ['oidc', fragment.get('code')] : fragment.has('token') ? ['magic link', fragment.get('token')] : [];
+  if (!kind) return;
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  try {
+    const path = kind === 'oidc' ? '/api/auth/oidc/exchange' : '/api/auth/magic-link/verify';
+    const body = await api(path, { method: 'POST', json: kind === 'oidc' ? { code: value } : { token: value } });
+    if (body.mfaRequired) {
+      state.challenge = body.challenge;
+      $('second-factor').hidden = false;
+      log(`${kind} login needs a second factor (${body.methods.join(', ')})`);
+      return;
+    }
+    keep(body);
+    log(`${kind} login ok`);
+  } catch (error) {
+    log(`${kind} login failed: ${error.message}`);
+  }
+}
+
 /** Only one refresh at a time: rotation retires the token a second concurrent call would send. */
 let running = Promise.resolve(true);
 
@@ -286,9 +335,9 @@ $('say-form').addEventListener('submit', (event) => {
 });
 $('session').value = params.get('session') ?? '';
 $('line').value = params.get('line') ?? '';
-for (const name of ['me', 'refresh', 'logout', 'totpSetup', 'passkeyRegister', 'passkeyLogin', 'passkeys', 'startSession', 'follow', 'unfollow']) {
+for (const name of ['me', 'refresh', 'logout', 'totpSetup', 'passkeyRegister', 'passkeyLogin', 'passkeys', 'startSession', 'follow', 'unfollow', 'magicLink', 'oidcLogin']) {
   $(name).addEventListener('click', () => run(name));
 }
 
 const spec = params.get('autorun');
-if (spec) autorun(spec);
+fromFragment().then(() => spec && autorun(spec));

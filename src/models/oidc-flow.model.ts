@@ -19,6 +19,12 @@ export interface OidcFlowModel extends Model<InferAttributes<OidcFlowModel>, Inf
   linkUserId: CreationOptional<string | null>;
   resultUserId: CreationOptional<string | null>;
   exchangeCodeHash: CreationOptional<string | null>;
+  /** What the callback's ID token named; for a link flow, attached at the exchange. */
+  identityIssuer: CreationOptional<string | null>;
+  identitySubject: CreationOptional<string | null>;
+  identityEmail: CreationOptional<string | null>;
+  /** Why the sign-in was refused (a problem code), answered at the exchange. */
+  refusal: CreationOptional<string | null>;
   startedAt: CreationOptional<Date | null>;
   calledBackAt: CreationOptional<Date | null>;
   exchangedAt: CreationOptional<Date | null>;
@@ -42,6 +48,10 @@ export function defineOidcFlow(sequelize: Sequelize) {
       linkUserId: { type: DataTypes.UUID, allowNull: true },
       resultUserId: { type: DataTypes.UUID, allowNull: true },
       exchangeCodeHash: { type: DataTypes.STRING(64), allowNull: true, unique: true },
+      identityIssuer: { type: DataTypes.STRING(512), allowNull: true },
+      identitySubject: { type: DataTypes.STRING(255), allowNull: true },
+      identityEmail: { type: DataTypes.STRING(254), allowNull: true },
+      refusal: { type: DataTypes.STRING(48), allowNull: true },
       startedAt: { type: DataTypes.DATE, allowNull: true },
       calledBackAt: { type: DataTypes.DATE, allowNull: true },
       exchangedAt: { type: DataTypes.DATE, allowNull: true },

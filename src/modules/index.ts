@@ -25,7 +25,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const consent = createConsentModule(infra, { securityEvents });
   const mfa = createMfaModule(infra, { users, securityEvents });
   const auth = createAuthModule(infra, { users, securityEvents, mfa, consent });
-  const passwordless = createPasswordlessModule(infra, { users, auth, securityEvents });
+  const passwordless = createPasswordlessModule(infra, { users, auth, mfa, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents, consent });
   const live = createLiveModule(infra, { auth, sessions, organizations, securityEvents });
@@ -41,7 +41,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     sessions,
     live,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations, consent }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, passwordless, sessions, securityEvents, organizations, consent }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),

@@ -205,8 +205,22 @@ const MATRIX: Record<string, Row> = {
   // Completes somebody's password sign-in with their code: the challenge is the credential, whoever sends it.
   'POST /api/auth/magic-link':          row([202, 202, 202, 202, 202, 202, 202, 202, 202, 202], async () => ({ path: '/api/auth/magic-link', body: { email: spare.email } })),
   'POST /api/auth/magic-link/verify':   row([400, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/magic-link/verify', { token: UNKNOWN_TOKEN })),
+  'POST /api/auth/magic-link/reauthenticate': row([401, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/magic-link/reauthenticate', { token: UNKNOWN_TOKEN })),
   // Every caller here has a password already: the route is reached, and refuses to add another.
   'POST /api/auth/password':            row([401, 409, 409, 409, 409, 409, 409, 409, 409, 409], fixed('/api/auth/password', { password: STRONG })),
+  // No provider is configured here: the routes are reached (404 for the unknown provider, 400 for a state or code never issued).
+  'GET /api/auth/oidc/providers':       row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/oidc/providers')),
+  'GET /api/auth/oidc/:provider/start': row([404, 404, 404, 404, 404, 404, 404, 404, 404, 404], fixed('/api/auth/oidc/matrix/start')),
+  'GET /api/auth/oidc/:provider/callback': row([400, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed(`/api/auth/oidc/matrix/callback?code=x&state=${UNKNOWN_TOKEN}`)),
+  'POST /api/auth/oidc/exchange':       row([400, 400, 400, 400, 400, 400, 400, 400, 400, 400], fixed('/api/auth/oidc/exchange', { code: UNKNOWN_TOKEN })),
+  'POST /api/auth/oidc/:provider/link': row([401, 404, 404, 404, 404, 404, 404, 404, 404, 404], fixed('/api/auth/oidc/matrix/link', {})),
+  'GET /api/auth/identities':           row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/auth/identities')),
+  'DELETE /api/auth/identities/:id':    row([401, 204, 204, 204, 204, 204, 204, 204, 204, 204], async (actor) => {
+    if (actor === 'anonymous') return { path: `/api/auth/identities/${randomUUID()}` };
+    const fresh = await identity(ROLE_OF[actor]);
+    const linked = await t.context.models.OidcIdentity.create({ userId: fresh.user.id, provider: 'matrix', issuer: 'https://idp.example', subject: randomUUID(), email: null });
+    return { path: `/api/auth/identities/${linked.id}`, auth: fresh.auth };
+  }),
   'POST /api/auth/mfa/verify':          row([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], async () => {
     const person = await createUser(t);
     const { secret } = await enrolTotp(t, `Bearer ${(await login(t, person)).accessToken}`);
@@ -573,7 +587,10 @@ describe('mass assignment', () => {
     'POST /api/auth/mfa/verify': { challenge: UNKNOWN_TOKEN, code: '123456' },
     'POST /api/auth/magic-link': { email: 'planted@example.com' },
     'POST /api/auth/magic-link/verify': { token: UNKNOWN_TOKEN },
+    'POST /api/auth/magic-link/reauthenticate': { token: UNKNOWN_TOKEN },
     'POST /api/auth/password': { password: STRONG },
+    'POST /api/auth/oidc/exchange': { code: UNKNOWN_TOKEN },
+    'POST /api/auth/oidc/:provider/link': {},
     'POST /api/auth/mfa/totp/confirm': { code: '123456' },
     'POST /api/auth/reauthenticate': { password: TEST_PASSWORD },
     'POST /api/auth/passkeys/register/verify': {

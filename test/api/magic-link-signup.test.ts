@@ -78,7 +78,7 @@ describe('POST /api/auth/password (an account without a password adds one)', () 
     const account = await t.context.models.User.findOne({ where: { email } });
     await t.context.models.AuthSession.update({ authenticatedAt: new Date(Date.now() - 10 * 60_000) }, { where: { userId: account!.id } });
     const stale = await request(t.app).post('/api/auth/password').set('Authorization', auth).send({ password: STRONG }).expect(401);
-    expect(stale.body).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', methods: [] });
+    expect(stale.body).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', methods: ['magic_link'] });
 
     const fresh = await request(t.app).post('/api/auth/magic-link/verify').send({ token: await requestMagicLink(t, smtp, APP_URL, email, { transport: 'body' }) }).expect(200);
     const added = await request(t.app).post('/api/auth/password').set('Authorization', `Bearer ${fresh.body.accessToken}`).send({ password: STRONG }).expect(200);
@@ -87,6 +87,25 @@ describe('POST /api/auth/password (an account without a password adds one)', () 
     await request(t.app).post('/api/auth/login').send({ email, password: STRONG, transport: 'body' }).expect(200);
     await settle(t);
     expect(smtp.to(email).at(-1)!.subject).toBe('A password was added to your account');
+  });
+
+  it('steps up with a magic link to the caller’s own address (not another’s), then deletes the account without a password', async () => {
+    const { email, auth } = await signUp();
+    const account = await t.context.models.User.findOne({ where: { email } });
+    await t.context.models.AuthSession.update({ authenticatedAt: new Date(Date.now() - 10 * 60_000) }, { where: { userId: account!.id } });
+    await request(t.app).delete('/api/users/me').set('Authorization', auth).send({}).expect(401);
+
+    const someoneElse = await createUser(t);
+    const theirs = await requestMagicLink(t, smtp, APP_URL, someoneElse.email, { transport: 'body' });
+    expect((await request(t.app).post('/api/auth/magic-link/reauthenticate').set('Authorization', auth).send({ token: theirs }).expect(400)).body.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+
+    const mine = await requestMagicLink(t, smtp, APP_URL, email, { transport: 'body' });
+    const renewed = await request(t.app).post('/api/auth/magic-link/reauthenticate').set('Authorization', auth).send({ token: mine }).expect(200);
+    expect(renewed.body).toEqual({ authenticatedAt: expect.any(String), validUntil: expect.any(String) });
+    await request(t.app).post('/api/auth/magic-link/reauthenticate').set('Authorization', auth).send({ token: mine }).expect(400);
+
+    await request(t.app).delete('/api/users/me').set('Authorization', auth).send({}).expect(204);
+    expect(await t.context.models.User.count({ where: { email } })).toBe(0);
   });
 
   it('refuses a weak password with 400 and keeps the account without one', async () => {

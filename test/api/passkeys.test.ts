@@ -204,7 +204,7 @@ describe('managing passkeys', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     vi.setSystemTime(Date.now() + 6 * 60_000);
     const stale = await request(t.app).delete(`/api/auth/passkeys/${view.id}`).set('Authorization', auth).expect(401);
-    expect(stale.body).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', methods: ['password', 'passkey'] });
+    expect(stale.body).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', methods: ['password', 'passkey', 'magic_link'] });
     vi.useRealTimers();
     await request(t.app).delete(`/api/auth/passkeys/${view.id}`).set('Authorization', auth).expect(204);
 

@@ -52,7 +52,7 @@ describe('sensitive actions need an authentication within the last 5 minutes', (
     ];
     for (const attempt of attempts) {
       const res = await attempt.expect(401);
-      expect(res.body).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', methods: ['password', 'totp'] });
+      expect(res.body).toMatchObject({ code: 'REAUTHENTICATION_REQUIRED', methods: ['password', 'totp', 'magic_link'] });
       expect(res.headers['www-authenticate']).toBe('Bearer error="insufficient_user_authentication", max_age=300');
     }
 
@@ -136,7 +136,7 @@ describe('sensitive actions need an authentication within the last 5 minutes', (
 
     const res = await request(t.app).delete('/api/users/me').set('Authorization', `Bearer ${accessToken}`).send({ password: TEST_PASSWORD }).expect(401);
 
-    expect(res.body.methods).toEqual(['password']);
+    expect(res.body.methods).toEqual(['password', 'magic_link']);
   });
 
   it.each([

@@ -24,6 +24,7 @@ import { RedisRevocationBus } from './revocation-bus.js';
 import { SessionGuard } from './session-guard.js';
 import { createSessionIssuer, type IssuedTokens } from './session-issuer.js';
 import type { UserModel } from '../../models/user.model.js';
+import type { Actor } from '../../http/route.js';
 import { createStepUp } from './step-up.js';
 import { SigningKeyStore } from './signing-keys.js';
 
@@ -32,7 +33,7 @@ export { loginSessionResponse } from './auth.schemas.js';
 export type { RevocationReason } from './auth-sessions.js';
 export { OneTimeTokens } from './one-time-tokens.js';
 export { MemoryFailureStore, SharedFailureStore, type FailureStore } from './login-throttle.js';
-export { loginResponse, mfaChallengeResponse, tokenResponse } from './auth.schemas.js';
+export { loginResponse, mfaChallengeResponse, reauthenticatedResponse, tokenResponse } from './auth.schemas.js';
 export type { MfaChallenge } from './auth.service.js';
 export type { IssuedTokens } from './session-issuer.js';
 export { RedisRevocationBus } from './revocation-bus.js';
@@ -129,6 +130,8 @@ export function createAuthModule(
     guard,
     /** For the route table: routes that declare `stepUp` need a recent authentication of the session. */
     stepUp: { require: stepUp.require },
+    /** A proof the auth module does not check itself (a magic link to the caller's address) renews the session's authentication. */
+    renewAuthentication: (actor: Actor, meta: RequestMeta) => stepUp.renew(actor, 'magic_link', meta),
     async loginSessionsForExport(userId: string) {
       const rows = await models.AuthSession.findAll({ where: { userId }, order: [['createdAt', 'ASC']] });
       return rows.map((session) => ({

@@ -11,7 +11,7 @@ import { loginThrottled, type LoginThrottle } from './login-throttle.js';
 /** Sensitive actions need the person to have proved who they are this recently. */
 export const STEP_UP_WINDOW_MS = 5 * 60_000;
 
-export type ReauthenticationMethod = 'password' | 'totp' | 'passkey';
+export type ReauthenticationMethod = 'password' | 'totp' | 'passkey' | 'magic_link';
 
 /** Proves the person with one method; the passkey check is the passkey ceremony's (it consumes its challenge). */
 export type ReauthenticationProof = { password: string } | { code: string } | { passkey: AuthenticationResponse };
@@ -37,14 +37,22 @@ export function createStepUp(deps: StepUpDeps) {
   async function methodsFor(userId: string): Promise<ReauthenticationMethod[]> {
     const factors = await deps.mfa.methodsOf(userId);
     const user = await deps.accounts.findById(userId);
-    // An account without a password steps up with a factor, or by signing in again (a magic link opens a fresh session).
-    return [...(user && hasPassword(user) ? ['password' as const] : []), ...factors.filter((method): method is 'totp' | 'passkey' => method !== 'recovery_code')];
+    // Every account has its address: a magic link (POST /api/auth/magic-link/reauthenticate) works without a password too.
+    return [...(user && hasPassword(user) ? ['password' as const] : []), ...factors.filter((method): method is 'totp' | 'passkey' => method !== 'recovery_code'), 'magic_link'];
   }
 
   async function prove(proof: ReauthenticationProof, user: { id: string; passwordHash: string }, meta: RequestMeta) {
     if ('password' in proof) return { method: 'password' as const, proven: await deps.passwords.verify(user.passwordHash, proof.password) };
     if ('code' in proof) return { method: 'totp' as const, proven: await deps.mfa.acceptTotp(user.id, proof.code) };
     return { method: 'passkey' as const, proven: deps.verifyPasskey !== undefined && (await deps.verifyPasskey(user.id, proof.passkey, meta)) };
+  }
+
+  /** The session proved who it is now (with `method`): sensitive actions are open for the next 5 minutes. */
+  async function renew(actor: Actor, method: ReauthenticationMethod, meta: RequestMeta) {
+    const authenticatedAt = new Date();
+    await deps.models.AuthSession.update({ authenticatedAt }, { where: { id: actor.sessionId, userId: actor.userId } });
+    deps.events.record({ type: 'reauthenticated', userId: actor.userId, ...meta, metadata: { sessionId: actor.sessionId, method } });
+    return { authenticatedAt: authenticatedAt.toISOString(), validUntil: new Date(authenticatedAt.getTime() + STEP_UP_WINDOW_MS).toISOString() };
   }
 
   return {
@@ -74,12 +82,11 @@ export function createStepUp(deps: StepUpDeps) {
         else deps.events.record({ type: 'mfa_challenge_failed', userId: user.id, ...meta, metadata: { method, purpose: 'reauthenticate', failures } });
         throw AppError.forbidden('REAUTHENTICATION_FAILED', 'That did not prove who you are; try again.');
       }
-      const authenticatedAt = new Date();
-      await deps.models.AuthSession.update({ authenticatedAt }, { where: { id: actor.sessionId, userId: actor.userId } });
       await deps.throttle.succeeded(user.email);
-      deps.events.record({ type: 'reauthenticated', userId: user.id, ...meta, metadata: { sessionId: actor.sessionId, method } });
-      return { authenticatedAt: authenticatedAt.toISOString(), validUntil: new Date(authenticatedAt.getTime() + STEP_UP_WINDOW_MS).toISOString() };
+      return renew(actor, method, meta);
     },
+
+    renew,
   };
 }
 

@@ -1,15 +1,25 @@
 import type { Infra } from '../../context.js';
 import { Background } from '../../infra/background.js';
+import { isAllowedOrigin } from '../../middleware/cors.js';
 import { MemoryFailureStore, SharedFailureStore, type AuthModule } from '../auth/index.js';
+import type { MfaModule } from '../mfa/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
 import { Identities } from './identities.js';
+import { createIdentityService } from './identities.service.js';
+import { oidcCookie } from './oidc-cookie.js';
+import { OidcFlows } from './oidc-flows.js';
+import { OidcProviders } from './oidc-providers.js';
+import { oidcRoutes } from './oidc.routes.js';
+import { createOidc } from './oidc.service.js';
 import { createMagicLinks } from './magic-link.service.js';
 import { MagicLinks } from './magic-links.js';
 import { createPasswordSetter } from './password.service.js';
 import { passwordlessMail } from './passwordless-mail.js';
 import { passwordlessRoutes } from './passwordless.routes.js';
 import { RequestBudget } from './request-budget.js';
+
+export { identitiesResponse } from './passwordless.schemas.js';
 
 const WINDOW_MS = 15 * 60_000;
 
@@ -20,7 +30,12 @@ const WINDOW_MS = 15 * 60_000;
  */
 export function createPasswordlessModule(
   infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'shared' | 'mailer' | 'logger' | 'passwords'>,
-  deps: { users: Pick<UsersModule, 'accounts'>; auth: Pick<AuthModule, 'signInProven' | 'deliver'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
+  deps: {
+    users: Pick<UsersModule, 'accounts'>;
+    auth: Pick<AuthModule, 'signInProven' | 'deliver' | 'renewAuthentication'>;
+    mfa: Pick<MfaModule, 'methodsOf'>;
+    securityEvents: Pick<SecurityEventsModule, 'recorder'>;
+  },
 ) {
   const { config, sequelize, models, shared, mailer } = infra;
   const events = deps.securityEvents.recorder;
@@ -43,14 +58,35 @@ export function createPasswordlessModule(
     background,
   });
   const password = createPasswordSetter({ accounts: deps.users.accounts, passwords: infra.passwords, events, mailer, mail });
+  const providers = new OidcProviders(config, infra.logger);
+  const discovery = providers.start(); // in the background: the start never waits for a provider
+  const appOrigin = new URL(config.appUrl).origin;
+  const corsAllowed = isAllowedOrigin(config);
+  const flows = new OidcFlows(models);
+  const oidc = createOidc({
+    config,
+    providers,
+    flows,
+    identities,
+    accounts: deps.users.accounts,
+    magicLinks,
+    auth: deps.auth,
+    allowedOrigin: (origin) => origin === appOrigin || corsAllowed(origin),
+    events,
+  });
+  const identityService = createIdentityService({ identities, accounts: deps.users.accounts, mfa: deps.mfa, events });
 
   return {
-    routes: passwordlessRoutes(magicLinks, password, deps.auth),
+    routes: [...passwordlessRoutes(magicLinks, password, deps.auth), ...oidcRoutes(oidc, identityService, oidcCookie(config), deps.auth)],
+    /** Resolves once every configured provider has been tried once (tests; the service never waits). */
+    discovery: () => discovery,
     /** For the GDPR export: the provider identities of a person. */
     identitiesOf: (userId: string) => identities.listFor(userId),
     /** Mail flows answer first and work after the reply: shutdown and tests wait for them. */
     idle: () => background.idle(),
-    retentionJobs: { 'purge-magic-links': (now: Date) => links.purge(now) },
+    /** Ends the rediscovery of providers that have not answered (shutdown). */
+    stop: () => providers.stop(),
+    retentionJobs: { 'purge-magic-links': (now: Date) => links.purge(now), 'purge-oidc-flows': (now: Date) => flows.purge(now) },
   };
 }
 

@@ -2,6 +2,7 @@ import { UniqueConstraintError } from 'sequelize';
 import type { Config } from '../../config/env.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
+import type { Actor } from '../../http/route.js';
 import type { Background } from '../../infra/background.js';
 import type { Mailer } from '../../infra/mailer.js';
 import type { UserModel } from '../../models/user.model.js';
@@ -19,7 +20,7 @@ export interface MagicLinkDeps {
   links: MagicLinks;
   identities: Identities;
   accounts: UserAccounts;
-  auth: Pick<AuthModule, 'signInProven'>;
+  auth: Pick<AuthModule, 'signInProven' | 'renewAuthentication'>;
   perAddress: RequestBudget;
   perClient: RequestBudget;
   events: SecurityEventRecorder;
@@ -39,7 +40,7 @@ export interface MagicLinkInput {
 const invalidLink = () => AppError.badRequest('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid, expired or already used.');
 
 /**
- * Magic links (docs/DESIGN.md §4.4): a request answers the same whatever the address, and mails
+ * Magic links (docs/DESIGN.md §5.9): a request answers the same whatever the address, and mails
  * a link only to an account (or, with MAGIC_LINK_SIGNUP, to an address that may become one);
  * following the link is a sign-in whose first factor is the mailbox, so the second factor and
  * the MFA policy apply as after a password.
@@ -109,6 +110,14 @@ export function createMagicLinks(deps: MagicLinkDeps) {
       if (!(await deps.perAddress.spend(user.email))) return;
       const token = await links.issue({ userId: user.id, email: user.email, ...login, link: identity });
       deps.mailer.send(deps.mail.linkIdentity(user, token, identity.providerName));
+    },
+
+    /** Step-up by magic link: a link to the signed-in person's own address renews this session's authentication. */
+    async reauthenticate(actor: Actor, token: string, meta: RequestMeta) {
+      const link = await links.consume(token);
+      if (!link || link.userId !== actor.userId) throw invalidLink();
+      events.record({ type: 'magic_link_used', userId: actor.userId, ...meta, metadata: { purpose: 'reauthenticate' } });
+      return deps.auth.renewAuthentication(actor, meta);
     },
 
     async verify(token: string, meta: RequestMeta) {

@@ -3,6 +3,7 @@ import { loginSessionResponse } from '../auth/index.js';
 import { consentExport } from '../consent/index.js';
 import { secondFactorsExport } from '../mfa/index.js';
 import { organizationDataResponse } from '../organizations/index.js';
+import { identitiesResponse } from '../passwordless/index.js';
 import { eventListResponse, ownEventsSchema } from '../security-events/index.js';
 import { exportedSessionResponse } from '../sessions/index.js';
 import { deleteAccountSchema, preferencesResponse, publicUserResponse } from '../users/index.js';
@@ -19,6 +20,8 @@ export const exportResponse = z.strictObject({
   preferences: preferencesResponse,
   loginSessions: z.array(loginSessionResponse.extend({ revokedAt: isoTime.nullable() })),
   secondFactors: secondFactorsExport,
+  /** The OpenID provider identities that sign in to the account. */
+  identities: identitiesResponse.shape.items,
   counselingSessions: z.array(exportedSessionResponse),
   counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
   organizations: organizationDataResponse,

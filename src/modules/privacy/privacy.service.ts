@@ -6,6 +6,7 @@ import type { AuthModule } from '../auth/index.js';
 import type { ConsentModule } from '../consent/index.js';
 import type { MfaModule } from '../mfa/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
+import type { PasswordlessModule } from '../passwordless/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { SessionsModule } from '../sessions/index.js';
 import { hasPassword, type UsersModule } from '../users/index.js';
@@ -16,6 +17,7 @@ export interface PrivacyDeps {
   users: Pick<UsersModule, 'profile' | 'preferences' | 'accounts'>;
   auth: Pick<AuthModule, 'endSessions' | 'loginSessionsForExport'>;
   mfa: Pick<MfaModule, 'factors'>;
+  passwordless: Pick<PasswordlessModule, 'identitiesOf'>;
   sessions: Pick<SessionsModule, 'data'>;
   securityEvents: SecurityEventsModule;
   organizations: Pick<OrganizationsModule, 'data'>;
@@ -47,6 +49,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
         preferences: await users.preferences(userId),
         loginSessions: await auth.loginSessionsForExport(userId),
         secondFactors: await deps.mfa.factors.exportFor(userId),
+        identities: await deps.passwordless.identitiesOf(userId),
         counselingSessions: await sessions.data.exportFor(userId),
         ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
         organizations: await organizations.data.exportFor(userId, profile.email),
