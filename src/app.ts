@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     checkResponses: !config.isProduction,
     recentAuthentication: (actor) => modules.auth.stepUp.require(actor), // called per request, after the modules exist
   });
-  const modules = createModules(infra, { proxyTrust, routes: () => routes.routes });
+  const modules = createModules(infra, { proxyTrust, routes: () => routes.routes, storage: deps.storage });
   warnAboutConfiguration(infra);
 
   const app = express();

@@ -17,6 +17,7 @@ import { defineSessionAccessGrant } from './session-access-grant.model.js';
 import { defineSessionEntry } from './session-entry.model.js';
 import { defineSessionFeedback } from './session-feedback.model.js';
 import { defineSigningKey } from './signing-key.model.js';
+import { defineStoredFile } from './stored-file.model.js';
 import { defineTotpFactor } from './totp-factor.model.js';
 import { defineUserPreferences } from './user-preferences.model.js';
 import { defineUser } from './user.model.js';
@@ -50,6 +51,8 @@ export function defineModels(sequelize: Sequelize) {
   const Passkey = definePasskey(sequelize);
   const WebauthnChallenge = defineWebauthnChallenge(sequelize);
   const LoginChallenge = defineLoginChallenge(sequelize);
+  // Avatars, logos and counseling attachments (the files module).
+  const StoredFile = defineStoredFile(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -80,6 +83,7 @@ export function defineModels(sequelize: Sequelize) {
     Passkey,
     WebauthnChallenge,
     LoginChallenge,
+    StoredFile,
   };
 }
 

@@ -5,6 +5,7 @@ import { createAdminModule } from './admin/index.js';
 import { createAuthModule } from './auth/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
+import { createFilesModule, type ObjectStorage } from './files/index.js';
 import { createHealthModule } from './health/index.js';
 import { createMetricsModule } from './metrics/index.js';
 import { createMfaModule } from './mfa/index.js';
@@ -16,14 +17,15 @@ import { createSessionsModule } from './sessions/index.js';
 import { createUsersModule } from './users/index.js';
 
 /** The modules and what each may call of the others: a module is built from infra and the exports it names. */
-export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[] }) {
+export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[]; storage?: ObjectStorage }) {
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
   const mfa = createMfaModule(infra, { users, securityEvents });
   const auth = createAuthModule(infra, { users, securityEvents, mfa });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
-  const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
+  const files = createFilesModule(infra, { sessions, organizations, storage: pipeline.storage });
+  const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust, storage: files.ping });
   return {
     securityEvents,
     users,
@@ -31,8 +33,9 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     auth,
     organizations,
     sessions,
+    files,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations, files }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loginSessionResponse } from '../auth/index.js';
+import { fileResponse } from '../files/index.js';
 import { secondFactorsExport } from '../mfa/index.js';
 import { organizationDataResponse } from '../organizations/index.js';
 import { eventListResponse, ownEventsSchema } from '../security-events/index.js';
@@ -19,6 +20,8 @@ export const exportResponse = z.strictObject({
   loginSessions: z.array(loginSessionResponse.extend({ revokedAt: isoTime.nullable() })),
   secondFactors: secondFactorsExport,
   counselingSessions: z.array(exportedSessionResponse),
+  /** What the person uploaded and the attachments of their sessions: metadata and the API path of the bytes. */
+  files: z.array(fileResponse),
   counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
   organizations: organizationDataResponse,
   securityEvents: eventListResponse.shape.items,
