@@ -44,6 +44,9 @@ export class S3Storage implements ObjectStorage {
       forcePathStyle: settings.forcePathStyle,
       credentials: settings.credentials,
       maxAttempts: 2,
+      // Checksums only where S3 requires them: several S3-compatible stores reject the newer defaults.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
   }
 
