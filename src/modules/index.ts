@@ -24,7 +24,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const auth = createAuthModule(infra, { users, securityEvents, mfa });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents });
-  const files = createFilesModule(infra, { sessions, organizations, storage: pipeline.storage });
+  const files = createFilesModule(infra, { sessions, organizations, users, storage: pipeline.storage });
   const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust, storage: files.ping });
   return {
     securityEvents,

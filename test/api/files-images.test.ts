@@ -70,6 +70,15 @@ describe('the presigned upload and POST /api/files/register', () => {
     expect(image.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  it('points the profile’s avatarUrl at the registered avatar, and clears it when the avatar is deleted', async () => {
+    const owner = await userWithToken(t);
+    const file = await avatar(owner);
+    const me = await requestAs(t, owner).get('/api/users/me').expect(200);
+    expect(me.body.avatarUrl).toBe(`${t.config.publicUrl}/api/files/${file.id}`);
+    await requestAs(t, owner).delete(`/api/files/${file.id}`).expect(204);
+    expect((await requestAs(t, owner).get('/api/users/me').expect(200)).body.avatarUrl).toBeNull();
+  });
+
   it('answers every key it did not issue to this caller alike (404): traversal, absolute, foreign prefix, another user’s, reused', async () => {
     const other = await userWithToken(t);
     const issued = await presign(other).expect(201);

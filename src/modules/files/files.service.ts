@@ -21,6 +21,8 @@ export interface FilesDeps {
   storage: ObjectStorage;
   sessions: Pick<SessionsModule, 'attachmentAccess'>;
   discard: (keys: string[]) => void;
+  /** The profile stops pointing at a deleted avatar. */
+  clearAvatarUrl: (userId: string, fileId: string) => Promise<void>;
 }
 
 /** The headers of every file answer: a download the browser neither sniffs, runs nor keeps. */
@@ -85,6 +87,7 @@ export function createFilesService(deps: FilesDeps) {
       if (!allowed) throw AppError.forbidden('FORBIDDEN', 'A file is deleted by whoever uploaded it (or, for an attachment, the session’s client).');
       await file.destroy();
       deps.discard([file.storageKey]);
+      if (file.purpose === 'avatar' && file.uploadedBy) await deps.clearAvatarUrl(file.uploadedBy, file.id);
     },
   };
 }

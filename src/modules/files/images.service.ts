@@ -24,6 +24,8 @@ export interface ImagesDeps {
   limits: { imageMaxBytes: number; quotaBytes: number };
   organizations: Pick<OrganizationsModule, 'requireStaff'>;
   usedBy: (userId: string) => Promise<number>;
+  /** The profile's avatarUrl follows the registered avatar. */
+  setAvatarUrl: (userId: string, fileId: string) => Promise<void>;
   /** Called after commit with keys no longer referenced (a replaced avatar): deleted, else swept. */
   discard: (keys: string[]) => void;
 }
@@ -122,6 +124,7 @@ export function createImagesService(deps: ImagesDeps) {
         return old.map((row) => row.storageKey);
       });
       if (replaced.length > 0) deps.discard(replaced);
+      if (file.purpose === 'avatar') await deps.setAvatarUrl(actor.userId, file.id);
       await file.reload();
       return fileView(file, cipher, { withName: false });
     },

@@ -2,6 +2,7 @@ import type { Infra } from '../../context.js';
 import { deriveKey } from '../../crypto/secret-box.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SessionsModule } from '../sessions/index.js';
+import type { UsersModule } from '../users/index.js';
 import { createAttachmentsService } from './attachments.service.js';
 import { createFileData } from './file-data.js';
 import { attachmentRoutes, filesRoutes } from './files.routes.js';
@@ -28,13 +29,27 @@ export function createStorage(config: Infra['config']): ObjectStorage {
  */
 export function createFilesModule(
   infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config' | 'logger'>,
-  deps: { sessions: Pick<SessionsModule, 'attachmentAccess'>; organizations: Pick<OrganizationsModule, 'requireStaff'>; storage?: ObjectStorage },
+  deps: {
+    sessions: Pick<SessionsModule, 'attachmentAccess'>;
+    organizations: Pick<OrganizationsModule, 'requireStaff'>;
+    users: Pick<UsersModule, 'accounts'>;
+    storage?: ObjectStorage;
+  },
 ) {
   const { sequelize, models, cipher, config } = infra;
   const storage = deps.storage ?? createStorage(config);
   const data = createFileData({ models, cipher, storage, logger: infra.logger });
-  const files = createFilesService({ models, cipher, storage, sessions: deps.sessions, discard: data.discard });
-  const images = createImagesService({ sequelize, models, cipher, storage, limits: config.files, organizations: deps.organizations, usedBy: data.usedBy, discard: data.discard });
+  /** The profile's avatarUrl: the API address of the registered avatar (GET it for a signed URL). */
+  const avatarUrl = (fileId: string) => `${config.publicUrl}/api/files/${fileId}`;
+  const { accounts } = deps.users;
+  const files = createFilesService({
+    models, cipher, storage, sessions: deps.sessions, discard: data.discard,
+    clearAvatarUrl: (userId, fileId) => accounts.setAvatarUrl(userId, null, { replacing: avatarUrl(fileId) }),
+  });
+  const images = createImagesService({
+    sequelize, models, cipher, storage, limits: config.files, organizations: deps.organizations, usedBy: data.usedBy, discard: data.discard,
+    setAvatarUrl: (userId, fileId) => accounts.setAvatarUrl(userId, avatarUrl(fileId)),
+  });
   const attachments = createAttachmentsService({ sequelize, models, cipher, storage, limits: config.files, sessions: deps.sessions, usedBy: data.usedBy });
   return {
     routes: filesRoutes({ files, images, storage, imageMaxBytes: config.files.imageMaxBytes }),
