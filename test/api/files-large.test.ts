@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -153,6 +155,29 @@ describe('a 50 MB attachment', { timeout: 120_000 }, () => {
     expect(hash).toBe(await expectedHash(total));
     expect(samples).toBe(4);
     expect(growth).toBeLessThan(20 * MB);
+  });
+});
+
+describe('a client that goes away mid-upload', () => {
+  it('leaves no row and no object (not even half a file), and the server goes on', async () => {
+    const before = await t.context.models.StoredFile.count();
+    const dir = join(t.config.dataDir, 'files', 'attachments', sessionId);
+    const objectsBefore = existsSync(dir) ? readdirSync(dir).length : 0;
+    const stored = new Promise<void>((resolve) => {
+      const req = httpRequest(`${base}/api/sessions/${sessionId}/attachments`, {
+        method: 'POST',
+        headers: { Authorization: practice.client.auth, 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}`, 'Content-Length': String(10 * MB) },
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="cut.pdf"\r\n\r\n`));
+      req.write(PDF);
+      req.write(CHUNK, () => setTimeout(() => req.destroy(), 50));
+    });
+    await stored;
+    // The server notices, fails the upload and removes the partial file; poll until it has.
+    await expect.poll(() => (existsSync(dir) ? readdirSync(dir).length : 0), { timeout: 10_000 }).toBe(objectsBefore);
+    expect(await t.context.models.StoredFile.count()).toBe(before);
+    await attach(t, practice.client.auth, sessionId, { data: PDF }).expect(201);
   });
 });
 

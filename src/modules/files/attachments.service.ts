@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream';
 import type { Sequelize } from 'sequelize';
 import type { DataCipher } from '../../crypto/data-cipher.js';
 import { AppError } from '../../errors/app-error.js';
@@ -55,7 +56,10 @@ export function createAttachmentsService(deps: AttachmentsDeps) {
       const fileKey = newFileKey();
       const counter = byteCounter();
       // Ciphertext only leaves the process: the store never sees the plaintext or its type.
-      await fromStorage(() => storage.put(key, whole.pipe(counter).pipe(encryptStream(fileKey, id)), { contentType: 'application/octet-stream' }));
+      // pipeline, not pipe: a failure anywhere (the client going away) reaches the store's write.
+      const ciphertext = encryptStream(fileKey, id);
+      pipeline(whole, counter, ciphertext, () => undefined);
+      await fromStorage(() => storage.put(key, ciphertext, { contentType: 'application/octet-stream' }));
       const discard = () => storage.delete([key]).catch(() => undefined); // else the orphan sweep takes it
       if (part.truncated()) {
         await discard();

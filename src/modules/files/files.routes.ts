@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { Readable } from 'node:stream';
+import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors/app-error.js';
 import { Reply, route, type RouteDefinition } from '../../http/route.js';
@@ -88,7 +88,8 @@ export function filesRoutes(services: { files: FilesService; images: ImagesServi
           throw AppError.forbidden('INVALID_UPLOAD_POLICY', 'The upload policy is missing, expired, forged or for another key or type.');
         }
         const counted = byteCounter();
-        await local.put(claims.key, part.stream.pipe(counted));
+        pipelineCallback(part.stream, counted, () => undefined); // a client going away fails the write
+        await local.put(claims.key, counted);
         if (part.truncated() || counted.bytes === 0 || counted.bytes > claims.maxBytes) {
           await local.delete([claims.key]);
           throw AppError.badRequest('UPLOAD_SIZE_OUT_OF_RANGE', `The policy allows 1 to ${claims.maxBytes} bytes.`);

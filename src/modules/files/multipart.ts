@@ -45,7 +45,12 @@ export function readFilePart(req: Request, maxBytes: number): Promise<FilePart> 
       stream.on('limit', () => {
         cut = true;
       });
+      parser.once('error', (error: Error) => stream.destroy(error));
       resolve({ filename: info.filename ?? 'file', stream, truncated: () => cut || (stream as unknown as { truncated?: boolean }).truncated === true, fields });
+    });
+    // A client that goes away mid-upload: the file stream fails, so nothing waits for it forever.
+    req.on('close', () => {
+      if (!req.complete) parser.destroy(new AppError(400, 'UPLOAD_ABORTED', 'Upload aborted', { detail: 'The request ended before the upload was complete.' }));
     });
     parser.on('error', () => {
       if (!settled) reject(AppError.badRequest('MALFORMED_MULTIPART', 'The multipart/form-data body could not be read.'));

@@ -1,4 +1,4 @@
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 
 /**
  * The first `length` bytes of a stream, and a stream of the whole (those bytes, then the
@@ -44,8 +44,7 @@ export async function peek(source: Readable, length: number): Promise<{ head: Bu
     whole.end(buffered);
   } else {
     whole.write(buffered);
-    source.on('error', (error) => whole.destroy(error));
-    source.pipe(whole);
+    pipeline(source, whole, () => undefined); // an error of the source destroys `whole` too
   }
   return { head: buffered.subarray(0, length), whole };
 }
