@@ -79,6 +79,15 @@ describe('the presigned upload and POST /api/files/register', () => {
     expect((await requestAs(t, owner).get('/api/users/me').expect(200)).body.avatarUrl).toBeNull();
   });
 
+  it('points the organization’s logoUrl at a logo its manager registered', async () => {
+    const issued = await presign(practice.manager, { target: 'orgLogo', organizationId: practice.id }).expect(201);
+    expect(issued.body.storageKey).toMatch(new RegExp(`^logos/${practice.id}/`));
+    await sendPresignedPost(t, issued.body.upload, PNG).expect(204);
+    const file = await requestAs(t, practice.manager).post('/api/files/register', { storageKey: issued.body.storageKey }).expect(200);
+    const organization = await requestAs(t, practice.client).get(`/api/organizations/${practice.id}`).expect(200);
+    expect(organization.body.logoUrl).toBe(`${t.config.publicUrl}/api/files/${file.body.id}`);
+  });
+
   it('answers every key it did not issue to this caller alike (404): traversal, absolute, foreign prefix, another user’s, reused', async () => {
     const other = await userWithToken(t);
     const issued = await presign(other).expect(201);

@@ -23,6 +23,7 @@ export interface FilesDeps {
   discard: (keys: string[]) => void;
   /** The profile stops pointing at a deleted avatar. */
   clearAvatarUrl: (userId: string, fileId: string) => Promise<void>;
+  clearLogoUrl: (organizationId: string, fileId: string) => Promise<void>;
 }
 
 /** The headers of every file answer: a download the browser neither sniffs, runs nor keeps. */
@@ -88,6 +89,7 @@ export function createFilesService(deps: FilesDeps) {
       await file.destroy();
       deps.discard([file.storageKey]);
       if (file.purpose === 'avatar' && file.uploadedBy) await deps.clearAvatarUrl(file.uploadedBy, file.id);
+      if (file.purpose === 'orgLogo' && file.organizationId) await deps.clearLogoUrl(file.organizationId, file.id);
     },
   };
 }

@@ -26,6 +26,8 @@ export interface ImagesDeps {
   usedBy: (userId: string) => Promise<number>;
   /** The profile's avatarUrl follows the registered avatar. */
   setAvatarUrl: (userId: string, fileId: string) => Promise<void>;
+  /** And the organization's logoUrl its logo. */
+  setLogoUrl: (organizationId: string, fileId: string) => Promise<void>;
   /** Called after commit with keys no longer referenced (a replaced avatar): deleted, else swept. */
   discard: (keys: string[]) => void;
 }
@@ -125,6 +127,7 @@ export function createImagesService(deps: ImagesDeps) {
       });
       if (replaced.length > 0) deps.discard(replaced);
       if (file.purpose === 'avatar') await deps.setAvatarUrl(actor.userId, file.id);
+      else await deps.setLogoUrl(file.organizationId!, file.id);
       await file.reload();
       return fileView(file, cipher, { withName: false });
     },

@@ -31,7 +31,7 @@ export function createFilesModule(
   infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config' | 'logger'>,
   deps: {
     sessions: Pick<SessionsModule, 'attachmentAccess'>;
-    organizations: Pick<OrganizationsModule, 'requireStaff'>;
+    organizations: Pick<OrganizationsModule, 'requireStaff' | 'setLogoUrl'>;
     users: Pick<UsersModule, 'accounts'>;
     storage?: ObjectStorage;
   },
@@ -39,16 +39,18 @@ export function createFilesModule(
   const { sequelize, models, cipher, config } = infra;
   const storage = deps.storage ?? createStorage(config);
   const data = createFileData({ models, cipher, storage, logger: infra.logger });
-  /** The profile's avatarUrl: the API address of the registered avatar (GET it for a signed URL). */
+  /** The profile's avatarUrl and the organization's logoUrl: the API address of the file (GET it for a signed URL). */
   const avatarUrl = (fileId: string) => `${config.publicUrl}/api/files/${fileId}`;
   const { accounts } = deps.users;
   const files = createFilesService({
     models, cipher, storage, sessions: deps.sessions, discard: data.discard,
     clearAvatarUrl: (userId, fileId) => accounts.setAvatarUrl(userId, null, { replacing: avatarUrl(fileId) }),
+    clearLogoUrl: (organizationId, fileId) => deps.organizations.setLogoUrl(organizationId, null, { replacing: avatarUrl(fileId) }),
   });
   const images = createImagesService({
     sequelize, models, cipher, storage, limits: config.files, organizations: deps.organizations, usedBy: data.usedBy, discard: data.discard,
     setAvatarUrl: (userId, fileId) => accounts.setAvatarUrl(userId, avatarUrl(fileId)),
+    setLogoUrl: (organizationId, fileId) => deps.organizations.setLogoUrl(organizationId, avatarUrl(fileId)),
   });
   const attachments = createAttachmentsService({ sequelize, models, cipher, storage, limits: config.files, sessions: deps.sessions, usedBy: data.usedBy });
   return {
