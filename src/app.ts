@@ -67,7 +67,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     recentAuthentication: (actor) => modules.auth.stepUp.require(actor), // called per request, after the modules exist
     consentGiven: (userId) => modules.consent.requireCurrent(userId),
   });
-  const modules = createModules(infra, { proxyTrust, routes: () => routes.routes });
+  const modules = createModules(infra, { proxyTrust, routes: () => routes.routes, storage: deps.storage });
   for (const warning of configurationWarnings(config)) logger.warn(warning);
 
   const app = express();

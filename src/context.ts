@@ -11,6 +11,7 @@ import { createMailer, type Mailer } from './infra/mailer.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { SharedState } from './infra/shared-state.js';
 import { defineModels, type Models } from './models/index.js';
+import type { ObjectStorage } from './modules/files/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -24,6 +25,8 @@ export interface AppDeps {
   mailer?: Mailer;
   /** How long a login session's state is trusted before it is read again. */
   sessionRecheckMs?: number;
+  /** File storage in place of the configured adapter (tests hand in one that fails). */
+  storage?: ObjectStorage;
   /** Mounted just before the 404: tests and tools add diagnostic routes here. */
   extraRoutes?: (router: Router) => void;
 }

@@ -25,6 +25,9 @@ export const MOUNTS: Mount[] = [
   { prefix: '/api/auth', routes: (m: Modules) => m.mfa.routes, tag: 'Second factors', bodyLimit: '16kb' },
   { prefix: '/api/sessions', routes: (m: Modules) => m.sessions.routes, tag: 'Counseling sessions', bodyLimit: '64kb' },
   { prefix: '/api/live', routes: (m: Modules) => m.live.routes, tag: 'Live sessions' },
+  // Attachments stream through busboy, never the JSON parser.
+  { prefix: '/api/sessions', routes: (m: Modules) => m.files.attachmentRoutes, tag: 'Files', bodyLimit: '64kb' },
+  { prefix: '/api/files', routes: (m: Modules) => m.files.routes, tag: 'Files', bodyLimit: '16kb' },
   { prefix: '/api/organizations', routes: (m: Modules) => m.organizations.routes, tag: 'Organizations', bodyLimit: '16kb' },
   { prefix: '/api/organizations', routes: (m: Modules) => m.dashboard.organizationRoutes, tag: 'Organizations' },
   { prefix: '/api/invitations', routes: (m: Modules) => m.organizations.invitationRoutes, tag: 'Organizations', bodyLimit: '16kb' },

@@ -4,6 +4,7 @@
  * once this has finished. Safe to interrupt and run again.
  */
 import { DataCipher } from '../crypto/data-cipher.js';
+import { rotateFileKeys } from '../modules/files/index.js';
 import { rotateTotpSecrets } from '../modules/mfa/index.js';
 import { rotateDataKeys } from '../modules/sessions/index.js';
 import { runCli } from './cli-context.js';
@@ -14,6 +15,8 @@ await runCli(async ({ config, models }) => {
     onBatch: (progress) => process.stdout.write(`  batch ${progress.batches}: ${progress.examined} examined, ${progress.reencrypted} re-encrypted\n`),
   });
   const totp = await rotateTotpSecrets(models, cipher);
+  const files = await rotateFileKeys(models, cipher);
+  process.stdout.write(`  attachment keys and names: ${files.examined} examined, ${files.reencrypted} re-encrypted\n`);
   process.stdout.write(`  authenticator-app secrets: ${totp.examined} examined, ${totp.reencrypted} re-encrypted\n`);
   process.stdout.write(`done: ${result.examined} encrypted values examined, ${result.reencrypted} re-encrypted under key ${cipher.currentKeyId}\n`);
 });

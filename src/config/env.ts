@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ROLES, type Role } from '../models/user.model.js';
 import { resolveDevSecrets } from './dev-secrets.js';
@@ -14,6 +15,8 @@ const SECRET_VARIABLES = [
   'METRICS_TOKEN',
   'SMTP_URL',
   'SENTRY_DSN',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
 ] as const;
 
 /** Values copied from docs and examples; a production secret must never be one of them. */
@@ -123,6 +126,19 @@ const envSchema = z.object({
   JOBS_INTERVAL_S: nonNegativeInt.default(3600).describe('how often retention jobs run; 0 turns them off'),
   SESSION_DATA_RETENTION_DAYS: positiveInt.default(365),
   SECURITY_EVENT_RETENTION_DAYS: positiveInt.default(90),
+  STORAGE_DRIVER: z.enum(['local', 's3']).optional().describe('where files live: s3 when S3_BUCKET is set, else a directory under DATA_DIR'),
+  STORAGE_LOCAL_ALLOWED: booleanFlag.default(false).describe('production refuses the local directory (PaaS disks are ephemeral) unless this is true'),
+  S3_BUCKET: optionalText.pipe(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name such as confidant-files').optional()),
+  S3_REGION: z.string().trim().min(1).default('us-east-1'),
+  S3_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()).describe('an S3-compatible endpoint (MinIO, R2, B2); unset = AWS'),
+  S3_FORCE_PATH_STYLE: booleanFlag.default(false),
+  S3_ACCESS_KEY_ID: optionalText,
+  S3_SECRET_ACCESS_KEY: optionalText,
+  S3_SSE: z.enum(['AES256', 'aws:kms']).default('AES256').describe('server-side encryption requested on every write'),
+  S3_SSE_KMS_KEY_ID: optionalText,
+  FILE_ATTACHMENT_MAX_MB: wholeNumber(1, 1024).default(50).describe('largest counseling attachment'),
+  FILE_IMAGE_MAX_KB: wholeNumber(1, 20_480).default(2048).describe('largest avatar or logo'),
+  FILE_QUOTA_MB: wholeNumber(1, 1_048_576).default(500).describe("a person's storage quota across their uploads"),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   LOG_FORMAT: z.enum(['dev', 'json']).optional(),
   GIT_COMMIT: optionalText,
@@ -260,6 +276,19 @@ function webauthnSettings(raw: RawEnv, origins: string[]) {
   return { rpId, rpName: 'Confidant', origins: [...new Set(allowed)] };
 }
 
+function storageDriver(raw: RawEnv): 'local' | 's3' {
+  return raw.STORAGE_DRIVER ?? (raw.S3_BUCKET ? 's3' : 'local');
+}
+
+function storageProblems(raw: RawEnv): string[] {
+  if (storageDriver(raw) !== 's3') return [];
+  const problems: string[] = [];
+  if (!raw.S3_BUCKET) problems.push('STORAGE_DRIVER=s3 needs S3_BUCKET');
+  if (Boolean(raw.S3_ACCESS_KEY_ID) !== Boolean(raw.S3_SECRET_ACCESS_KEY)) problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or neither, for the default credential chain)');
+  if (raw.S3_SSE_KMS_KEY_ID && raw.S3_SSE !== 'aws:kms') problems.push('S3_SSE_KMS_KEY_ID needs S3_SSE=aws:kms');
+  return problems;
+}
+
 function productionProblems(raw: RawEnv, origins: string[]): string[] {
   const problems: string[] = [];
   if (!raw.DATABASE_URL) problems.push('DATABASE_URL is required in production');
@@ -272,6 +301,9 @@ function productionProblems(raw: RawEnv, origins: string[]): string[] {
   }
   if (raw.AUTH_SECRET && raw.AUTH_SECRET === raw.DATA_ENCRYPTION_KEY) {
     problems.push('AUTH_SECRET and DATA_ENCRYPTION_KEY must differ');
+  }
+  if (storageDriver(raw) === 'local' && !raw.STORAGE_LOCAL_ALLOWED) {
+    problems.push('file storage: set S3_BUCKET (a PaaS disk is ephemeral), or STORAGE_LOCAL_ALLOWED=true for a persistent volume');
   }
   return problems;
 }
@@ -376,6 +408,24 @@ function buildConfig(
       authTimeoutMs: raw.LIVE_AUTH_TIMEOUT_MS,
       heartbeatMs: raw.LIVE_HEARTBEAT_S * 1000,
     },
+    storage: {
+      driver: storageDriver(raw),
+      localDir: join(raw.DATA_DIR, 'files'),
+      s3: {
+        bucket: raw.S3_BUCKET ?? '',
+        region: raw.S3_REGION,
+        endpoint: raw.S3_ENDPOINT,
+        forcePathStyle: raw.S3_FORCE_PATH_STYLE,
+        credentials: raw.S3_ACCESS_KEY_ID && raw.S3_SECRET_ACCESS_KEY ? { accessKeyId: raw.S3_ACCESS_KEY_ID, secretAccessKey: raw.S3_SECRET_ACCESS_KEY } : undefined,
+        sse: raw.S3_SSE,
+        kmsKeyId: raw.S3_SSE_KMS_KEY_ID,
+      },
+    },
+    files: {
+      attachmentMaxBytes: raw.FILE_ATTACHMENT_MAX_MB * 1_048_576,
+      imageMaxBytes: raw.FILE_IMAGE_MAX_KB * 1024,
+      quotaBytes: raw.FILE_QUOTA_MB * 1_048_576,
+    },
     jobsIntervalMs: raw.JOBS_INTERVAL_S * 1000,
     retention: {
       sessionDataDays: raw.SESSION_DATA_RETENTION_DAYS,
@@ -404,7 +454,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = origins
     .filter((origin) => !ORIGIN_PATTERN.test(origin))
     .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
-  problems.push(...sessionLifetimeProblems(raw));
+  problems.push(...sessionLifetimeProblems(raw), ...storageProblems(raw));
   const mfaRoles = mfaRequiredRoles(raw, problems);
   const providers = oidcProviders(env, raw, problems);
   const consentDocs = consentDocuments(raw, problems);

@@ -11,7 +11,7 @@ export type RetentionJob = (now: Date) => Promise<number>;
  * SESSION_DATA_RETENTION_DAYS, security events past their retention), and the idempotency
  * keys that every module's idempotent writes share.
  */
-export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents' | 'organizations' | 'mfa' | 'passwordless'>): Record<string, RetentionJob> {
+export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents' | 'organizations' | 'mfa' | 'passwordless' | 'files'>): Record<string, RetentionJob> {
   return {
     ...modules.auth.retentionJobs,
     ...modules.mfa.retentionJobs,
@@ -20,5 +20,6 @@ export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Module
     ...modules.sessions.retentionJobs,
     ...modules.organizations.retentionJobs,
     ...modules.securityEvents.retentionJobs,
+    ...modules.files.retentionJobs,
   };
 }

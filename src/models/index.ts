@@ -21,6 +21,7 @@ import { defineSessionAccessGrant } from './session-access-grant.model.js';
 import { defineSessionEntry } from './session-entry.model.js';
 import { defineSessionFeedback } from './session-feedback.model.js';
 import { defineSigningKey } from './signing-key.model.js';
+import { defineStoredFile } from './stored-file.model.js';
 import { defineTotpFactor } from './totp-factor.model.js';
 import { defineUserPreferences } from './user-preferences.model.js';
 import { defineUser } from './user.model.js';
@@ -60,6 +61,8 @@ export function defineModels(sequelize: Sequelize) {
   const OidcFlow = defineOidcFlow(sequelize);
   // What each person has accepted (the consent module).
   const ConsentRecord = defineConsentRecord(sequelize);
+  // Avatars, logos and counseling attachments (the files module).
+  const StoredFile = defineStoredFile(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -94,6 +97,7 @@ export function defineModels(sequelize: Sequelize) {
     OidcIdentity,
     OidcFlow,
     ConsentRecord,
+    StoredFile,
   };
 }
 

@@ -4,6 +4,8 @@ export interface OrganizationModel extends Model<InferAttributes<OrganizationMod
   id: CreationOptional<string>;
   name: string;
   slug: string;
+  /** The API address of the registered logo (the files module sets it). */
+  logoUrl: CreationOptional<string | null>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
 }
@@ -15,6 +17,7 @@ export function defineOrganization(sequelize: Sequelize) {
       id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
       name: { type: DataTypes.STRING(100), allowNull: false },
       slug: { type: DataTypes.STRING(50), allowNull: false, unique: true },
+      logoUrl: { type: DataTypes.STRING(2048), allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },

@@ -6,6 +6,7 @@ import { createAuthModule } from './auth/index.js';
 import { createConsentModule } from './consent/index.js';
 import { createDashboardModule } from './dashboard/index.js';
 import { createDocsModule } from './docs/index.js';
+import { createFilesModule, type ObjectStorage } from './files/index.js';
 import { createHealthModule } from './health/index.js';
 import { createLiveModule } from './live/index.js';
 import { createMetricsModule } from './metrics/index.js';
@@ -19,7 +20,7 @@ import { createSessionsModule } from './sessions/index.js';
 import { createUsersModule } from './users/index.js';
 
 /** The modules and what each may call of the others: a module is built from infra and the exports it names. */
-export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[] }) {
+export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[]; storage?: ObjectStorage }) {
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
   const consent = createConsentModule(infra, { securityEvents });
@@ -29,7 +30,8 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents, consent });
   const live = createLiveModule(infra, { auth, sessions, organizations, securityEvents });
-  const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust });
+  const files = createFilesModule(infra, { sessions, organizations, users, storage: pipeline.storage });
+  const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust, storage: files.ping });
   return {
     securityEvents,
     users,
@@ -40,8 +42,9 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     organizations,
     sessions,
     live,
+    files,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, passwordless, sessions, securityEvents, organizations, consent }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, passwordless, sessions, securityEvents, organizations, consent, files }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),

@@ -691,6 +691,7 @@ describe.skipIf(!process.env.DATABASE_URL)('production without SMTP_URL', () => 
       env: {
         ...LENIENT_LIMITS,
         NODE_ENV: 'production',
+        STORAGE_LOCAL_ALLOWED: 'true',
         APP_URL,
         CORS_ORIGINS: APP_URL,
         PUBLIC_URL: 'https://api.example.test',

@@ -92,6 +92,7 @@ describe('POST /api/auth/login', () => {
     it('marks the refresh cookie Secure in production, under the __Secure- name', async () => {
       const config = loadConfig({
         NODE_ENV: 'production',
+        STORAGE_LOCAL_ALLOWED: 'true',
         DATABASE_URL: t.config.database.url ?? 'postgres://unused@127.0.0.1:1/unused', // the app below uses the test database
         CORS_ORIGINS: 'https://app.example.com',
         PUBLIC_URL: 'https://api.example.com',

@@ -401,6 +401,7 @@ describe('cookie names in production (__Secure- prefix)', () => {
   beforeAll(() => {
     const config = loadConfig({
       NODE_ENV: 'production',
+      STORAGE_LOCAL_ALLOWED: 'true',
       DATABASE_URL: t.config.database.url ?? 'postgres://unused@127.0.0.1:1/unused', // the app below uses the test database
       CORS_ORIGINS: PROD_ORIGIN,
       PUBLIC_URL: 'https://api.example.com',

@@ -9,6 +9,7 @@ import type { Role } from '../../src/models/user.model.js';
 import { MOUNTS } from '../../src/routes.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
+import { attach, multipart, PDF, PNG, sendPresignedPost } from '../helpers/files.js';
 import { enrolTotp, nextTotpCode, totpCode } from '../helpers/mfa.js';
 import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
 import { SoftAuthenticator } from '../helpers/webauthn.js';
@@ -73,6 +74,8 @@ let spare: TestUser;
 let orgA: string;
 /** The one shared session, only read by the matrix: client's, with counselor, in practice A. */
 let shared: string;
+/** An attachment of the shared session, uploaded by the client. */
+let sharedFile: string;
 /** Admin PATCH target: `{ disabled: false }` on an enabled user changes nothing. */
 let target: TestUser;
 
@@ -124,6 +127,11 @@ const onSession = (suffix: string, options: { fresh?: SessionStatus; body?: obje
     const id = options.fresh ? await counselingSession(options.fresh) : shared;
     return { path: `/api/sessions/${id}${suffix}`, body: options.body };
   };
+/** A multipart upload body, sent as a Buffer with its boundary. */
+const upload = (path: string) => async (): Promise<Call> => {
+  const { body, contentType } = multipart([{ name: 'file', filename: 'matrix.pdf', data: PDF, contentType: 'application/pdf' }]);
+  return { path, body, headers: { 'Content-Type': contentType } };
+};
 const inA = (suffix: string, body?: object) => async (): Promise<Call> => ({ path: `/api/organizations/${orgA}${suffix}`, body });
 const memberOf = (actor: ActorName) => (actor === 'anonymous' ? undefined : who[actor]);
 const authenticator = new SoftAuthenticator('http://localhost:5173');
@@ -271,6 +279,32 @@ const MATRIX: Record<string, Row> = {
   // A WebSocket endpoint: a plain GET is 426 for everyone; who may follow what over the socket is test/api/live.test.ts.
   'GET /api/live':                      row([426, 426, 426, 426, 426, 426, 426, 426, 426, 426], fixed('/api/live')),
 
+  // Files: attachments follow the session's need-to-know rule; images are the caller's own.
+  'POST /api/sessions/:id/attachments': row([401, 201, 201, 404, 403, 403, 403, 404, 404, 403], async () => upload(`/api/sessions/${await counselingSession('active')}/attachments`)()),
+  'GET /api/sessions/:id/attachments':  row([401, 200, 200, 404, 200, 200, 200, 404, 404, 200], onSession('/attachments')),
+  'POST /api/files/presign':            row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], fixed('/api/files/presign', { target: 'avatar', contentType: 'image/png', size: PNG.length })),
+  // Each caller registers an avatar they were issued and uploaded.
+  'POST /api/files/register':           row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) => {
+    const member = memberOf(actor);
+    if (!member) return { path: '/api/files/register', body: { storageKey: `avatars/${randomUUID()}/${randomUUID()}.png` } };
+    const issued = await request(t.app).post('/api/files/presign').set('Authorization', member.auth).send({ target: 'avatar', contentType: 'image/png', size: PNG.length }).expect(201);
+    await sendPresignedPost(t, issued.body.upload, PNG).expect(204);
+    return { path: '/api/files/register', body: { storageKey: issued.body.storageKey } };
+  }),
+  'GET /api/files/:fileId':             row([401, 200, 200, 404, 200, 200, 200, 404, 404, 200], async () => ({ path: `/api/files/${sharedFile}` })),
+  'GET /api/files/:fileId/stream':      row([401, 200, 200, 404, 403, 403, 403, 404, 404, 403], async () => ({ path: `/api/files/${sharedFile}/stream` })),
+  // A fresh attachment of the counselor's: the uploader, the session's client and a platform admin delete it.
+  'DELETE /api/files/:fileId':          row([401, 204, 204, 404, 403, 403, 403, 404, 404, 204], async () => {
+    const res = await attach(t, who.counselor.auth, shared, { data: PDF }).expect(201);
+    return { path: `/api/files/${res.body.id}` };
+  }),
+  // The local adapter's endpoints: the signed policy or URL is the credential, whoever sends it.
+  'POST /api/files/local/uploads':      row([403, 403, 403, 403, 403, 403, 403, 403, 403, 403], async () => {
+    const { body, contentType } = multipart([{ name: 'key', value: 'avatars/x/y.png' }, { name: 'policy', value: 'forged.policy' }, { name: 'file', filename: 'a.png', data: PNG }]);
+    return { path: '/api/files/local/uploads', body, headers: { 'Content-Type': contentType } };
+  }),
+  'GET /api/files/local/objects/:token': row([403, 403, 403, 403, 403, 403, 403, 403, 403, 403], fixed('/api/files/local/objects/forged.token')),
+
   'POST /api/organizations':            row([401, 201, 201, 201, 201, 201, 201, 201, 201, 201], async () => ({ path: '/api/organizations', body: { name: 'Matrix Practice', slug: `matrix-${randomUUID().slice(0, 8)}` } })),
   'GET /api/organizations':             row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/organizations')),
   'GET /api/organizations/:id':         row([401, 200, 200, 200, 200, 200, 200, 404, 404, 200], inA('')),
@@ -364,6 +398,7 @@ beforeAll(async () => {
   await make.member((await make.organization({ name: 'Practice B' })).id, who.outsider.user.id, 'owner');
   await make.care(orgA, who.counselor.user.id, who.client.user.id);
   shared = await counselingSession('active');
+  sharedFile = (await attach(t, who.client.auth, shared, { data: PDF, filename: 'matrix.pdf' }).expect(201)).body.id;
 });
 afterAll(() => t.close());
 
@@ -572,6 +607,8 @@ describe('mass assignment', () => {
     'POST /api/sessions': { topic: 'planted' },
     'POST /api/sessions/:id/entries': { kind: 'note', text: 'planted' },
     'POST /api/sessions/:id/feedback': { rating: 4 },
+    'POST /api/files/presign': { target: 'avatar', contentType: 'image/png', size: 100 },
+    'POST /api/files/register': { storageKey: 'avatars/planted' },
     'POST /api/organizations': { name: 'Planted', slug: 'planted' },
     'PATCH /api/organizations/:id': { name: 'Planted' },
     'PATCH /api/organizations/:id/members/:userId': { role: 'client' },
@@ -608,6 +645,8 @@ describe('mass assignment', () => {
     'PATCH /api/organizations/:id/members/:userId': ['role'],
     'POST /api/organizations/:id/invitations': ['role'],
     'PATCH /api/admin/users/:id': ['role'],
+    // An organization's logo names its organization (and the caller must run it).
+    'POST /api/files/presign': ['organizationId'],
   };
   const PLANTED = { role: 'admin', organizationId: randomUUID(), ownerId: randomUUID(), userId: randomUUID() };
   const withBodies = () => t.routes.routes.filter((route) => route.spec.request?.body).map((route) => `${route.method} ${route.path}`);

@@ -10,9 +10,9 @@ import { userWithToken } from '../helpers/users.js';
  * a code and a request id, never a 5xx, and nothing written.
  */
 
-const DOMAIN_PREFIXES = ['/api/sessions', '/api/organizations', '/api/invitations', '/api/dashboard', '/api/users', '/api/admin'];
+const DOMAIN_PREFIXES = ['/api/sessions', '/api/files', '/api/organizations', '/api/invitations', '/api/dashboard', '/api/users', '/api/admin'];
 /** Tables a domain request may write; security events and locks are written in the background. */
-const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships', 'session_access_grants', 'consent_records'];
+const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships', 'session_access_grants', 'consent_records', 'stored_files'];
 
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 type Who = 'client' | 'admin';
@@ -51,6 +51,9 @@ const FORM = { type: 'application/x-www-form-urlencoded', data: 'topic=hello' };
 const LONG = 'x'.repeat(10_001);
 const sessionPath = (suffix = '') => () => `/api/sessions/${active}${suffix}`;
 const ORG = randomUUID();
+const multipartOf = (body: string) => ({ type: 'multipart/form-data; boundary=XB', data: body.replace(/\n/g, '\r\n') });
+const NO_FILE_PART = multipartOf('--XB\nContent-Disposition: form-data; name="note"\n\nhello\n--XB--\n');
+const NOT_MULTIPART = multipartOf('this is not a multipart body at all');
 const orgPath = (suffix = '') => () => `/api/organizations/${ORG}${suffix}`;
 
 // prettier-ignore
@@ -227,6 +230,34 @@ const CASES: Case[] = [
   { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'a reason under 10 characters', status: 400, path: () => `/api/admin/sessions/${active}/access`, body: { reason: 'because' } },
   { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'a reason over 500 characters', status: 400, path: () => `/api/admin/sessions/${active}/access`, body: { reason: 'x'.repeat(501) } },
   { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'a malformed id', status: 400, path: () => '/api/admin/sessions/abc/access', body: { reason: 'a long enough reason' } },
+  // Files
+  { route: 'POST /api/sessions/:id/attachments', what: 'a malformed id', status: 400, path: () => '/api/sessions/abc/attachments', raw: NO_FILE_PART },
+  { route: 'POST /api/sessions/:id/attachments', what: 'a JSON body', status: 400, path: sessionPath('/attachments'), body: { file: 'aGVsbG8=' } },
+  { route: 'POST /api/sessions/:id/attachments', what: 'a form without a file part', status: 400, path: sessionPath('/attachments'), raw: NO_FILE_PART },
+  { route: 'POST /api/sessions/:id/attachments', what: 'a body that is not multipart inside', status: 400, path: sessionPath('/attachments'), raw: NOT_MULTIPART },
+  { route: 'POST /api/sessions/:id/attachments', what: 'an unknown session', status: 404, path: () => `/api/sessions/${randomUUID()}/attachments`, raw: NO_FILE_PART },
+  { route: 'GET /api/sessions/:id/attachments', what: 'a malformed id', status: 400, path: () => '/api/sessions/abc/attachments' },
+  { route: 'GET /api/sessions/:id/attachments', what: 'an unknown session', status: 404, path: () => `/api/sessions/${randomUUID()}/attachments` },
+  { route: 'POST /api/files/presign', what: 'an unknown target', status: 400, path: () => '/api/files/presign', body: { target: 'banner', contentType: 'image/png', size: 10 } },
+  { route: 'POST /api/files/presign', what: 'size 0', status: 400, path: () => '/api/files/presign', body: { target: 'avatar', contentType: 'image/png', size: 0 } },
+  { route: 'POST /api/files/presign', what: 'size as a string', status: 400, path: () => '/api/files/presign', body: { target: 'avatar', contentType: 'image/png', size: '10' } },
+  { route: 'POST /api/files/presign', what: 'a client-chosen key', status: 400, path: () => '/api/files/presign', body: { target: 'avatar', contentType: 'image/png', size: 10, key: '../../etc/passwd' } },
+  { route: 'POST /api/files/presign', what: 'an SVG', status: 415, path: () => '/api/files/presign', body: { target: 'avatar', contentType: 'image/svg+xml', size: 10 } },
+  { route: 'POST /api/files/presign', what: 'organizationId not a uuid', status: 400, path: () => '/api/files/presign', body: { target: 'orgLogo', organizationId: '../x', contentType: 'image/png', size: 10 } },
+  { route: 'POST /api/files/presign', what: 'a text/plain body', status: 415, path: () => '/api/files/presign', raw: PLAIN },
+  { route: 'POST /api/files/register', what: 'no storageKey', status: 400, path: () => '/api/files/register', body: {} },
+  { route: 'POST /api/files/register', what: 'storageKey a number', status: 400, path: () => '/api/files/register', body: { storageKey: 5 } },
+  { route: 'POST /api/files/register', what: 'a traversal key', status: 404, path: () => '/api/files/register', body: { storageKey: '../avatars/x.png' } },
+  { route: 'POST /api/files/register', what: 'an absolute key', status: 404, path: () => '/api/files/register', body: { storageKey: '/etc/passwd' } },
+  { route: 'GET /api/files/:fileId', what: 'a malformed id', status: 400, path: () => '/api/files/..%2F..%2Fetc' },
+  { route: 'GET /api/files/:fileId', what: 'an unknown file', status: 404, path: () => `/api/files/${randomUUID()}` },
+  { route: 'GET /api/files/:fileId/stream', what: 'a malformed id', status: 400, path: () => '/api/files/abc/stream' },
+  { route: 'GET /api/files/:fileId/stream', what: 'an unknown file', status: 404, path: () => `/api/files/${randomUUID()}/stream` },
+  { route: 'DELETE /api/files/:fileId', what: 'a malformed id', status: 400, path: () => '/api/files/abc' },
+  { route: 'POST /api/files/local/uploads', what: 'a JSON body', status: 400, path: () => '/api/files/local/uploads', body: { key: 'avatars/x.png' } },
+  { route: 'POST /api/files/local/uploads', what: 'a form without a policy', status: 400, path: () => '/api/files/local/uploads', raw: NO_FILE_PART },
+  { route: 'GET /api/files/local/objects/:token', what: 'a malformed token', status: 400, path: () => '/api/files/local/objects/abc' },
+  { route: 'GET /api/files/local/objects/:token', what: 'a forged token', status: 403, path: () => '/api/files/local/objects/eyJrZXkiOiIuLi8uLi9ldGMvcGFzc3dkIn0.AAAA' },
   { route: 'POST /api/admin/sessions/:id/access', who: 'admin', what: 'an unknown session', status: 404, path: () => `/api/admin/sessions/${randomUUID()}/access`, body: { reason: 'a long enough reason' } },
 ];
 

@@ -152,7 +152,7 @@ describe('withdrawing consent (DELETE /api/users/me/consents/:document)', () => 
     const view = await request(t.app).get('/api/users/me/consents').set('Authorization', client.auth).expect(200);
     expect(view.body.outstanding).toEqual([]);
     expect(view.body.documents[2]).toMatchObject({ document: 'health_data_processing', state: 'withdrawn', acceptedVersion: null });
-    // Nothing new: not by the client, not by their counselor, no new session, no feedback.
+    // Nothing new: not by the client, not by their counselor, no new session, no attachment, no feedback.
     for (const [auth, path, body] of [
       [client.auth, `/api/sessions/${session.body.id}/entries`, entry],
       [counselorAuth, `/api/sessions/${session.body.id}/entries`, { kind: 'note', text: 'About the client.' }],
@@ -161,6 +161,9 @@ describe('withdrawing consent (DELETE /api/users/me/consents/:document)', () => 
       const res = await request(t.app).post(path).set('Authorization', auth).send(body).expect(409);
       expect(res.body.code).toBe('HEALTH_DATA_CONSENT_WITHDRAWN');
     }
+    const attachment = await request(t.app).post(`/api/sessions/${session.body.id}/attachments`).set('Authorization', client.auth).attach('file', Buffer.from('My homework.\n'), 'homework.txt').expect(409);
+    expect(attachment.body.code).toBe('HEALTH_DATA_CONSENT_WITHDRAWN');
+    expect(await t.context.models.StoredFile.count({ where: { sessionId: session.body.id } })).toBe(0);
     await request(t.app).post(`/api/sessions/${session.body.id}/end`).set('Authorization', client.auth).expect(200);
     const feedback = await request(t.app).post(`/api/sessions/${session.body.id}/feedback`).set('Authorization', client.auth).send({ rating: 5, comment: 'Thanks' }).expect(409);
     expect(feedback.body.code).toBe('HEALTH_DATA_CONSENT_WITHDRAWN');

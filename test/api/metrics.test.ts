@@ -74,6 +74,7 @@ describe('GET /metrics in production without a token configured', () => {
   it('is refused to anonymous callers and to made-up tokens', async () => {
     const config = loadConfig({
       NODE_ENV: 'production',
+      STORAGE_LOCAL_ALLOWED: 'true',
       ...LENIENT_LIMITS,
       DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused', // the app below runs on the test database
       CORS_ORIGINS: 'https://app.example.com',

@@ -35,7 +35,7 @@ describe('POST /api/organizations', () => {
 
     const res = await as(founder).post('/api/organizations', { name: '  Harbor Counseling ', slug: wanted }).expect(201);
 
-    expect(res.body).toEqual({ id: expect.any(String), name: 'Harbor Counseling', slug: wanted, role: 'owner', createdAt: expect.any(String) });
+    expect(res.body).toEqual({ id: expect.any(String), name: 'Harbor Counseling', slug: wanted, logoUrl: null, role: 'owner', createdAt: expect.any(String) });
     expect(await roleOf(res.body.id, founder.user.id)).toBe('owner');
     const [event] = await eventsOf({ type: 'org_created', organizationId: res.body.id });
     expect(event).toMatchObject({ userId: founder.user.id, metadata: { slug: wanted } });

@@ -30,6 +30,7 @@ function appWith(env: Record<string, string>): Express {
 function productionApp(env: Record<string, string> = {}): Express {
   return appWith({
     NODE_ENV: 'production',
+    STORAGE_LOCAL_ALLOWED: 'true',
     DATABASE_URL: t.config.database.url ?? 'postgres://unused@127.0.0.1:1/unused',
     CORS_ORIGINS: 'https://app.example.com',
     AUTH_SECRET: randomBytes(32).toString('hex'),

@@ -105,6 +105,7 @@ describe.skipIf(!postgresUrl)('production started before npm run db:migrate', ()
     cleanups.push(() => database.drop());
     const server = await start({
       NODE_ENV: 'production',
+      STORAGE_LOCAL_ALLOWED: 'true',
       HOST: '127.0.0.1',
       CORS_ORIGINS: 'https://app.example.com',
       ...database.env,
@@ -176,6 +177,7 @@ describe('database unreachable at start', () => {
   it('stays up: /health is 200, /health/ready is 503, and it keeps retrying', async () => {
     const server = await start({
       NODE_ENV: 'production',
+      STORAGE_LOCAL_ALLOWED: 'true',
       HOST: '127.0.0.1',
       DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
       CORS_ORIGINS: 'https://app.example.com',

@@ -31,10 +31,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
+    // Files (the local storage adapter) live under DATA_DIR: a directory of its own here too.
+    const dataDir = mkdtempSync(join(tmpdir(), 'confidant-test-'));
     return {
-      env: { DATABASE_URL: withDatabase(postgresUrl, name) },
+      env: { DATABASE_URL: withDatabase(postgresUrl, name), DATA_DIR: dataDir },
       dialect: 'postgres',
       async drop() {
+        rmSync(dataDir, { recursive: true, force: true });
         const client = new pg.Client({ connectionString: postgresUrl });
         await client.connect();
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -26,6 +26,7 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
 function production(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   return {
     NODE_ENV: 'production',
+    STORAGE_LOCAL_ALLOWED: 'true',
     DATA_DIR: dataDir,
     DATABASE_URL: 'postgres://confidant@db.internal:5432/confidant',
     CORS_ORIGINS: 'https://app.example.com',

@@ -222,6 +222,7 @@ describe('.env.example', () => {
     const start = () =>
       loadConfig({
         NODE_ENV: 'production',
+        STORAGE_LOCAL_ALLOWED: 'true',
         DATABASE_URL: 'postgres://app@127.0.0.1:5432/confidant',
         CORS_ORIGINS: 'https://app.example.com',
         AUTH_SECRET: value('AUTH_SECRET'),
@@ -351,6 +352,7 @@ describe('the built server', () => {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? tmpdir(),
         NODE_ENV: 'production',
+        STORAGE_LOCAL_ALLOWED: 'true',
         DATABASE_URL: database.env.DATABASE_URL,
         CORS_ORIGINS: 'https://app.example.com',
         AUTH_SECRET: 'a'.repeat(20) + 'test-auth-secret-of-40-bytes',

@@ -10,6 +10,7 @@ export const readinessResponse = z.strictObject({
   checks: z.strictObject({
     database: check,
     redis: check.optional(),
+    storage: check.optional(),
     schema: z.strictObject({ status: z.literal('down'), pendingMigrations: z.array(z.string()), fix: z.string() }).optional(),
   }),
   proxyTrust: z.strictObject({

@@ -19,6 +19,8 @@ export interface HealthDeps {
   shared?: SharedState;
   lifecycle: Lifecycle;
   proxyTrust: ProxyTrustCheck;
+  /** File storage (the bucket): its loss degrades the service (no uploads or downloads) but does not stop it. */
+  storage?: () => Promise<void>;
   commit: string;
   dbTimeoutMs: number;
   logger: Logger;
@@ -43,20 +45,22 @@ export function createHealthService(deps: HealthDeps) {
     },
 
     async readiness() {
-      const [database, redis] = await Promise.all([
+      const [database, redis, storage] = await Promise.all([
         timed(() => pingDatabase(deps.sequelize, deps.dbTimeoutMs)),
         deps.shared ? timed(() => deps.shared!.ping(deps.dbTimeoutMs)) : undefined,
+        deps.storage ? timed(deps.storage) : undefined,
       ]);
       changes.observe('database', database.status === 'up', database.error);
       if (redis) changes.observe('redis', redis.status === 'up', redis.error);
+      if (storage) changes.observe('storage', storage.status === 'up', storage.error);
       const pending = deps.lifecycle.pendingMigrations;
       const schema = pending.length > 0 ? { status: 'down' as const, pendingMigrations: pending, fix: 'npm run db:migrate' } : undefined;
       const ready = deps.lifecycle.accepting && database.status === 'up';
       return {
         ready,
-        status: !ready ? ('unavailable' as const) : redis?.status === 'down' ? ('degraded' as const) : ('ready' as const),
+        status: !ready ? ('unavailable' as const) : redis?.status === 'down' || storage?.status === 'down' ? ('degraded' as const) : ('ready' as const),
         phase: deps.lifecycle.phase,
-        checks: { database, ...(redis && { redis }), ...(schema && { schema }) },
+        checks: { database, ...(redis && { redis }), ...(storage && { storage }), ...(schema && { schema }) },
         proxyTrust: deps.proxyTrust.report(),
       };
     },

@@ -49,6 +49,10 @@ export function createOrganizationsModule(
     /** For an organization's dashboard: its staff (or a platform admin) only; outsiders get 404. */
     requireStaff: (caller: Caller, organizationId: string) => access.require(caller, organizationId, STAFF_ROLES, { platformAdmin: true }),
     counts: data.counts,
+    /** The files module points the logo at a registered file (`replacing`: only while it still shows that one). */
+    async setLogoUrl(organizationId: string, logoUrl: string | null, options: { replacing?: string } = {}): Promise<void> {
+      await models.Organization.update({ logoUrl }, { where: { id: organizationId, ...(options.replacing !== undefined && { logoUrl: options.replacing }) } });
+    },
     /** The GDPR export and account deletion. */
     data: { exportFor: data.exportFor, assertMayLeave: data.assertMayLeave, releaseAccount: data.releaseAccount },
     retentionJobs: {

@@ -6,7 +6,7 @@ import type { OrganizationModel } from '../../models/organization.model.js';
 import type { careResponse, invitationResponse, memberResponse, organizationResponse } from './organizations.schemas.js';
 
 export function organizationView(organization: OrganizationModel, role: OrgRole | null): z.input<typeof organizationResponse> {
-  return { id: organization.id, name: organization.name, slug: organization.slug, role, createdAt: organization.createdAt.toISOString() };
+  return { id: organization.id, name: organization.name, slug: organization.slug, logoUrl: organization.logoUrl ?? null, role, createdAt: organization.createdAt.toISOString() };
 }
 
 export function memberView(membership: MembershipModel, person: { name: string; email: string } | undefined): z.input<typeof memberResponse> {

@@ -57,6 +57,8 @@ export const organizationResponse = z.strictObject({
   id,
   name: z.string(),
   slug: z.string(),
+  /** GET it (signed in) for a short-lived URL of the logo; null without one. */
+  logoUrl: z.string().nullable(),
   /** The caller's role in it; null for a platform admin who is not a member. */
   role: orgRole.nullable(),
   createdAt: isoTime,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loginSessionResponse } from '../auth/index.js';
 import { consentExport } from '../consent/index.js';
+import { fileResponse } from '../files/index.js';
 import { secondFactorsExport } from '../mfa/index.js';
 import { organizationDataResponse } from '../organizations/index.js';
 import { identitiesResponse } from '../passwordless/index.js';
@@ -23,6 +24,8 @@ export const exportResponse = z.strictObject({
   /** The OpenID provider identities that sign in to the account. */
   identities: identitiesResponse.shape.items,
   counselingSessions: z.array(exportedSessionResponse),
+  /** What the person uploaded and the attachments of their sessions: metadata and the API path of the bytes. */
+  files: z.array(fileResponse),
   counseledSessions: z.strictObject({ count: z.number().int() }).optional(),
   organizations: organizationDataResponse,
   consents: consentExport,

@@ -4,6 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { AuthModule } from '../auth/index.js';
 import type { ConsentModule } from '../consent/index.js';
+import type { FilesModule } from '../files/index.js';
 import type { MfaModule } from '../mfa/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { PasswordlessModule } from '../passwordless/index.js';
@@ -22,6 +23,7 @@ export interface PrivacyDeps {
   securityEvents: SecurityEventsModule;
   organizations: Pick<OrganizationsModule, 'data'>;
   consent: Pick<ConsentModule, 'history'>;
+  files: Pick<FilesModule, 'data'>;
 }
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -41,6 +43,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
 
     async exportAll(userId: string, meta: RequestMeta) {
       const profile = await users.profile(userId);
+      const counselingSessions = await sessions.data.exportFor(userId);
       const document = {
         format: 'confidant-export' as const,
         version: EXPORT_FORMAT_VERSION,
@@ -50,7 +53,8 @@ export function createPrivacyService(deps: PrivacyDeps) {
         loginSessions: await auth.loginSessionsForExport(userId),
         secondFactors: await deps.mfa.factors.exportFor(userId),
         identities: await deps.passwordless.identitiesOf(userId),
-        counselingSessions: await sessions.data.exportFor(userId),
+        counselingSessions,
+        files: await deps.files.data.exportFor(userId, counselingSessions.map((session) => session.id)),
         ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
         organizations: await organizations.data.exportFor(userId, profile.email),
         consents: await deps.consent.history(userId),
@@ -77,11 +81,15 @@ export function createPrivacyService(deps: PrivacyDeps) {
       await organizations.data.assertMayLeave(userId); // 409 LAST_OWNER before anything ends
       await events.flush(); // this user's queued events are written (and scrubbed) with the rest
       await auth.endSessions({ userId }, 'account_deleted');
-      await deps.sequelize.transaction(async (transaction) => {
+      const ownSessions = await sessions.data.idsOf(userId);
+      const objects = await deps.sequelize.transaction(async (transaction) => {
+        const keys = await deps.files.data.releaseAccount(userId, ownSessions, transaction);
         await organizations.data.releaseAccount(userId, transaction);
         await securityEvents.scrubUser(userId, { transaction });
         await users.accounts.destroy(userId, { transaction });
+        return keys;
       });
+      deps.files.data.discard(objects); // after commit: what fails is left to the orphan sweep
       events.record({ type: 'account_deleted', metadata: { role: user.role } });
     },
   };

@@ -38,7 +38,7 @@ export function createBreakGlass(deps: BreakGlassDeps) {
       return (await models.SessionAccessGrant.count({ where: { sessionId, adminId, expiresAt: { [Op.gt]: new Date() } } })) > 0;
     },
 
-    recordRead(session: CounselingSessionModel, adminId: string, read: 'entries' | 'report', meta: Partial<RequestMeta>): void {
+    recordRead(session: CounselingSessionModel, adminId: string, read: 'entries' | 'report' | 'attachment', meta: Partial<RequestMeta>): void {
       record(session, meta, { by: adminId, access: 'read', read });
     },
 

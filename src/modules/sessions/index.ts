@@ -59,6 +59,8 @@ export function createSessionsModule(
     },
     /** For the admin route that opens it. */
     breakGlass: { grant: breakGlass.grant },
+    /** For the files module: who may add and read a session's attachments. */
+    attachmentAccess: service.attachmentAccess,
     stats: createSessionStats(sequelize, models),
     data: createSessionData(models, contentViews(cipher)),
     retentionJobs: {

@@ -24,6 +24,11 @@ function exportedEntry(entry: EntryView) {
  */
 export function createSessionData(models: Pick<Models, 'CounselingSession' | 'SessionEntry' | 'SessionFeedback'>, views: ContentViews) {
   return {
+    /** The ids of the person's own sessions (as the client): their attachments go with the account. */
+    async idsOf(userId: string): Promise<string[]> {
+      return (await models.CounselingSession.findAll({ where: { userId }, attributes: ['id'], raw: true })).map((session) => session.id);
+    },
+
     async exportFor(userId: string) {
       const sessions = await models.CounselingSession.findAll({ where: { userId }, order: [['startedAt', 'ASC']] });
       const ids = sessions.map((session) => session.id);

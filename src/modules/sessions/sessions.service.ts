@@ -71,7 +71,7 @@ export function createSessionsService(deps: SessionsDeps) {
    * Content (entry text, notes, feedback comments) for those who may read it; a platform
    * admin's read through break-glass is recorded for the client to see.
    */
-  async function contentAccess(actor: Actor, session: CounselingSessionModel, role: Participation, read: 'entries' | 'report', meta: Partial<RequestMeta>) {
+  async function contentAccess(actor: Actor, session: CounselingSessionModel, role: Participation, read: 'entries' | 'report' | 'attachment', meta: Partial<RequestMeta>) {
     const breakGlass = role === 'admin' && (await deps.breakGlass.isOpen(actor.userId, session.id));
     const allowed = sessionPolicy.readContent(role, breakGlass);
     if (breakGlass) deps.breakGlass.recordRead(session, actor.userId, read, meta);
@@ -252,6 +252,26 @@ export function createSessionsService(deps: SessionsDeps) {
         if ((error as Error).name === 'SequelizeUniqueConstraintError') throw AppError.conflict('FEEDBACK_EXISTS', 'Feedback was already given.');
         throw error;
       }
+    },
+
+    /**
+     * How the caller stands towards a session's attachments (the files module asks): 404
+     * for those who may not see the session; `mayWrite` as for entries; `mayRead` the
+     * content rule, a break-glass read recorded. `readRefusal` is the 403 to throw.
+     */
+    async attachmentAccess(actor: Actor, sessionId: string, meta: Partial<RequestMeta>, options: { reading: boolean }) {
+      const { session, role } = await loadFor(actor, sessionId);
+      const mayRead = options.reading ? await contentAccess(actor, session, role, 'attachment', meta) : sessionPolicy.readContent(role, false);
+      return {
+        sessionId: session.id,
+        clientId: session.userId,
+        organizationId: session.organizationId,
+        mayWrite: sessionPolicy.writeEntry(role),
+        /** Before an attachment is stored: the client's consent to process health data stands (409 otherwise). */
+        assertMayStore: () => deps.requireHealthDataConsent(session.userId),
+        mayRead,
+        readRefusal: () => contentRestricted(role),
+      };
     },
 
     /** Everyone who may see the session gets the numbers; the feedback comment only those who may read content. */

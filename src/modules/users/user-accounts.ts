@@ -62,6 +62,12 @@ export function createUserAccounts(sequelize: Sequelize, models: Pick<Models, 'U
       await changed(userId, options.transaction);
     },
 
+    /** Points the profile's avatar at a registered file (`replacing`: only while it still shows that one). */
+    async setAvatarUrl(userId: string, avatarUrl: string | null, options: { replacing?: string } = {}): Promise<void> {
+      await models.User.update({ avatarUrl }, { where: { id: userId, ...(options.replacing !== undefined && { avatarUrl: options.replacing }) } });
+      await changed(userId);
+    },
+
     async isActiveCounselor(userId: string): Promise<boolean> {
       return (await models.User.count({ where: { id: userId, role: 'counselor', disabledAt: null } })) > 0;
     },

@@ -1,0 +1,97 @@
+import type { Readable } from 'node:stream';
+import type { DataCipher } from '../../crypto/data-cipher.js';
+import { AppError } from '../../errors/app-error.js';
+import type { RequestMeta } from '../../http/request-meta.js';
+import type { Actor } from '../../http/route.js';
+import type { Models } from '../../models/index.js';
+import type { StoredFileModel } from '../../models/stored-file.model.js';
+import type { SessionsModule } from '../sessions/index.js';
+import { inlineAllowed } from './content-types.js';
+import { contentDisposition } from './disposition.js';
+import { decryptStream } from './file-crypto.js';
+import { fileContext, fileView, fromStorage } from './file-views.js';
+import type { ObjectStorage } from './storage/port.js';
+
+/** A signed URL for an image lives this long. */
+export const SIGNED_URL_S = 300;
+
+export interface FilesDeps {
+  models: Pick<Models, 'StoredFile'>;
+  cipher: DataCipher;
+  storage: ObjectStorage;
+  sessions: Pick<SessionsModule, 'attachmentAccess'>;
+  discard: (keys: string[]) => void;
+  /** The profile stops pointing at a deleted avatar. */
+  clearAvatarUrl: (userId: string, fileId: string) => Promise<void>;
+  clearLogoUrl: (organizationId: string, fileId: string) => Promise<void>;
+}
+
+/** The headers of every file answer: a download the browser neither sniffs, runs nor keeps. */
+export function deliveryHeaders(file: { contentType: string; size: number }, name: string): Record<string, string> {
+  const inline = inlineAllowed(file.contentType);
+  return {
+    'Content-Type': file.contentType === 'text/plain' ? 'text/plain; charset=utf-8' : file.contentType,
+    'Content-Length': String(file.size),
+    'Content-Disposition': contentDisposition(name, inline),
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': "sandbox; default-src 'none'",
+    'Cache-Control': 'private, no-store',
+  };
+}
+
+const imageName = (file: StoredFileModel) => `${file.purpose === 'avatar' ? 'avatar' : 'logo'}.${file.storageKey.split('.').pop()}`;
+
+/**
+ * Reading files: metadata for whoever may see the file, a short-lived signed URL for a
+ * registered image (only ever for a key of the files table, never one a client names), and
+ * the bytes, decrypted for attachments, with safe delivery headers.
+ */
+export function createFilesService(deps: FilesDeps) {
+  const { models, cipher, storage } = deps;
+
+  /** A file the caller may see, or 404: registered images for every signed-in caller, pending ones for their uploader, attachments on the session's terms. */
+  async function load(actor: Actor, fileId: string, meta: Partial<RequestMeta>, reading: boolean) {
+    const file = await models.StoredFile.findByPk(fileId);
+    if (!file || (file.status !== 'ready' && file.uploadedBy !== actor.userId)) throw AppError.notFound('file');
+    if (file.purpose !== 'attachment') return { file, mayRead: true, access: undefined };
+    const access = await deps.sessions.attachmentAccess(actor, file.sessionId!, meta, { reading });
+    return { file, mayRead: access.mayRead, access };
+  }
+
+  return {
+    async get(actor: Actor, fileId: string, meta: Partial<RequestMeta>) {
+      const { file, mayRead } = await load(actor, fileId, meta, false);
+      const view = fileView(file, cipher, { withName: mayRead });
+      if (file.purpose === 'attachment' || file.status !== 'ready') return { ...view, url: null, urlExpiresIn: null };
+      const name = imageName(file);
+      const url = await fromStorage(() => storage.signedGetUrl(file.storageKey, { expiresS: SIGNED_URL_S, contentType: file.contentType, disposition: contentDisposition(name, true) }));
+      return { ...view, url, urlExpiresIn: SIGNED_URL_S };
+    },
+
+    async open(actor: Actor, fileId: string, meta: Partial<RequestMeta>): Promise<{ headers: Record<string, string>; body: Readable }> {
+      const { file, mayRead, access } = await load(actor, fileId, meta, true);
+      if (file.status !== 'ready') throw AppError.notFound('file');
+      if (!mayRead) throw access!.readRefusal();
+      const stored = await fromStorage(() => storage.get(file.storageKey));
+      if (file.purpose !== 'attachment') return { headers: deliveryHeaders(file, imageName(file)), body: stored };
+      const key = Buffer.from(cipher.decrypt(file.wrappedKey!, fileContext.key(file.id)), 'base64url');
+      const name = cipher.decrypt(file.filename!, fileContext.name(file.id));
+      const plaintext = decryptStream(key, file.id);
+      stored.on('error', (error) => plaintext.destroy(error));
+      return { headers: deliveryHeaders(file, name), body: stored.pipe(plaintext) };
+    },
+
+    /** The uploader or a platform admin; for an attachment also the session's client. */
+    async remove(actor: Actor, fileId: string, meta: Partial<RequestMeta>): Promise<void> {
+      const { file, access } = await load(actor, fileId, meta, false);
+      const allowed = file.uploadedBy === actor.userId || actor.role === 'admin' || access?.clientId === actor.userId;
+      if (!allowed) throw AppError.forbidden('FORBIDDEN', 'A file is deleted by whoever uploaded it (or, for an attachment, the session’s client).');
+      await file.destroy();
+      deps.discard([file.storageKey]);
+      if (file.purpose === 'avatar' && file.uploadedBy) await deps.clearAvatarUrl(file.uploadedBy, file.id);
+      if (file.purpose === 'orgLogo' && file.organizationId) await deps.clearLogoUrl(file.organizationId, file.id);
+    },
+  };
+}
+
+export type FilesService = ReturnType<typeof createFilesService>;
