@@ -29,7 +29,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const passwordless = createPasswordlessModule(infra, { users, auth, mfa, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
   const sessions = createSessionsModule(infra, { users, organizations, securityEvents, consent });
-  const live = createLiveModule(infra, { auth, sessions, organizations, securityEvents });
+  const live = createLiveModule(infra, { auth, sessions, organizations, securityEvents, consent });
   const files = createFilesModule(infra, { sessions, organizations, users, storage: pipeline.storage });
   const health = createHealthModule(infra, { proxyTrust: pipeline.proxyTrust, storage: files.ping });
   return {

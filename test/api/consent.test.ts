@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { sharedInstanceEnv } from '../helpers/instances.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { factories } from '../helpers/factories.js';
+import { LiveClient, serveLive } from '../helpers/live.js';
 import { createUser, login, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
 
 const STRONG = 'quartz-meadow-lantern-violin-83';
@@ -118,6 +119,23 @@ describe('the consent gate', () => {
       { document: 'privacy', version: '2025-01', action: 'given' },
       { document: 'privacy', version: '2026-02', action: 'given' },
     ]);
+  });
+
+  it('closes the live channel with 4403 CONSENT_REQUIRED at its auth message, and lets it open once the documents are accepted', async () => {
+    const { auth } = await person([]);
+    const token = auth.replace(/^Bearer /, '');
+    const live = await serveLive(t);
+    try {
+      const refused = await LiveClient.connect(live.url);
+      refused.send({ type: 'auth', token });
+      expect(await refused.closedWithin()).toEqual({ code: 4403, reason: 'CONSENT_REQUIRED' });
+
+      for (const consent of IN_FORCE) await request(t.app).post('/api/users/me/consents').set('Authorization', auth).send(consent).expect(200);
+      const accepted = await LiveClient.signedIn(live.url, token);
+      accepted.close();
+    } finally {
+      await live.close();
+    }
   });
 
   it('does not stand in the way of the monitoring and metrics tokens, which are no person', async () => {

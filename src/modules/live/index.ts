@@ -1,4 +1,5 @@
 import type { Infra } from '../../context.js';
+import type { ConsentModule } from '../consent/index.js';
 import type { AuthModule } from '../auth/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
@@ -26,6 +27,7 @@ export function createLiveModule(
     sessions: Pick<SessionsModule, 'live'>;
     organizations: Pick<OrganizationsModule, 'onAccessChange'>;
     securityEvents: Pick<SecurityEventsModule, 'recorder'>;
+    consent: Pick<ConsentModule, 'requireCurrent'>;
   },
 ) {
   const { config, logger, shared } = infra;
@@ -40,6 +42,7 @@ export function createLiveModule(
     bus: shared ? redisBus(shared) : localBus(),
     verifyBearer: deps.auth.verifyBearer,
     isSessionActive: (sessionId) => deps.auth.guard.isActive(sessionId),
+    consentGiven: deps.consent.requireCurrent,
     sessions: deps.sessions.live,
     refused,
     observe,

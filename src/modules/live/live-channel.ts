@@ -23,6 +23,8 @@ export interface ChannelDeps {
   bus: LiveBus;
   verifyBearer: (token: string, meta: RequestMeta) => Promise<AccessClaims>;
   isSessionActive: (sessionId: string) => Promise<boolean>;
+  /** Throws unless the account accepted the documents in force (the REST routes' consent gate). */
+  consentGiven: (userId: string) => Promise<void>;
   sessions: SessionsModule['live'];
   refused: (reason: RefusalReason, meta: RequestMeta, userId?: string) => void;
   observe: (event: LiveEvent) => void;
@@ -169,6 +171,13 @@ export class LiveChannel {
     if (connection.closing) return;
     if (connection.claims && connection.claims.userId !== claims.userId) return connection.close(CLOSE.unauthenticated, 'ACCOUNT_CHANGED');
     if (claims.enrolmentOnly) return connection.close(CLOSE.forbidden, 'MFA_ENROLMENT_REQUIRED');
+    try {
+      await this.deps.consentGiven(claims.userId);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return connection.close(CLOSE.forbidden, error.code);
+    }
+    if (connection.closing) return;
     if (!connection.claims) {
       let theirs = 0;
       for (const other of this.connections) if (other !== connection && other.userId === claims.userId) theirs += 1;
