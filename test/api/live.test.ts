@@ -290,6 +290,17 @@ describe('following a session', () => {
     expect(JSON.stringify(presence)).not.toMatch(/10\.1\.0\.|127\.0\.0\.1/);
   });
 
+  it('tells the followers of a deleted session, and follows it no more', async () => {
+    const sessionId = await newSession();
+    const counselor = await signedIn(practice.counselor.accessToken);
+    await counselor.subscribe(sessionId);
+
+    await requestAs(t, practice.client).delete(`/api/sessions/${sessionId}`).expect(204);
+
+    expect(await counselor.next((frame) => frame.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', sessionId, reason: 'SESSION_DELETED' });
+    expect(counselor.socket.readyState).toBe(counselor.socket.OPEN);
+  });
+
   it('refuses an invalid entry with an error frame and stores nothing', async () => {
     const sessionId = await newSession();
     const client = await signedIn(practice.client.accessToken);

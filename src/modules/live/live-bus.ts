@@ -14,6 +14,7 @@ export interface Participant {
 export type BusMessage =
   | { kind: 'entry'; sessionId: string; entryId: string }
   | { kind: 'state'; sessionId: string; status: SessionStatus; at: string }
+  | { kind: 'deleted'; sessionId: string }
   | { kind: 'presence'; sessionId: string; participants: Participant[] }
   | { kind: 'recheck'; userIds: string[] };
 
@@ -29,7 +30,7 @@ export function localBus(): LiveBus {
   return { origin: randomUUID(), publish: () => undefined, subscribe: () => undefined };
 }
 
-const KINDS = new Set(['entry', 'state', 'presence', 'recheck']);
+const KINDS = new Set(['entry', 'state', 'deleted', 'presence', 'recheck']);
 
 /** Redis pub/sub on one channel; a message lost while Redis is away is lost (entries stay readable over REST). */
 export function redisBus(shared: SharedState): LiveBus {

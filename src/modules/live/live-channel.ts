@@ -236,9 +236,12 @@ export class LiveChannel {
     if (change.type === 'entry.created') {
       this.followers.pushEntry(change.sessionId, change.entry, change.hiddenFromClient);
       this.deps.bus.publish({ kind: 'entry', sessionId: change.sessionId, entryId: change.entry.id });
-    } else {
+    } else if (change.type === 'session.state') {
       this.followers.pushState(change.sessionId, change.status, change.at);
       this.deps.bus.publish({ kind: 'state', sessionId: change.sessionId, status: change.status, at: change.at });
+    } else {
+      this.followers.endAll(change.sessionId);
+      this.deps.bus.publish({ kind: 'deleted', sessionId: change.sessionId });
     }
   }
 
@@ -252,6 +255,8 @@ export class LiveChannel {
       }
       case 'state':
         return this.followers.pushState(message.sessionId, message.status, message.at);
+      case 'deleted':
+        return this.followers.endAll(message.sessionId);
       case 'presence':
         return this.followers.reported(message.sessionId, origin, message.participants);
       case 'recheck':

@@ -61,6 +61,12 @@ export class Followers {
     this.each(sessionId, (connection) => this.send(connection, { type: 'session.state', sessionId, status, at }));
   }
 
+  /** The session was deleted: its followers are told and follow it no more. */
+  endAll(sessionId: string): void {
+    this.each(sessionId, (connection) => this.send(connection, { type: 'unsubscribed', sessionId, reason: 'SESSION_DELETED' }));
+    for (const connection of [...(this.bySession.get(sessionId) ?? [])]) this.remove(connection, sessionId);
+  }
+
   /** Who follows the session on this instance (what it reports to the others). */
   local(sessionId: string): Participant[] {
     const seen = new Map<string, Participant>();

@@ -3,12 +3,13 @@ import type { EntryView } from './session-views.js';
 
 /**
  * What happened to a session, as it happened: an entry written (over REST or the live
- * channel) or a state change. `hiddenFromClient` says the entry is a counselor's note,
+ * channel), a state change, its deletion. `hiddenFromClient` says the entry is a counselor's note,
  * which the client never sees; listeners decide who receives what from it.
  */
 export type SessionChange =
   | { type: 'entry.created'; sessionId: string; entry: EntryView; hiddenFromClient: boolean }
-  | { type: 'session.state'; sessionId: string; status: SessionStatus; at: string };
+  | { type: 'session.state'; sessionId: string; status: SessionStatus; at: string }
+  | { type: 'session.deleted'; sessionId: string };
 
 export type SessionChangeListener = (change: SessionChange) => void;
 

@@ -143,6 +143,7 @@ export function createSessionsService(deps: SessionsDeps) {
       const { session, role } = await loadFor(actor, sessionId);
       if (!sessionPolicy.remove(role)) throw AppError.forbidden('FORBIDDEN', 'Only the client or an admin may delete a session.');
       await session.destroy();
+      deps.changes?.announce({ type: 'session.deleted', sessionId: session.id });
     },
 
     /** pause / resume / end, applied only if nobody changed the state in between. */
