@@ -213,6 +213,10 @@ describe('GET and DELETE /api/auth/identities', () => {
 
     expect(res.body.code).toBe('LAST_SIGN_IN_METHOD');
     expect(await t.context.models.OidcIdentity.count({ where: { userId: signedUp.body.user.id } })).toBe(1);
+
+    // Deleting the account (no password to send) takes the identity with it.
+    await request(t.app).delete('/api/users/me').set('Authorization', auth).send({}).expect(204);
+    expect(await t.context.models.OidcIdentity.count({ where: { userId: signedUp.body.user.id } })).toBe(0);
   });
 
   it('answers 404 for somebody else’s identity, and leaves it linked', async () => {

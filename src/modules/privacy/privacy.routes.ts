@@ -15,7 +15,8 @@ export function privacyRoutes(privacy: PrivacyService): RouteDefinition[] {
         new Reply(200, await privacy.exportAll(actor.userId, meta), { 'Content-Disposition': 'attachment; filename="confidant-export.json"' }),
     ),
     route(
-      { method: 'DELETE', path: '/me', access: 'authenticated', stepUp: true, summary: 'Delete the account (the password, when it has one)', request: deleteAccountSchema, response: { status: 204, description: 'Deleted' } },
+      { method: 'DELETE', path: '/me', access: 'authenticated', stepUp: true, summary: 'Delete the account (the password, when it has one)', request: deleteAccountSchema,
+        description: 'Needs a sign-in within 5 minutes (step-up). An account with a password sends it; one without (made by a magic link or an OpenID provider) sends {}: the step-up (a passkey, a code, POST /api/auth/magic-link/reauthenticate) is the proof.', response: { status: 204, description: 'Deleted' } },
       ({ actor, input, meta }) => privacy.deleteAccount(actor.userId, input.body.password, meta),
     ),
   ];
