@@ -20,7 +20,9 @@ import { createUsersModule } from './users/index.js';
 export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCheck; routes: () => MountedRoute[] }) {
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
-  const mfa = createMfaModule(infra, { users, securityEvents });
+  // passwordless is built after mfa and auth (it depends on them); mfa asks it, at request time, how many provider identities an account has.
+  const identityCount = (userId: string) => passwordless.identityCount(userId);
+  const mfa = createMfaModule(infra, { users, securityEvents, identities: identityCount });
   const auth = createAuthModule(infra, { users, securityEvents, mfa });
   const passwordless = createPasswordlessModule(infra, { users, auth, mfa, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });
