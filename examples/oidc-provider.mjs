@@ -3,15 +3,16 @@
 // built-in development login page, where any name or address signs in (with a verified
 // address). Never use it for anything but development.
 //
-//   node examples/oidc-provider.mjs            # http://localhost:9090
+//   node examples/oidc-provider.mjs            # http://localhost:8910
+//   (OIDC_DEV_PORT moves it; OIDC_DEV_API names the API when it is not http://localhost:3000)
 //
 // and start the API with (see README › Sign in with an OpenID provider):
 //
-//   OIDC_PROVIDERS='[{"id":"dev","name":"Local provider","issuer":"http://localhost:9090","clientId":"confidant-dev","signup":true}]' \
+//   OIDC_PROVIDERS='[{"id":"dev","name":"Local provider","issuer":"http://localhost:8910","clientId":"confidant-dev","signup":true}]' \
 //   OIDC_DEV_CLIENT_SECRET=dev-secret-not-for-production npm start
 import Provider from 'oidc-provider';
 
-const PORT = Number(process.env.OIDC_DEV_PORT ?? 9090);
+const PORT = Number(process.env.OIDC_DEV_PORT ?? 8910);
 const API = process.env.OIDC_DEV_API ?? 'http://localhost:3000';
 const issuer = `http://localhost:${PORT}`;
 

@@ -43,8 +43,10 @@ export function createMailer(config: Config, logger: Logger): Mailer {
 
   async function deliver(message: MailMessage): Promise<void> {
     await transport.sendMail({ from: config.mail.from, ...message });
-    // The body is redacted like every `text` field; its links are what a developer needs to follow the flow.
-    if (mode === 'log') logger.info('mail (development transport, not sent)', { to: message.to, subject: message.subject, links: message.text.match(/https?:\/\/\S+/g) ?? [] });
+    // The log redacts every `text` field (the body too); the links are what a developer needs to follow the flow.
+    if (mode === 'log') {
+      logger.info('mail (development transport, not sent)', { to: message.to, subject: message.subject, text: message.text, links: message.text.match(/https?:\/\/\S+/g) ?? [] });
+    }
     if (mode === 'disabled') logger.warn('mail not sent: SMTP_URL is not configured', { subject: message.subject });
   }
 

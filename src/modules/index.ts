@@ -24,7 +24,9 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
   const securityEvents = createSecurityEventsModule(infra);
   const users = createUsersModule(infra);
   const consent = createConsentModule(infra, { securityEvents });
-  const mfa = createMfaModule(infra, { users, securityEvents });
+  // passwordless is built after mfa and auth (it depends on them); mfa asks it, at request time, how many provider identities an account has.
+  const identityCount = (userId: string) => passwordless.identityCount(userId);
+  const mfa = createMfaModule(infra, { users, securityEvents, identities: identityCount });
   const auth = createAuthModule(infra, { users, securityEvents, mfa, consent });
   const passwordless = createPasswordlessModule(infra, { users, auth, mfa, securityEvents });
   const organizations = createOrganizationsModule(infra, { users, securityEvents });

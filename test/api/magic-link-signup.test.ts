@@ -5,6 +5,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { magicTokenIn, requestMagicLink, settle } from '../helpers/magic-links.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { createUser } from '../helpers/users.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 const APP_URL = 'https://app.example.test';
 const STRONG = 'harbor-quill-saffron-ledger-39';
@@ -137,6 +138,27 @@ describe('DELETE /api/users/me without a password', () => {
     const loginRes = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password, transport: 'body' }).expect(200);
     await request(t.app).delete('/api/users/me').set('Authorization', `Bearer ${loginRes.body.accessToken}`).send({}).expect(400);
     expect(await t.context.models.User.count({ where: { id: user.id } })).toBe(1);
+  });
+});
+
+describe('DELETE /api/auth/passkeys/:id on an account without a password', () => {
+  const authenticator = new SoftAuthenticator(APP_URL);
+  async function addPasskey(auth: string): Promise<string> {
+    const options = await request(t.app).post('/api/auth/passkeys/register/options').set('Authorization', auth).expect(200);
+    const created = await request(t.app).post('/api/auth/passkeys/register/verify').set('Authorization', auth).send({ response: authenticator.create(options.body).response }).expect(201);
+    return created.body.id as string;
+  }
+
+  it('refuses to remove its last passkey (409 LAST_SIGN_IN_METHOD) but removes one of two, and the last once it has a password', async () => {
+    const { auth } = await signUp();
+    const first = await addPasskey(auth);
+    const res = await request(t.app).delete(`/api/auth/passkeys/${first}`).set('Authorization', auth).expect(409);
+    expect(res.body.code).toBe('LAST_SIGN_IN_METHOD');
+
+    const second = await addPasskey(auth);
+    await request(t.app).delete(`/api/auth/passkeys/${second}`).set('Authorization', auth).expect(204);
+    await request(t.app).post('/api/auth/password').set('Authorization', auth).send({ password: STRONG }).expect(200);
+    await request(t.app).delete(`/api/auth/passkeys/${first}`).set('Authorization', auth).expect(204);
   });
 });
 

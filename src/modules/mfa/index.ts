@@ -24,13 +24,18 @@ export { rotateTotpSecrets } from './totp-rotation.js';
  */
 export function createMfaModule(
   infra: Pick<Infra, 'config' | 'sequelize' | 'models' | 'cipher'>,
-  deps: { users: Pick<UsersModule, 'accounts'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
+  deps: {
+    users: Pick<UsersModule, 'accounts'>;
+    securityEvents: Pick<SecurityEventsModule, 'recorder'>;
+    /** Provider identities of an account (the passwordless module, built after this one, answers it). */
+    identities?: (userId: string) => Promise<number>;
+  },
 ) {
   const { config, sequelize, models, cipher } = infra;
   const policy = mfaPolicy(config.mfa.requiredRoles);
   const totp = new TotpFactors(models, cipher);
   const recoveryCodes = new RecoveryCodes(models, config.secrets.authSecret);
-  const rules = factorRules({ sequelize, accounts: deps.users.accounts, policy, recoveryCodes });
+  const rules = factorRules({ sequelize, accounts: deps.users.accounts, policy, recoveryCodes, identities: deps.identities });
   const events = deps.securityEvents.recorder;
   const service = createMfaService({ sequelize, accounts: deps.users.accounts, totp, recoveryCodes, rules, policy, events });
   const passkeys = createPasskeys({ config, sequelize, models, accounts: deps.users.accounts, challenges: new WebauthnChallenges(models), rules, events });

@@ -34,7 +34,7 @@ export function passkeyRoutes(passkeys: Passkeys): RouteDefinition[] {
     route(
       {
         method: 'DELETE', path: '/passkeys/:id', access: 'authenticated', stepUp: true, tag: TAG, summary: 'Remove a passkey', request: passkeyIdSchema,
-        description: 'Refused (409 LAST_SECOND_FACTOR) for the last second factor of a role that requires one.',
+        description: 'Refused (409 LAST_SECOND_FACTOR) for the last second factor of a role that requires one, and (409 LAST_SIGN_IN_METHOD) for the last passkey of an account without a password or a provider identity.',
         response: { status: 204, description: 'Removed' },
       },
       ({ actor, input, meta }) => passkeys.remove(actor.userId, input.params.id, meta),

@@ -146,6 +146,7 @@ export function createPasskeys(deps: PasskeysDeps) {
       const passkey = await models.Passkey.findOne({ where: { id, userId } });
       if (!passkey) throw AppError.notFound('passkey');
       await deps.rules.assertRemovable(userId);
+      await deps.rules.assertNotLastWayIn(userId);
       await deps.sequelize.transaction(async (transaction) => {
         await passkey.destroy({ transaction });
         await deps.rules.afterRemoval(userId, transaction);

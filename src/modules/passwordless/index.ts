@@ -82,6 +82,8 @@ export function createPasswordlessModule(
     discovery: () => discovery,
     /** For the GDPR export: the provider identities of a person. */
     identitiesOf: (userId: string) => identities.listFor(userId),
+    /** For the mfa module: whether a passkey is the last way an account signs in. */
+    identityCount: (userId: string) => identities.count(userId),
     /** Mail flows answer first and work after the reply: shutdown and tests wait for them. */
     idle: () => background.idle(),
     /** Ends the rediscovery of providers that have not answered (shutdown). */
