@@ -9,8 +9,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -19,6 +20,7 @@ import { createSequelize } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { defineModels } from '../src/models/index.js';
 import { createSessionStats } from '../src/modules/sessions/session-stats.js';
+import { attachmentRoundTrip, type AttachmentRun } from './attachment.js';
 import { BENCH_PASSWORD, seedBenchData, seedBenchOrganization } from './seed.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -207,6 +209,29 @@ async function scaleOut(env: Record<string, string>, email: string): Promise<Sca
 
 const AUTH_LIMIT = 100;
 
+interface LiveRun {
+  sockets: number;
+  entries: number;
+  broadcastMs: { p50: number; p99: number; max: number };
+  rssMb: { idle: number; with_sockets: number; after_traffic: number };
+  shutdown: { closedWith1001: number; exitCode: number | null };
+}
+
+/** bench/live.ts on a fresh PostgreSQL database: 500 open sockets, then entries between a client and their counselor. */
+async function liveChannel(): Promise<LiveRun> {
+  const databaseUrl = await createBenchDatabase();
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/live.ts'], { env: { PATH: process.env.PATH ?? '', BENCH_DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`bench/live.ts exited with ${code}`);
+    return JSON.parse(out.slice(out.indexOf('{'))) as LiveRun;
+  } finally {
+    await dropDatabase(databaseUrl);
+  }
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`bench: preparing a PostgreSQL database (taskset ${hasTaskset ? 'on' : 'unavailable'})\n`);
   const databaseUrl = await createBenchDatabase();
@@ -216,8 +241,12 @@ async function main(): Promise<void> {
   const practice = await seedBenchOrganization(sequelize);
   await sequelize.close();
 
+  const dataDir = mkdtempSync(join(tmpdir(), 'confidant-bench-'));
   const env = {
     NODE_ENV: 'production',
+    // Attachments go to a local directory, as a single-instance deployment with a volume would keep them.
+    DATA_DIR: dataDir,
+    STORAGE_LOCAL_ALLOWED: 'true',
     PORT: String(APP_PORT),
     DATABASE_URL: databaseUrl,
     CORS_ORIGINS: 'https://app.bench.local',
@@ -295,6 +324,9 @@ async function main(): Promise<void> {
       duration: 10,
     });
 
+    process.stdout.write('bench: a 50 MB attachment up and down, sampling the server\'s memory\n');
+    const attachment = await attachmentRoundTrip(base, lightToken, app.pid!);
+
     process.stdout.write(`bench: ${SOAK_S} s soak at half the maximum rate, sampling memory\n`);
     const samples: { t: number; rssMb: number }[] = [];
     const soakStarted = Date.now();
@@ -310,6 +342,9 @@ async function main(): Promise<void> {
     process.stdout.write('bench: two instances behind a round-robin proxy, with Redis\n');
     const scale = await scaleOut(env, users.light);
 
+    process.stdout.write('bench: 500 live sockets, entries between two participants\n');
+    const live = await liveChannel();
+
     Object.assign(results, {
       passes,
       bareHealth,
@@ -323,12 +358,15 @@ async function main(): Promise<void> {
       loginRun,
       soak,
       scale,
+      attachment,
+      live,
       memory: { early, late, changePct: ((late - early) / early) * 100, samples },
     });
   } finally {
     await stop(app);
     await stop(bare);
     await dropDatabase(databaseUrl);
+    rmSync(dataDir, { recursive: true, force: true });
   }
   writeReport(results as unknown as Report);
 }
@@ -343,6 +381,8 @@ interface Report {
   passes: { bare: Run; health: Run; me: Run }[];
   plans: string[];
   scale: ScaleOut;
+  attachment: AttachmentRun;
+  live: LiveRun;
   bareHealth: Run;
   bareHalf: Run;
   health: Run;
@@ -384,6 +424,18 @@ function writeReport(r: Report): void {
       `exactly ${AUTH_LIMIT - 1} pass`,
       verdict(r.scale.limit.passed === AUTH_LIMIT - 1 && r.scale.limit.refused === 21),
     ],
+    [
+      `a ${r.attachment.megabytes} MB attachment up and down (encrypted on the way in, decrypted on the way out)`,
+      `server RSS ${r.attachment.idleRssMb} MB idle, peak ${r.attachment.peakRssMb} MB (+${(r.attachment.peakRssMb - r.attachment.idleRssMb).toFixed(1)} MB); up ${r.attachment.uploadS} s, down ${r.attachment.downloadS} s`,
+      'peak within 64 MB of idle',
+      verdict(r.attachment.peakRssMb - r.attachment.idleRssMb <= 64 && r.attachment.downloadedBytes === r.attachment.megabytes * 1_048_576),
+    ],
+    [
+      `${r.live.sockets} open live sockets, ${r.live.entries} entries client → counselor`,
+      `broadcast p50 ${r.live.broadcastMs.p50} ms, p99 ${r.live.broadcastMs.p99} ms; RSS ${r.live.rssMb.idle} → ${r.live.rssMb.with_sockets} MB with the sockets; ${r.live.shutdown.closedWith1001} closed with 1001 at SIGTERM`,
+      'p99 < 50 ms',
+      verdict(r.live.broadcastMs.p99 < 50),
+    ],
     [`memory over a ${SOAK_S} s soak at half max`, `${r.memory.early.toFixed(1)} MB → ${r.memory.late.toFixed(1)} MB (${r.memory.changePct.toFixed(1)} %)`, 'within 10 %', verdict(Math.abs(r.memory.changePct) <= 10)],
   ];
   const errors = [...r.passes.flatMap((p) => [p.bare, p.health, p.me]), r.bareHalf, r.meHalf, r.dashboard, r.organizationDashboard, r.loginRun, r.soak, r.scale.one, r.scale.two].reduce(
@@ -397,7 +449,7 @@ Measured by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice
 in a second process pinned to core 1; a bare Express 5 app (bench/bare-server.ts) measured on core 0 in the same
 run. Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node.js ${process.version}. Throughput runs: 50 connections,
 ${DURATION_S} s after a 2 s warm-up, in ${r.passes.length} interleaved passes (bare, /health, /api/users/me), each figure the median pass. Latency targets are taken at a fixed offered rate (half the measured maximum),
-not at a fixed connection count. Rate limiters, helmet, CORS, morgan (JSON access log) and authentication all run
+not at a fixed connection count. Rate limiters, helmet, CORS, the JSON access log (pino) and authentication all run
 on every request, as in production.
 
 | scenario | measured | target | |
@@ -432,7 +484,7 @@ Memory samples during the soak (RSS, MB, every 5 s): ${r.memory.samples.map((sam
 Login: one argon2id verification (19 MiB, t=2, p=1) dominates its latency by design; the query budget (3: the account, its second factors, the session or challenge)
 is proven by \`test/api/mfa-login.test.ts › the query budget of a sign-in\` counting queries, not by this benchmark.
 
-Reproduce: \`npm run bench\` (needs PostgreSQL; \`BENCH_SOAK_S=60 npm run bench\` for a shorter soak).
+Reproduce: \`npm run bench\` (needs PostgreSQL and Redis; \`BENCH_SOAK_S=60 npm run bench\` for a shorter soak; \`npm run bench:live\` runs the live-channel part alone).
 `;
   const existing = (() => {
     try {
