@@ -92,6 +92,7 @@ describe('the start-up warning about consent', () => {
       CORS_ORIGINS: 'https://app.example.com',
       AUTH_SECRET: randomBytes(32).toString('base64url'),
       DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+      STORAGE_LOCAL_ALLOWED: 'true',
       ...env,
     });
   const consentWarnings = (env: Record<string, string>) => configurationWarnings(production(env)).filter((message) => message.startsWith('consent:'));
