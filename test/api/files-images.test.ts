@@ -176,6 +176,14 @@ describe('lifecycle', () => {
     await expect.poll(() => existsSync(objectPath(key))).toBe(false);
   });
 
+  it('exports an attachment to the session’s client, not to the counselor who gave it', async () => {
+    const session = await factories(t).session({ userId: practice.client.user.id, counselorId: practice.counselor.user.id, organizationId: practice.id });
+    const given = (await attach(t, practice.counselor.auth, session.id, { data: PDF, filename: 'worksheet.pdf' }).expect(201)).body.id as string;
+    const ids = async (who: Person) => ((await requestAs(t, who).get('/api/users/me/export').expect(200)).body.files as { id: string }[]).map((file) => file.id);
+    expect(await ids(practice.client)).toContain(given);
+    expect(await ids(practice.counselor)).not.toContain(given);
+  });
+
   it('takes a deleted session’s attachments with it: rows at once (the key with them), objects by the orphan sweep', async () => {
     const session = await factories(t).session({ userId: practice.client.user.id, counselorId: practice.counselor.user.id, organizationId: practice.id });
     const uploaded = await attach(t, practice.client.auth, session.id, { data: PDF }).expect(201);

@@ -30,13 +30,15 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; ciphe
     },
 
     /**
-     * The person's files: what they uploaded, and the attachments of their own sessions. Each
-     * with its metadata and the API path that downloads it while the account exists (the
+     * The person's files: their avatar and the logos they uploaded, and the attachments of their
+     * own sessions (whoever uploaded them). Attachments a counselor gave a client's session are
+     * the client's record and stay out of the counselor's export, as those sessions do.
+     * Each with its metadata and the API path that downloads it while the account exists (the
      * export does not inline the bytes: a recording can be 50 MB).
      */
     async exportFor(userId: string, ownSessionIds: string[]) {
       const files = await models.StoredFile.findAll({
-        where: { status: 'ready', [Op.or]: [{ uploadedBy: userId }, ...(ownSessionIds.length ? [{ sessionId: ownSessionIds }] : [])] },
+        where: { status: 'ready', [Op.or]: [{ uploadedBy: userId, purpose: { [Op.ne]: 'attachment' } }, ...(ownSessionIds.length ? [{ sessionId: ownSessionIds }] : [])] },
         order: [['createdAt', 'ASC'], ['id', 'ASC']],
       });
       return files.map((file) => fileView(file, cipher, { withName: file.purpose === 'attachment' }));
