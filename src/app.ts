@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { productionLookalikeWarning } from './config/env.js';
 import { createInfra, type AppDeps, type Infra } from './context.js';
+import { SAME_DATABASE_WARNING } from './db/key-store.js';
 import { onQueryFailure } from './db/query-observer.js';
 import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './http/cookie-topology.js';
 import { ProxyTrustCheck } from './http/proxy-trust.js';
@@ -42,6 +43,7 @@ function warnAboutConfiguration(infra: Infra): void {
   const { config, logger } = infra;
   const lookalike = productionLookalikeWarning(config);
   if (lookalike) logger.warn(lookalike);
+  if (infra.keyStore.sharesDataBackups) logger.warn(SAME_DATABASE_WARNING);
   const crossSite = crossSiteOrigins(config.publicUrl, config.corsOrigins);
   if (crossSite.length > 0) {
     logger.warn(`cookie transport: ${crossSite.join(', ')} is cross-site to ${config.publicUrl}; ${COOKIE_TOPOLOGY_ADVICE}`);
@@ -108,6 +110,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     await modules.securityEvents.auditChain.sealPending().catch((error: unknown) => logger.warn('sealing on shutdown failed', describeError(error)));
     await modules.securityEvents.auditChain.stop();
     await shared?.close();
+    await infra.keyStore.close().catch((error: unknown) => logger.warn('closing the key store failed', describeError(error)));
     await infra.sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
     stopCountingQueryErrors();
     await infra.logs.flush();

@@ -38,7 +38,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     sessions,
     live,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, users, auth, mfa, sessions, securityEvents, organizations }),
+    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, dataKeys: infra.content.keys, users, auth, mfa, sessions, securityEvents, organizations }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),

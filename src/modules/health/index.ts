@@ -4,11 +4,12 @@ import { healthRoutes } from './health.routes.js';
 import { createHealthService } from './health.service.js';
 
 /** Liveness and readiness for the platform's probes; owns no table. */
-export function createHealthModule(infra: Pick<Infra, 'sequelize' | 'shared' | 'lifecycle' | 'logger' | 'config'>, deps: { proxyTrust: ProxyTrustCheck }) {
+export function createHealthModule(infra: Pick<Infra, 'sequelize' | 'shared' | 'lifecycle' | 'logger' | 'config' | 'keyStore'>, deps: { proxyTrust: ProxyTrustCheck }) {
   const service = createHealthService({
     sequelize: infra.sequelize,
     shared: infra.shared,
     lifecycle: infra.lifecycle,
+    keyStore: infra.keyStore,
     proxyTrust: deps.proxyTrust,
     logger: infra.logger,
     commit: infra.config.commit,

@@ -14,7 +14,7 @@ import { createSessionsService } from './sessions.service.js';
 export { addEntrySchema, breakGlassResponse, breakGlassSchema, entryResponse, exportedSessionResponse, sessionResponse } from './sessions.schemas.js';
 export type { SessionChange } from './session-changes.js';
 export type { StatsScope } from './session-stats.js';
-export { rotateDataKeys, type RotationProgress } from './text-rotation.js';
+export { migrateToPersonKeys, type RotationProgress } from './text-rotation.js';
 
 const DAY_MS = 86_400_000;
 
@@ -25,16 +25,16 @@ const DAY_MS = 86_400_000;
  * on a need-to-know basis: who counsels whom comes from the organizations module.
  */
 export function createSessionsModule(
-  infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config'>,
+  infra: Pick<Infra, 'sequelize' | 'models' | 'content' | 'config'>,
   deps: { users: Pick<UsersModule, 'accounts'>; organizations: Pick<OrganizationsModule, 'care'>; securityEvents: Pick<SecurityEventsModule, 'recorder'> },
 ) {
-  const { sequelize, models, cipher, config } = infra;
+  const { sequelize, models, content, config } = infra;
   const changes = new SessionChanges();
   const breakGlass = createBreakGlass({ models, events: deps.securityEvents.recorder, windowMin: config.breakGlassWindowMin });
   const service = createSessionsService({
     sequelize,
     models,
-    cipher,
+    content,
     maxEntriesPerSession: config.maxEntriesPerSession,
     isActiveCounselor: deps.users.accounts.isActiveCounselor,
     care: deps.organizations.care,
@@ -53,7 +53,7 @@ export function createSessionsModule(
     /** For the admin route that opens it. */
     breakGlass: { grant: breakGlass.grant },
     stats: createSessionStats(sequelize, models),
-    data: createSessionData(models, contentViews(cipher)),
+    data: createSessionData(models, contentViews(content)),
     retentionJobs: {
       'purge-session-data': async (now: Date) => {
         const cutoff = new Date(now.getTime() - config.retention.sessionDataDays * DAY_MS);
