@@ -5,6 +5,9 @@ import request from 'supertest';
 import { expect } from 'vitest';
 import type { TestApp } from './app.js';
 
+/** The app in-process, or the base URL of a server process. */
+type Target = Express | string;
+
 /** Text nobody could guess, so finding it anywhere means it leaked. */
 export const secretText = (label: string) => `${label} ${randomUUID()}`;
 
@@ -17,13 +20,13 @@ export interface Counseled {
   comment: string;
 }
 
-export async function bearer(app: Express, user: { email: string; password: string }): Promise<string> {
+export async function bearer(app: Target, user: { email: string; password: string }): Promise<string> {
   const res = await request(app).post('/api/auth/login').send({ email: user.email, password: user.password, transport: 'body' }).expect(200);
   return `Bearer ${res.body.accessToken as string}`;
 }
 
 /** Counseling content through the HTTP API: what a client and their counselor write. */
-export async function counsel(app: Express, client: string, counselor: string, counselorId: string, label: string): Promise<Counseled> {
+export async function counsel(app: Target, client: string, counselor: string, counselorId: string, label: string): Promise<Counseled> {
   const openId = (await request(app).post('/api/sessions').set('Authorization', client).send({ counselorId }).expect(201)).body.id as string;
   const texts = [secretText(`${label} client note`), secretText(`${label} counselor note`), secretText(`${label} transcript`)];
   const add = (auth: string, body: object) => request(app).post(`/api/sessions/${openId}/entries`).set('Authorization', auth).send(body).expect(201);
@@ -49,7 +52,7 @@ interface ReadBack {
 }
 
 /** What the counselor reads of the sessions (every entry with text, and the report's feedback). */
-export async function readAsCounselor(app: Express, counselor: string, written: Counseled): Promise<ReadBack> {
+export async function readAsCounselor(app: Target, counselor: string, written: Counseled): Promise<ReadBack> {
   const texts: (string | null)[] = [];
   const erased: boolean[] = [];
   for (const id of [written.openId, written.endedId]) {
@@ -64,7 +67,7 @@ export async function readAsCounselor(app: Express, counselor: string, written: 
   return { texts, erased, comment: report.body.feedback.comment as string | null, commentErased: report.body.feedback.erased === true };
 }
 
-export async function expectReadable(app: Express, counselor: string, written: Counseled): Promise<void> {
+export async function expectReadable(app: Target, counselor: string, written: Counseled): Promise<void> {
   const read = await readAsCounselor(app, counselor, written);
   expect(read.texts.sort()).toEqual([...written.texts].sort());
   expect(read.erased.every((value) => !value)).toBe(true);
@@ -73,7 +76,7 @@ export async function expectReadable(app: Express, counselor: string, written: C
 }
 
 /** Every entry reads as erased (text null, `erased: true`), with 200s, never a 500. */
-export async function expectErased(app: Express, counselor: string, written: Counseled): Promise<void> {
+export async function expectErased(app: Target, counselor: string, written: Counseled): Promise<void> {
   const read = await readAsCounselor(app, counselor, written);
   expect(read.texts).toEqual(written.texts.map(() => null));
   expect(read.erased).toEqual(written.texts.map(() => true));
