@@ -75,8 +75,12 @@ export class KeyStore {
     return this.location === 'same-database';
   }
 
-  /** Creates the key store's table if it is missing; idempotent, shared by concurrent callers. */
+  /**
+   * Creates the key store's table if it is missing; idempotent, shared by concurrent callers.
+   * The fallback's table comes with the data's migrations (`npm run db:migrate`, as the owner).
+   */
   migrate(): Promise<void> {
+    if (this.location === 'same-database') return Promise.resolve();
     this.prepared ??= this.applyMigrations().catch((error: unknown) => {
       this.prepared = undefined;
       throw error;

@@ -83,6 +83,18 @@ describe('per-person data keys', () => {
     }
   });
 
+  it('says at start when the keys share the data database’s backups (PostgreSQL without KEY_STORE_URL), and is quiet otherwise', async () => {
+    const warnings: string[] = [];
+    const quiet = () => undefined;
+    const logger = { debug: quiet, info: quiet, error: quiet, warn: (message: string) => warnings.push(message) };
+    const config = loadConfig({ NODE_ENV: 'test', ...(t.config.database.url ? { DATABASE_URL: t.config.database.url } : { DATA_DIR: t.config.dataDir }), AUTH_SECRET: t.config.secrets.authSecret, DATA_ENCRYPTION_KEY: MASTER });
+    const other = createApp({ config, sequelize: t.sequelize, logger });
+    const said = warnings.filter((line) => line.includes('KEY_STORE_URL is not set'));
+    expect(said).toHaveLength(t.dialect === 'postgres' ? 1 : 0);
+    if (t.dialect === 'postgres') expect(said[0]).toMatch(/backups carry them and an erasure does not reach those backups/);
+    await other.infra.keyStore.close();
+  });
+
   it('makes one key when a client’s first entries arrive at once', async () => {
     const carol = await createUser(t);
     await inCareOf(t, counselorUser.id, carol.id);
