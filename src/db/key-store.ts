@@ -96,7 +96,12 @@ export class KeyStore {
       context: queryInterface,
       logger: undefined,
     });
-    await umzug.up();
+    try {
+      await umzug.up();
+    } catch (error) {
+      // Another instance starting at the same moment may have created the table first.
+      if ((await umzug.pending()).length > 0) throw error;
+    }
   }
 
   async ping(): Promise<void> {
