@@ -2,6 +2,7 @@ import type { Config } from './config/env.js';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { productionLookalikeWarning } from './config/env.js';
 import { createInfra, type AppDeps, type Infra } from './context.js';
+import { SAME_DATABASE_WARNING } from './db/key-store.js';
 import { onQueryFailure } from './db/query-observer.js';
 import { COOKIE_TOPOLOGY_ADVICE, crossSiteOrigins } from './http/cookie-topology.js';
 import { ProxyTrustCheck } from './http/proxy-trust.js';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   });
   const modules = createModules(infra, { proxyTrust, routes: () => routes.routes, storage: deps.storage });
   for (const warning of configurationWarnings(config)) logger.warn(warning);
+  if (infra.keyStore.sharesDataBackups) logger.warn(SAME_DATABASE_WARNING);
 
   const app = express();
   app.set('trust proxy', config.trustProxy); // req.ip = the address seen through exactly this many hops
@@ -113,6 +115,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     await modules.securityEvents.auditChain.sealPending().catch((error: unknown) => logger.warn('sealing on shutdown failed', describeError(error)));
     await modules.securityEvents.auditChain.stop();
     await shared?.close();
+    await infra.keyStore.close().catch((error: unknown) => logger.warn('closing the key store failed', describeError(error)));
     await infra.sequelize.close().catch((error: unknown) => logger.warn('closing the database failed', describeError(error)));
     stopCountingQueryErrors();
     await infra.logs.flush();

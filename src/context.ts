@@ -1,7 +1,10 @@
 import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config/env.js';
+import { ContentCipher } from './crypto/content-cipher.js';
 import { DataCipher } from './crypto/data-cipher.js';
+import { DataKeys } from './crypto/data-keys.js';
+import { KeyStore } from './db/key-store.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { ErrorHandler } from './errors/error-handler.js';
 import { JobLocks, newHolderId } from './infra/job-locks.js';
@@ -44,8 +47,12 @@ export interface Infra {
   logger: Logger;
   lifecycle: Lifecycle;
   errorHandler: ErrorHandler;
-  /** Field encryption of counseling text (AES-256-GCM under DATA_ENCRYPTION_KEY). */
+  /** Field encryption under one key derived from DATA_ENCRYPTION_KEY: authenticator-app secrets, and counseling text from before per-person keys. */
   cipher: DataCipher;
+  /** Where the wrapped per-person data keys live (KEY_STORE_URL, a second SQLite file, or the fallback in the data database). */
+  keyStore: KeyStore;
+  /** Counseling content under the data key of the session's client (envelope encryption, crypto-shredding). */
+  content: ContentCipher;
   /** argon2id with a bound on concurrent work (503 BUSY beyond it). */
   passwords: PasswordHasher;
   /** Redis, when REDIS_URL is set: state shared by instances. */
@@ -63,6 +70,8 @@ export function createInfra(deps: AppDeps): Infra {
   const logs = deps.logs ?? createLogger(config.log);
   const logger = deps.logger ?? logs;
   const models = defineModels(sequelize);
+  const cipher = new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys);
+  const keyStore = new KeyStore(config, sequelize);
   return {
     config,
     sequelize,
@@ -71,7 +80,9 @@ export function createInfra(deps: AppDeps): Infra {
     logger,
     lifecycle: deps.lifecycle ?? new Lifecycle('ready'),
     errorHandler: deps.errorHandler ?? new ErrorHandler(logger, { exposeDebug: config.exposeDebug }),
-    cipher: new DataCipher(config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys),
+    cipher,
+    keyStore,
+    content: new ContentCipher(new DataKeys(keyStore, config.secrets.dataEncryptionKey, config.secrets.previousDataEncryptionKeys), cipher),
     passwords: new PasswordHasher(config.passwordHashing),
     shared: config.redis.url ? new SharedState(config.redis.url, config.redis.keyPrefix, logger) : undefined,
     mailer: deps.mailer ?? createMailer(config, logger),

@@ -174,6 +174,9 @@ async function main(): Promise<void> {
 
   try {
     await prepareDatabase(sequelize, config, lifecycle, logger, startup.signal);
+    await infra.keyStore.migrate().catch((error: unknown) => {
+      throw new StartError(`the key store (${infra.keyStore.location}) cannot be prepared: ${describeOneLine(error)}; run \`npm run keys:migrate-store\` with a role that may create its table`);
+    });
     await modules.auth.keys.jwks(); // generates the first signing key on a new database
   } catch (error) {
     if (startup.signal.aborted) return;

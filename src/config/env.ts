@@ -7,6 +7,7 @@ import { resolveDevSecrets } from './dev-secrets.js';
 /** Variables that may also be given as `NAME_FILE` (Docker and Render secret files). */
 const SECRET_VARIABLES = [
   'DATABASE_URL',
+  'KEY_STORE_URL',
   'REDIS_URL',
   'AUTH_SECRET',
   'DATA_ENCRYPTION_KEY',
@@ -60,6 +61,9 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('data').describe('where the embedded SQLite file and dev secrets live'),
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   DB_POOL_MAX: positiveInt.default(10),
+  KEY_STORE_URL: optionalText
+    .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional())
+    .describe("the key store's PostgreSQL database (wrapped per-person data keys), apart from DATABASE_URL so data backups do not carry the keys"),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default('confidant:').describe('namespace of every key and channel in Redis'),
   CORS_ORIGINS: optionalText,
@@ -299,6 +303,9 @@ function productionProblems(raw: RawEnv, origins: string[]): string[] {
     else if (Buffer.byteLength(value) < 32) problems.push(`${name} must be at least 32 bytes`);
     else if (PLACEHOLDER_SECRETS.includes(value.toLowerCase())) problems.push(`${name} is a placeholder value`);
   }
+  if (raw.KEY_STORE_URL && raw.KEY_STORE_URL === raw.DATABASE_URL) {
+    problems.push('KEY_STORE_URL must name another database than DATABASE_URL (or be left out for the same-database fallback)');
+  }
   if (raw.AUTH_SECRET && raw.AUTH_SECRET === raw.DATA_ENCRYPTION_KEY) {
     problems.push('AUTH_SECRET and DATA_ENCRYPTION_KEY must differ');
   }
@@ -353,6 +360,8 @@ function buildConfig(
     appUrl: raw.APP_URL.replace(/\/$/, ''),
     onRender: raw.RENDER !== undefined,
     database: { url: raw.DATABASE_URL, poolMax: raw.DB_POOL_MAX, readyTimeoutMs: raw.DB_READY_TIMEOUT_MS },
+    /** Where the wrapped data keys live: KEY_STORE_URL, else the data database (PostgreSQL) or a second SQLite file. */
+    keyStore: { url: raw.KEY_STORE_URL },
     redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
     corsOrigins: origins,
     trustProxy: raw.TRUST_PROXY,

@@ -10,8 +10,8 @@ import { describeError } from '../infra/logger.js';
 
 export type Dialect = 'postgres' | 'sqlite';
 
-export function sqliteFile(dataDir: string): string {
-  return join(dataDir, 'confidant.sqlite');
+export function sqliteFile(dataDir: string, file = 'confidant.sqlite'): string {
+  return join(dataDir, file);
 }
 
 /**
@@ -63,7 +63,7 @@ function waitForLocks(sequelize: Sequelize): void {
  * an embedded SQLite file under DATA_DIR. Pool waits are bounded so a database outage
  * becomes a quick 503 rather than a hung request.
  */
-export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, logging: Options['logging'] = false): Sequelize {
+export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, logging: Options['logging'] = false, sqliteFileName?: string): Sequelize {
   const common: Options = {
     logging,
     define: { underscored: true, timestamps: true },
@@ -85,7 +85,7 @@ export function createSequelize(config: Pick<Config, 'database' | 'dataDir'>, lo
     ...common,
     dialect: 'sqlite',
     dialectModule: loadSqliteDriver(),
-    storage: sqliteFile(config.dataDir),
+    storage: sqliteFile(config.dataDir, sqliteFileName),
     transactionType: Transaction.TYPES.IMMEDIATE,
   });
   waitForLocks(sequelize);

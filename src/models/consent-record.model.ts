@@ -5,7 +5,7 @@ export type ConsentAction = 'given' | 'withdrawn';
 
 /** One acceptance or withdrawal of a document's version; the history is never rewritten. */
 export interface ConsentRecordModel extends Model<InferAttributes<ConsentRecordModel>, InferCreationAttributes<ConsentRecordModel>> {
-  id: CreationOptional<string>;
+  id: CreationOptional<number>;
   userId: string;
   document: ConsentDocumentName;
   version: string;
@@ -17,7 +17,7 @@ export function defineConsentRecord(sequelize: Sequelize) {
   return sequelize.define<ConsentRecordModel>(
     'ConsentRecord',
     {
-      id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
       userId: { type: DataTypes.UUID, allowNull: false },
       document: { type: DataTypes.STRING(32), allowNull: false },
       version: { type: DataTypes.STRING(32), allowNull: false },

@@ -379,7 +379,7 @@ describe('DELETE /api/users/me', () => {
     expect(await t.context.models.SecurityEvent.count({ where: { userId: user.id } })).toBe(0);
     const deletions = await t.context.models.SecurityEvent.findAll({ where: { type: 'account_deleted' }, order: [['createdAt', 'ASC']] });
     expect(deletions).toHaveLength(deletedBefore + 1);
-    expect(deletions.at(-1)!.metadata).toEqual({ role: 'user' });
+    expect(deletions.at(-1)!.metadata).toEqual({ role: 'user', dataKeysDestroyed: 1 }); // the client's data key went first
     expect(deletions.at(-1)!.userId).toBeNull();
     expect(JSON.stringify(deletions.at(-1)!.get({ plain: true }))).not.toContain(user.email);
 

@@ -41,7 +41,7 @@ async function person(accepted: readonly { document: string; version: string }[]
 }
 
 async function recordsOf(user: Pick<TestUser, 'id'>) {
-  const rows = await t.context.models.ConsentRecord.findAll({ where: { userId: user.id }, order: [['createdAt', 'ASC'], ['id', 'ASC']] });
+  const rows = await t.context.models.ConsentRecord.findAll({ where: { userId: user.id }, order: [['id', 'ASC']] });
   return rows.map(({ document, version, action }) => ({ document, version, action }));
 }
 

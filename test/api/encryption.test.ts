@@ -6,10 +6,9 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import { DataCipher } from '../../src/crypto/data-cipher.js';
+import { DataKeys } from '../../src/crypto/data-keys.js';
 import type { Logger } from '../../src/infra/logger.js';
 import { textContext } from '../../src/modules/sessions/session-views.js';
-import { rotateDataKeys } from '../../src/modules/sessions/text-rotation.js';
 import { LENIENT_LIMITS, createTestApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { inCareOf } from '../helpers/practice.js';
@@ -17,8 +16,9 @@ import { createUser, type TestUser } from '../helpers/users.js';
 
 const K1 = 'first-data-encryption-key-for-tests-0123456789';
 const K2 = 'second-data-encryption-key-for-tests-9876543210';
-const K1_ID = new DataCipher(K1).currentKeyId;
-const K2_ID = new DataCipher(K2).currentKeyId;
+/** The id of the master key derived from a DATA_ENCRYPTION_KEY, as the key store records it. */
+const masterId = (secret: string) => new DataKeys(undefined as never, secret).currentMasterKeyId;
+const ENC2 = /^enc2:[0-9a-f]{32}:/;
 
 interface EntryRow {
   id: string;
@@ -158,14 +158,15 @@ describe('encryption at rest of counseling text', () => {
   });
   afterAll(() => t.close());
 
-  it('stores entry text and feedback comments only as enc1 ciphertext, never the plaintext', async () => {
+  it('stores entry text and feedback comments only as enc2 ciphertext under the client’s data key, never the plaintext', async () => {
     const entries = await entryRows(t);
     const feedback = await feedbackRows(t);
     expect(entries).toHaveLength(5);
     expect(feedback).toHaveLength(1);
     const plaintexts = written.flatMap((session) => [...session.texts, ...(session.feedback ? [session.feedback] : [])]);
     for (const value of [...entries.map((row) => row.text), ...feedback.map((row) => row.comment)]) {
-      expect(value.startsWith(`enc1:${K1_ID}:`)).toBe(true);
+      expect(value).toMatch(ENC2);
+      expect(value.split(':')[1]).toBe(entries[0]!.text.split(':')[1]); // one client, one key
       for (const plaintext of plaintexts) {
         expect(value).not.toContain(plaintext);
         expect(value).not.toContain(plaintext.split(' ').at(-1)!);
@@ -178,7 +179,7 @@ describe('encryption at rest of counseling text', () => {
 
   it('a dump of every table reveals no session text', async () => {
     const dump = await dumpDatabase(t);
-    expect(dump).toContain('enc1:');
+    expect(dump).toContain('enc2:');
     for (const session of written) {
       for (const text of [...session.texts, ...(session.feedback ? [session.feedback] : [])]) {
         expect(dump).not.toContain(text);
@@ -201,8 +202,9 @@ describe('encryption at rest of counseling text', () => {
     );
     expect(from && to).toBeTruthy();
     // Both decrypt where they are.
-    expect(() => t.context.cipher.decrypt(from!.text, textContext.entry(from!.id))).not.toThrow();
-    expect(() => t.context.cipher.decrypt(from!.text, textContext.entry(to!.id))).toThrow();
+    const open = await t.context.content.opener([from!.text]);
+    expect(() => open(from!.text, textContext.entry(from!.id))).not.toThrow();
+    expect(() => open(from!.text, textContext.entry(to!.id))).toThrow();
 
     await t.sequelize.query('UPDATE session_entries SET text = :text WHERE id = :id', { replacements: { text: from!.text, id: to!.id } });
     try {
@@ -271,120 +273,83 @@ describe('encryption at rest of counseling text', () => {
   });
 });
 
-describe('data key rotation midway through a data set (two instances over one database)', () => {
+/** The key store's rows (id and master key), whichever store the test app has. */
+async function keyRows(t: TestApp) {
+  return t.infra.keyStore.keys.findAll({ attributes: ['id', 'ownerId', 'masterKeyId'], order: [['id', 'ASC']], raw: true });
+}
+
+describe('master key rotation midway through a data set (two instances over one database and key store)', () => {
   let t: TestApp;
-  let clientUser: TestUser;
   let counselorUser: TestUser;
+  let clients: TestUser[];
   let appA: Express;
   let appB: ReturnType<typeof appOver>;
-  const written: WrittenSession[] = [];
-  let legacyEntryId: string;
-  const legacyText = secretText('legacy text stored before encryption existed');
-  let legacySession: WrittenSession;
+  const written = new Map<string, WrittenSession[]>();
+  let content: string[];
 
   beforeAll(async () => {
     t = await createTestApp({ lenientLimits: true, env: { DATA_ENCRYPTION_KEY: K1 } });
     appA = t.app;
     appB = appOver(t, { DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 });
-    clientUser = await createUser(t);
     counselorUser = await createUser(t, { role: 'counselor' });
-    await inCareOf(t, counselorUser.id, clientUser.id);
+    clients = [await createUser(t), await createUser(t), await createUser(t)];
+    for (const client of clients) await inCareOf(t, counselorUser.id, client.id);
   });
   afterAll(() => t.close());
 
-  it('instance A (key 1) writes half, instance B (key 2, key 1 as previous) the other half; B reads all of it, A only its own', async () => {
-    const [clientA, counselorA] = [await bearer(appA, clientUser), await bearer(appA, counselorUser)];
-    const [clientB, counselorB] = [await bearer(appB.app, clientUser), await bearer(appB.app, counselorUser)];
-    const halfA = [...(await writeSessions(appA, clientA, counselorA, counselorUser.id, 'A-1')), ...(await writeSessions(appA, clientA, counselorA, counselorUser.id, 'A-2'))];
-    const halfB = [...(await writeSessions(appB.app, clientB, counselorB, counselorUser.id, 'B-1')), ...(await writeSessions(appB.app, clientB, counselorB, counselorUser.id, 'B-2'))];
-    written.push(...halfA, ...halfB);
-
-    const byKey = (await storedValues(t)).map((value) => appB.infra.cipher.keyIdOf(value));
-    expect(byKey.filter((id) => id === K1_ID)).toHaveLength(12); // 2 x (5 texts + 1 comment)
-    expect(byKey.filter((id) => id === K2_ID)).toHaveLength(12);
-
-    await expectReadable(appB.app, clientB, counselorB, written);
-    await expectReadable(appA, clientA, counselorA, halfA);
-    await expectUnreadable(t, appA, counselorA, halfB);
+  it('A (master 1) makes each client’s data key; B (master 2, master 1 as previous) writes under the same keys and reads all of it', async () => {
+    const counselorA = await bearer(appA, counselorUser);
+    const counselorB = await bearer(appB.app, counselorUser);
+    for (const client of clients) {
+      written.set(client.id, [
+        ...(await writeSessions(appA, await bearer(appA, client), counselorA, counselorUser.id, 'A')),
+        ...(await writeSessions(appB.app, await bearer(appB.app, client), counselorB, counselorUser.id, 'B')),
+      ]);
+    }
+    const keys = await keyRows(t);
+    expect(keys).toHaveLength(3);
+    for (const key of keys) expect(key.masterKeyId).toBe(masterId(K1));
+    content = await storedValues(t);
+    expect(new Set(content.map((value) => value.split(':')[1]))).toEqual(new Set(keys.map((key) => key.id)));
+    for (const client of clients) await expectReadable(appB.app, await bearer(appB.app, client), counselorB, written.get(client.id)!);
   });
 
-  it('an interrupted rotation (one small batch) leaves every value readable through B', async () => {
-    // A row from before encryption existed, in a session of its own: rotation encrypts it too.
-    const clientB = await bearer(appB.app, clientUser);
-    const sessionId = (await request(appB.app).post('/api/sessions').set('Authorization', clientB).send({ counselorId: counselorUser.id }).expect(201)).body.id as string;
-    legacySession = { sessionId, texts: [legacyText], clientTexts: [legacyText], feedback: null };
-    const legacy = await t.context.models.SessionEntry.create({
-      id: randomUUID(),
-      sessionId,
-      userId: clientUser.id,
-      authorId: clientUser.id,
-      authorRole: 'client',
-      kind: 'note',
-      emotion: null,
-      valence: null,
-      arousal: null,
-      text: legacyText,
-      speaker: null,
-      at: new Date(),
-    });
-    legacyEntryId = legacy.id;
-    const before = await storedValues(t);
-    expect(before.filter((value) => appB.infra.cipher.needsRotation(value))).toHaveLength(13);
-
-    const progress = await rotateDataKeys(appB.infra.models, appB.infra.cipher, { batchSize: 3, maxBatches: 1 });
-    expect(progress.batches).toBe(1);
-    expect(progress.examined).toBe(3);
-    expect(progress.reencrypted).toBeLessThanOrEqual(3);
-    const after = await storedValues(t);
-    const stillOld = after.filter((value) => appB.infra.cipher.needsRotation(value));
-    expect(stillOld.length).toBe(13 - progress.reencrypted);
-    expect(stillOld.length).toBeGreaterThan(0);
-    for (const value of after) expect(value === legacyText || value.startsWith('enc1:')).toBe(true);
-
+  it('an interrupted re-wrap (one key) leaves everything readable through B and the content untouched', async () => {
+    const progress = await appB.infra.content.keys.rewrap({ batchSize: 1, maxBatches: 1 });
+    expect(progress).toEqual({ examined: 1, rewrapped: 1, batches: 1 });
+    expect((await keyRows(t)).map((key) => key.masterKeyId)).toEqual([masterId(K2), masterId(K1), masterId(K1)]);
+    expect(await appB.infra.content.keys.staleCount()).toBe(2);
+    expect(await storedValues(t)).toEqual(content);
     const counselor = await bearer(appB.app, counselorUser);
-    await expectReadable(appB.app, clientB, counselor, written);
+    for (const client of clients) await expectReadable(appB.app, await bearer(appB.app, client), counselor, written.get(client.id)!);
   });
 
-  it('running it again finishes the job: every value is under key 2, the legacy text too, and a third run changes nothing', async () => {
+  it('running it again re-wraps the rest, never re-encrypts content, and a third run changes nothing', async () => {
     const batches: number[] = [];
-    const progress = await rotateDataKeys(appB.infra.models, appB.infra.cipher, { batchSize: 3, onBatch: (p) => batches.push(p.batches) });
-    expect(progress.batches).toBeGreaterThan(1);
-    expect(batches).toEqual(Array.from({ length: progress.batches }, (_, index) => index + 1));
-    const values = await storedValues(t);
-    expect(values).toHaveLength(25);
-    for (const value of values) expect(value.startsWith(`enc1:${K2_ID}:`)).toBe(true);
-    expect(values.join('\n')).not.toContain(legacyText);
-
-    const [legacy] = await t.sequelize.query<{ text: string }>('SELECT text FROM session_entries WHERE id = :id', { replacements: { id: legacyEntryId }, type: QueryTypes.SELECT });
-    expect(appB.infra.cipher.decrypt(legacy!.text, textContext.entry(legacyEntryId))).toBe(legacyText);
-
-    const again = await rotateDataKeys(appB.infra.models, appB.infra.cipher, { batchSize: 3 });
-    expect(again.reencrypted).toBe(0);
-    expect(again.examined).toBe(25);
-    expect(await storedValues(t)).toEqual(values);
+    const progress = await appB.infra.content.keys.rewrap({ batchSize: 1, onBatch: (p) => batches.push(p.batches) });
+    expect(progress).toEqual({ examined: 3, rewrapped: 2, batches: 3 });
+    expect(batches).toEqual([1, 2, 3]);
+    for (const key of await keyRows(t)) expect(key.masterKeyId).toBe(masterId(K2));
+    expect(await storedValues(t)).toEqual(content);
+    expect(await appB.infra.content.keys.rewrap()).toEqual({ examined: 3, rewrapped: 0, batches: 1 });
   });
 
-  it('after rotation an instance with only key 2 reads everything', async () => {
+  it('after the re-wrap an instance with only master 2 reads everything (its cache starts empty)', async () => {
     const onlyK2 = appOver(t, { DATA_ENCRYPTION_KEY: K2 });
-    const client = await bearer(onlyK2.app, clientUser);
     const counselor = await bearer(onlyK2.app, counselorUser);
-    await expectReadable(onlyK2.app, client, counselor, [...written, legacySession]);
+    for (const client of clients) await expectReadable(onlyK2.app, await bearer(onlyK2.app, client), counselor, written.get(client.id)!);
   });
 
-  it('an instance with only key 1 cannot decrypt values under key 2: an error, never plaintext', async () => {
+  it('an instance with only master 1 cannot unwrap the keys any more: an error, never plaintext', async () => {
     const onlyK1 = appOver(t, { DATA_ENCRYPTION_KEY: K1 });
     const counselor = await bearer(onlyK1.app, counselorUser);
-    await expectUnreadable(t, onlyK1.app, counselor, [...written, legacySession]);
-    const client = await bearer(onlyK1.app, clientUser);
-    const withFeedback = written.find((session) => session.feedback !== null)!;
+    for (const client of clients) await expectUnreadable(t, onlyK1.app, counselor, written.get(client.id)!);
+    const client = await bearer(onlyK1.app, clients[0]!);
+    const withFeedback = written.get(clients[0]!.id)!.find((session) => session.feedback !== null)!;
     const report = await request(onlyK1.app).get(`/api/sessions/${withFeedback.sessionId}/report`).set('Authorization', client).expect(500);
     expect(JSON.stringify(report.body)).not.toContain(withFeedback.feedback!);
-    for (const row of await entryRows(t)) {
-      expect(() => onlyK1.infra.cipher.decrypt(row.text, textContext.entry(row.id))).toThrow(/no data key/);
-    }
   });
 });
-
 
 describe('npm run keys:rotate-data (as a process)', () => {
   let t: TestApp;
@@ -404,24 +369,29 @@ describe('npm run keys:rotate-data (as a process)', () => {
 
   it('refuses to run without the previous key, exits non-zero and changes nothing', async () => {
     const before = await storedValues(t);
+    const keysBefore = await keyRows(t);
     const result = await runCli('src/cli/keys-rotate-data.ts', { env: { ...baseEnv(), DATA_ENCRYPTION_KEY: K2 } });
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/no data key/);
+    expect(result.stderr).toMatch(/DATA_ENCRYPTION_KEYS_PREVIOUS missing/);
     expect(result.stdout).not.toContain('done:');
     expect(await storedValues(t)).toEqual(before);
+    expect(await keyRows(t)).toEqual(keysBefore);
   });
 
-  it('re-encrypts every value under the new key, prints done:, and is a no-op when run again', async () => {
+  it('re-wraps the data key under the new master, leaves the content as it was, prints done:, and is a no-op when run again', async () => {
+    const before = await storedValues(t);
     const result = await runCli('src/cli/keys-rotate-data.ts', { env: { ...baseEnv(), DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 } });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`done: 6 encrypted values examined, 6 re-encrypted under key ${K2_ID}`);
-    for (const value of await storedValues(t)) expect(value.startsWith(`enc1:${K2_ID}:`)).toBe(true);
+    expect(result.stdout).toContain(`re-wrapped under master key ${masterId(K2)}`);
+    expect(result.stdout).toContain('done: 1 data keys re-wrapped, 0 older encrypted values examined, 0 moved to per-person keys');
+    expect(await storedValues(t)).toEqual(before);
+    for (const key of await keyRows(t)) expect(key.masterKeyId).toBe(masterId(K2));
     const printed = `${result.stdout}${result.stderr}`;
     for (const session of written) for (const text of session.texts) expect(printed).not.toContain(text);
 
     const again = await runCli('src/cli/keys-rotate-data.ts', { env: { ...baseEnv(), DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_KEYS_PREVIOUS: K1 } });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toContain('done: 6 encrypted values examined, 0 re-encrypted');
+    expect(again.stdout).toContain('done: 0 data keys re-wrapped');
 
     const onlyK2 = appOver(t, { DATA_ENCRYPTION_KEY: K2 });
     await expectReadable(onlyK2.app, await bearer(onlyK2.app, clientUser), await bearer(onlyK2.app, counselorUser), written);

@@ -227,6 +227,27 @@ describe.skipIf(!pgUrl)('the least-privilege app role (PostgreSQL)', () => {
     expect(rows[0]).toEqual({ n: 1 });
   });
 
+  it('keeps per-person data keys in the fallback table as this role (no KEY_STORE_URL): the table came with the migrations', async () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: appUrl, RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_WRITE_MAX: '1000' });
+    const sequelize = createSequelize(config);
+    try {
+      const { app: server } = createApp({ config, sequelize });
+      const email = `data.keys.${randomBytes(3).toString('hex')}@example.com`;
+      const secret = 'cobalt-orchard-meridian-tundra-36';
+      await request(server).post('/api/auth/register').send({ email, password: secret, name: 'Data Keys' }).expect(202);
+      const login = await request(server).post('/api/auth/login').send({ email, password: secret, transport: 'body' }).expect(200);
+      const auth = `Bearer ${login.body.accessToken as string}`;
+      const session = await request(server).post('/api/sessions').set('Authorization', auth).send({}).expect(201);
+      await request(server).post(`/api/sessions/${session.body.id as string}/entries`).set('Authorization', auth).send({ kind: 'note', text: 'under my own key' }).expect(201);
+      const page = await request(server).get(`/api/sessions/${session.body.id as string}/entries`).set('Authorization', auth).expect(200);
+      expect(page.body.items[0].text).toBe('under my own key');
+      const { rows } = await owner.query('SELECT count(*)::int AS n FROM data_keys k JOIN users u ON u.id::text = k.owner_id WHERE u.email = $1', [email]);
+      expect(rows[0]).toEqual({ n: 1 });
+    } finally {
+      await sequelize.close();
+    }
+  });
+
   it('cannot CREATE, ALTER, DROP or TRUNCATE tables, create indexes, views or schemas', async () => {
     await denied('CREATE TABLE intruder (id int)');
     await denied('CREATE TABLE public.intruder (id int)');

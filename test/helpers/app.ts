@@ -32,6 +32,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
   await migrate(sequelize);
   const built = createApp({ config, sequelize, extraRoutes: options.extraRoutes, ...options.deps });
   const { app, infra, modules, drain } = built;
+  await infra.keyStore.migrate();
   return {
     app,
     infra,

@@ -292,3 +292,22 @@ describe('consent documents', () => {
     expect(configError({ NODE_ENV: 'test', DATA_DIR: dataDir, CONSENT_DOCUMENTS: value }).message).toContain(message);
   });
 });
+
+describe('the key store (KEY_STORE_URL)', () => {
+  it('takes a PostgreSQL URL, also from KEY_STORE_URL_FILE', () => {
+    expect(loadConfig(production({ KEY_STORE_URL: 'postgres://keys@keys.internal:5432/confidant_keys' })).keyStore.url).toBe('postgres://keys@keys.internal:5432/confidant_keys');
+    const file = join(dataDir, 'key_store_url');
+    writeFileSync(file, 'postgres://keys@keys.internal:5432/from_file\n');
+    expect(loadConfig(production({ KEY_STORE_URL_FILE: file })).keyStore.url).toBe('postgres://keys@keys.internal:5432/from_file');
+  });
+
+  it('is optional: without it the keys stay in the data database (the fallback), or a second SQLite file', () => {
+    expect(loadConfig(production()).keyStore.url).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: dataDir }).keyStore.url).toBeUndefined();
+  });
+
+  it('refuses another scheme, and the data database itself in production', () => {
+    expect(configError(production({ KEY_STORE_URL: 'mysql://keys@h/db' })).message).toContain('KEY_STORE_URL');
+    expect(configError(production({ KEY_STORE_URL: 'postgres://confidant@db.internal:5432/confidant' })).message).toContain('KEY_STORE_URL must name another database than DATABASE_URL');
+  });
+});

@@ -37,7 +37,7 @@ export function createConsentService(deps: ConsentDeps) {
   const { documents, models, cache, events } = deps;
   const configured = (document: ConsentDocumentName) => documents.find((candidate) => candidate.document === document);
 
-  const records = (userId: string) => models.ConsentRecord.findAll({ where: { userId }, order: [['createdAt', 'ASC'], ['id', 'ASC']] });
+  const records = (userId: string) => models.ConsentRecord.findAll({ where: { userId }, order: [['id', 'ASC']] });
   const load = async (userId: string) => latestOf(await records(userId));
   const stateOf = (userId: string): Promise<ConsentState> => (documents.length === 0 ? Promise.resolve({}) : cache.get(userId, () => load(userId)));
 

@@ -9,6 +9,10 @@ export const readinessResponse = z.strictObject({
   phase: z.enum(['starting', 'ready', 'stopping']),
   checks: z.strictObject({
     database: check,
+    keyStore: check.extend({
+      location: z.enum(['separate-database', 'separate-file', 'same-database']),
+      warning: z.string().optional().describe('set when the keys are in the data database: its backups carry them, and erasure does not reach those backups'),
+    }),
     redis: check.optional(),
     storage: check.optional(),
     schema: z.strictObject({ status: z.literal('down'), pendingMigrations: z.array(z.string()), fix: z.string() }).optional(),

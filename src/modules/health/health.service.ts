@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import { pingDatabase } from '../../db/database.js';
+import { SAME_DATABASE_WARNING, type KeyStore } from '../../db/key-store.js';
 import type { Lifecycle } from '../../infra/lifecycle.js';
 import type { Logger } from '../../infra/logger.js';
 import type { ProxyTrustCheck } from '../../http/proxy-trust.js';
@@ -18,6 +19,8 @@ export interface HealthDeps {
   /** Redis, when configured: its loss degrades the service (in-process fallbacks) but does not stop it. */
   shared?: SharedState;
   lifecycle: Lifecycle;
+  /** The wrapped data keys: without them no counseling content can be written or read. */
+  keyStore: KeyStore;
   proxyTrust: ProxyTrustCheck;
   /** File storage (the bucket): its loss degrades the service (no uploads or downloads) but does not stop it. */
   storage?: () => Promise<void>;
@@ -45,22 +48,30 @@ export function createHealthService(deps: HealthDeps) {
     },
 
     async readiness() {
-      const [database, redis, storage] = await Promise.all([
+      const [database, redis, storage, keys] = await Promise.all([
         timed(() => pingDatabase(deps.sequelize, deps.dbTimeoutMs)),
         deps.shared ? timed(() => deps.shared!.ping(deps.dbTimeoutMs)) : undefined,
         deps.storage ? timed(deps.storage) : undefined,
+        deps.keyStore.sharesDataBackups ? undefined : timed(() => pingDatabase(deps.keyStore.sequelize, deps.dbTimeoutMs)),
       ]);
+      // In the data database (the fallback) the key store is up exactly when the database is.
+      const keyStore = {
+        ...(keys ?? database),
+        location: deps.keyStore.location,
+        ...(deps.keyStore.sharesDataBackups && { warning: SAME_DATABASE_WARNING }),
+      };
+      if (keys) changes.observe('key store', keys.status === 'up', keys.error);
       changes.observe('database', database.status === 'up', database.error);
       if (redis) changes.observe('redis', redis.status === 'up', redis.error);
       if (storage) changes.observe('storage', storage.status === 'up', storage.error);
       const pending = deps.lifecycle.pendingMigrations;
       const schema = pending.length > 0 ? { status: 'down' as const, pendingMigrations: pending, fix: 'npm run db:migrate' } : undefined;
-      const ready = deps.lifecycle.accepting && database.status === 'up';
+      const ready = deps.lifecycle.accepting && database.status === 'up' && keyStore.status === 'up';
       return {
         ready,
         status: !ready ? ('unavailable' as const) : redis?.status === 'down' || storage?.status === 'down' ? ('degraded' as const) : ('ready' as const),
         phase: deps.lifecycle.phase,
-        checks: { database, ...(redis && { redis }), ...(storage && { storage }), ...(schema && { schema }) },
+        checks: { database, keyStore, ...(redis && { redis }), ...(storage && { storage }), ...(schema && { schema }) },
         proxyTrust: deps.proxyTrust.report(),
       };
     },

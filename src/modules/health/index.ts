@@ -4,11 +4,12 @@ import { healthRoutes } from './health.routes.js';
 import { createHealthService } from './health.service.js';
 
 /** Liveness and readiness for the platform's probes; owns no table. */
-export function createHealthModule(infra: Pick<Infra, 'sequelize' | 'shared' | 'lifecycle' | 'logger' | 'config'>, deps: { proxyTrust: ProxyTrustCheck; storage?: () => Promise<void> }) {
+export function createHealthModule(infra: Pick<Infra, 'sequelize' | 'shared' | 'lifecycle' | 'logger' | 'config' | 'keyStore'>, deps: { proxyTrust: ProxyTrustCheck; storage?: () => Promise<void> }) {
   const service = createHealthService({
     sequelize: infra.sequelize,
     shared: infra.shared,
     lifecycle: infra.lifecycle,
+    keyStore: infra.keyStore,
     proxyTrust: deps.proxyTrust,
     storage: deps.storage,
     logger: infra.logger,

@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import type { DataKeys } from '../../crypto/data-keys.js';
 import type { PasswordHasher } from '../../crypto/passwords.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
@@ -24,6 +25,8 @@ export interface PrivacyDeps {
   organizations: Pick<OrganizationsModule, 'data'>;
   consent: Pick<ConsentModule, 'history'>;
   files: Pick<FilesModule, 'data'>;
+  /** Crypto-shredding: destroys the person's data key in the key store. */
+  dataKeys: Pick<DataKeys, 'destroy'>;
 }
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -67,7 +70,8 @@ export function createPrivacyService(deps: PrivacyDeps) {
     /**
      * Re-authenticated erasure; every access token of the user is refused before the rows go.
      * The last owner of an organization is refused (409) until ownership moves; a counselor's
-     * care relationships end.
+     * care relationships end. The person's data key is destroyed first, then the rows: every
+     * copy of their counseling content, in any backup of the data, is unreadable from then on.
      */
     async deleteAccount(userId: string, password: string | undefined, meta: RequestMeta): Promise<void> {
       const user = await users.accounts.findById(userId);
@@ -81,6 +85,8 @@ export function createPrivacyService(deps: PrivacyDeps) {
       await organizations.data.assertMayLeave(userId); // 409 LAST_OWNER before anything ends
       await events.flush(); // this user's queued events are written (and scrubbed) with the rest
       await auth.endSessions({ userId }, 'account_deleted');
+      // Key first: should deleting the rows fail, what remains reads as erased, never as text.
+      const keysDestroyed = await deps.dataKeys.destroy(userId);
       const ownSessions = await sessions.data.idsOf(userId);
       const objects = await deps.sequelize.transaction(async (transaction) => {
         const keys = await deps.files.data.releaseAccount(userId, ownSessions, transaction);
@@ -90,7 +96,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
         return keys;
       });
       deps.files.data.discard(objects); // after commit: what fails is left to the orphan sweep
-      events.record({ type: 'account_deleted', metadata: { role: user.role } });
+      events.record({ type: 'account_deleted', metadata: { role: user.role, dataKeysDestroyed: keysDestroyed } });
     },
   };
 }

@@ -15,7 +15,7 @@ import { createSessionsService } from './sessions.service.js';
 export { addEntrySchema, breakGlassResponse, breakGlassSchema, entryResponse, exportedSessionResponse, sessionResponse } from './sessions.schemas.js';
 export type { SessionChange } from './session-changes.js';
 export type { StatsScope } from './session-stats.js';
-export { rotateDataKeys, type RotationProgress } from './text-rotation.js';
+export { migrateToPersonKeys, type RotationProgress } from './text-rotation.js';
 
 const DAY_MS = 86_400_000;
 
@@ -26,7 +26,7 @@ const DAY_MS = 86_400_000;
  * on a need-to-know basis: who counsels whom comes from the organizations module.
  */
 export function createSessionsModule(
-  infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config'>,
+  infra: Pick<Infra, 'sequelize' | 'models' | 'content' | 'config'>,
   deps: {
     users: Pick<UsersModule, 'accounts'>;
     organizations: Pick<OrganizationsModule, 'care'>;
@@ -34,13 +34,13 @@ export function createSessionsModule(
     consent: Pick<ConsentModule, 'requireHealthDataConsent'>;
   },
 ) {
-  const { sequelize, models, cipher, config } = infra;
+  const { sequelize, models, content, config } = infra;
   const changes = new SessionChanges();
   const breakGlass = createBreakGlass({ models, events: deps.securityEvents.recorder, windowMin: config.breakGlassWindowMin });
   const service = createSessionsService({
     sequelize,
     models,
-    cipher,
+    content,
     maxEntriesPerSession: config.maxEntriesPerSession,
     isActiveCounselor: deps.users.accounts.isActiveCounselor,
     care: deps.organizations.care,
@@ -62,7 +62,7 @@ export function createSessionsModule(
     /** For the files module: who may add and read a session's attachments. */
     attachmentAccess: service.attachmentAccess,
     stats: createSessionStats(sequelize, models),
-    data: createSessionData(models, contentViews(cipher)),
+    data: createSessionData(models, contentViews(content)),
     retentionJobs: {
       'purge-session-data': async (now: Date) => {
         const cutoff = new Date(now.getTime() - config.retention.sessionDataDays * DAY_MS);

@@ -13,6 +13,7 @@ function exportedEntry(entry: EntryView) {
     valence: entry.kind === 'emotion' ? entry.valence : null,
     arousal: entry.kind === 'emotion' ? entry.arousal : null,
     text: entry.kind === 'emotion' ? null : entry.text,
+    ...(entry.kind !== 'emotion' && entry.erased && { erased: true as const }),
     speaker: entry.kind === 'transcript' ? entry.speaker : null,
     at: entry.at,
   };
@@ -36,12 +37,14 @@ export function createSessionData(models: Pick<Models, 'CounselingSession' | 'Se
         ? await models.SessionEntry.findAll({ where: { [Op.and]: [{ sessionId: ids }, hiddenFromClient.where] }, order: [['at', 'ASC'], ['id', 'ASC']] })
         : [];
       const feedback = ids.length ? await models.SessionFeedback.findAll({ where: { sessionId: ids } }) : [];
+      const shown = await views.entries(entries);
+      const feedbackShown = await Promise.all(feedback.map((item) => views.feedback(item)));
       return sessions.map((session) => {
-        const own = feedback.find((item) => item.sessionId === session.id);
+        const own = feedback.findIndex((item) => item.sessionId === session.id);
         return {
           ...sessionView(session),
-          entries: entries.filter((entry) => entry.sessionId === session.id).map((entry) => exportedEntry(views.entry(entry))),
-          feedback: own ? views.feedback(own) : null,
+          entries: shown.filter((_, index) => entries[index]!.sessionId === session.id).map(exportedEntry),
+          feedback: own >= 0 ? feedbackShown[own]! : null,
         };
       });
     },

@@ -70,7 +70,7 @@ export function createSessionReport(deps: { sequelize: Sequelize; models: Pick<M
       emotions: emotions.map((row) => ({ emotion: row.emotion, count: Number(row.count) })),
       valence: trendOf(stats, 'mv', 'sxv', 'sv'),
       arousal: trendOf(stats, 'ma', 'sxa', 'sa'),
-      feedback: feedback ? (options.withholdContent ? views.feedbackRating(feedback) : views.feedback(feedback)) : null,
+      feedback: feedback ? (options.withholdContent ? views.feedbackRating(feedback) : await views.feedback(feedback)) : null,
       contentWithheld: options.withholdContent,
     };
   };

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { DataCipher } from '../../crypto/data-cipher.js';
+import type { ContentCipher } from '../../crypto/content-cipher.js';
+import { ERASED, type Erased } from '../../crypto/data-keys.js';
 import type { CounselingSessionModel } from '../../models/counseling-session.model.js';
 import type { SessionEntryModel } from '../../models/session-entry.model.js';
 import type { SessionFeedbackModel } from '../../models/session-feedback.model.js';
@@ -35,29 +36,50 @@ export function sessionView(session: CounselingSessionModel, now = new Date()): 
 /**
  * The one place counseling text is decrypted for a reader: entries and feedback comments.
  * Callers have already applied the access rules (who may see the session, hidden notes).
+ * The keys a page of rows needs are loaded once for the page; content whose person's key was
+ * destroyed (an erased account, in a restored backup) reads as `text: null, erased: true`.
  */
-export function contentViews(cipher: DataCipher) {
-  const entryText = (entry: SessionEntryModel) => (entry.text === null ? null : cipher.decrypt(entry.text, textContext.entry(entry.id)));
+export function contentViews(content: ContentCipher) {
+  function entryView(entry: SessionEntryModel, text: string | null | Erased): EntryView {
+    const base = { id: entry.id, authorId: entry.authorId, authorRole: entry.authorRole, at: entry.at.toISOString() };
+    if (entry.kind === 'emotion') {
+      return { ...base, kind: 'emotion', emotion: entry.emotion as Emotion, valence: entry.valence ?? 0, arousal: entry.arousal ?? 0 };
+    }
+    const shown = text === ERASED ? { text: null, erased: true as const } : { text };
+    if (entry.kind === 'note') return { ...base, kind: 'note', ...shown };
+    return { ...base, kind: 'transcript', ...shown, speaker: entry.speaker as 'client' | 'counselor' };
+  }
+
+  function feedbackView(feedback: SessionFeedbackModel, comment: string | null | Erased): FeedbackView {
+    return {
+      rating: feedback.rating,
+      comment: comment === ERASED ? null : comment,
+      ...(comment === ERASED && { erased: true as const }),
+      createdAt: feedback.createdAt.toISOString(),
+    };
+  }
+
   return {
-    /** `knownText`: the plaintext of an entry just written, so its ciphertext need not be opened. */
-    entry(entry: SessionEntryModel, knownText?: string | null): EntryView {
-      const text = () => (knownText !== undefined ? knownText : entryText(entry));
-      const base = { id: entry.id, authorId: entry.authorId, authorRole: entry.authorRole, at: entry.at.toISOString() };
-      if (entry.kind === 'emotion') {
-        return { ...base, kind: 'emotion', emotion: entry.emotion as Emotion, valence: entry.valence ?? 0, arousal: entry.arousal ?? 0 };
-      }
-      if (entry.kind === 'note') return { ...base, kind: 'note', text: text() };
-      return { ...base, kind: 'transcript', text: text(), speaker: entry.speaker as 'client' | 'counselor' };
+    /** Entries as a reader sees them, their text decrypted (each person's key unwrapped once). */
+    async entries(rows: SessionEntryModel[]): Promise<EntryView[]> {
+      const open = await content.opener(rows.map((row) => row.text));
+      return rows.map((row) => entryView(row, row.text === null ? null : open(row.text, textContext.entry(row.id))));
     },
 
-    /** `knownComment`: as for entries, the plaintext of feedback just given. */
-    feedback(feedback: SessionFeedbackModel, knownComment?: string | null): FeedbackView {
-      const comment = () => (feedback.comment === null ? null : cipher.decrypt(feedback.comment, textContext.feedback(feedback.sessionId)));
-      return {
-        rating: feedback.rating,
-        comment: knownComment !== undefined ? knownComment : comment(),
-        createdAt: feedback.createdAt.toISOString(),
-      };
+    /** An entry just written: its plaintext is known, so its ciphertext is not opened. */
+    written(entry: SessionEntryModel, knownText: string | null): EntryView {
+      return entryView(entry, knownText);
+    },
+
+    async feedback(feedback: SessionFeedbackModel): Promise<FeedbackView> {
+      if (feedback.comment === null) return feedbackView(feedback, null);
+      const open = await content.opener([feedback.comment]);
+      return feedbackView(feedback, open(feedback.comment, textContext.feedback(feedback.sessionId)));
+    },
+
+    /** Feedback just given, from its plaintext. */
+    givenFeedback(feedback: SessionFeedbackModel, knownComment: string | null): FeedbackView {
+      return feedbackView(feedback, knownComment);
     },
 
     /** The rating without the comment, for those who see aggregates only: the comment is never decrypted. */

@@ -100,15 +100,17 @@ export const sessionResponse = z.strictObject({
 });
 
 const author = { id: z.uuid(), authorId: z.uuid().nullable(), authorRole: z.enum(['client', 'counselor']), at: isoTime };
+/** Present (and `text`/`comment` null) when the person's data key was destroyed: the content is erased for good. */
+const erased = z.literal(true).optional().describe('the content was erased (its data key destroyed); the text is null');
 export const entryResponse = z.discriminatedUnion('kind', [
   z.strictObject({ ...author, kind: z.literal('emotion'), emotion: z.enum(EMOTIONS), valence: z.number(), arousal: z.number() }),
-  z.strictObject({ ...author, kind: z.literal('note'), text: z.string().nullable() }),
-  z.strictObject({ ...author, kind: z.literal('transcript'), text: z.string().nullable(), speaker: z.enum(['client', 'counselor']) }),
+  z.strictObject({ ...author, kind: z.literal('note'), text: z.string().nullable(), erased }),
+  z.strictObject({ ...author, kind: z.literal('transcript'), text: z.string().nullable(), erased, speaker: z.enum(['client', 'counselor']) }),
 ]);
 
 export { pageOf };
 
-export const feedbackResponse = z.strictObject({ rating: z.number().int().min(1).max(5), comment: z.string().nullable(), createdAt: isoTime });
+export const feedbackResponse = z.strictObject({ rating: z.number().int().min(1).max(5), comment: z.string().nullable(), erased, createdAt: isoTime });
 
 const trend = z.strictObject({
   mean: z.number().nullable(),
@@ -141,6 +143,7 @@ export const exportedSessionResponse = sessionResponse.extend({
       valence: z.number().nullable(),
       arousal: z.number().nullable(),
       text: z.string().nullable(),
+      erased,
       speaker: z.enum(['client', 'counselor']).nullable(),
       at: isoTime,
     }),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Op, type Sequelize, type WhereOptions } from 'sequelize';
-import type { DataCipher } from '../../crypto/data-cipher.js';
+import type { ContentCipher } from '../../crypto/content-cipher.js';
 import { idempotent } from '../../db/idempotency.js';
 import { AppError } from '../../errors/app-error.js';
 import { decodeCursor, page } from '../../http/cursor.js';
@@ -20,8 +20,8 @@ export interface SessionsDeps {
   sequelize: Sequelize;
   models: Pick<Models, 'CounselingSession' | 'SessionEntry' | 'SessionFeedback' | 'IdempotencyKey'>;
   maxEntriesPerSession: number;
-  /** Entry text and feedback comments are encrypted here, and only here, at rest. */
-  cipher: DataCipher;
+  /** Entry text and feedback comments are encrypted here, and only here, under the data key of the session's client. */
+  content: ContentCipher;
   /** Whether an account is an active counselor (the users module's answer). */
   isActiveCounselor: (userId: string) => Promise<boolean>;
   /** Care relationships and staff roles (the organizations module's answer). */
@@ -40,8 +40,8 @@ const unprocessable = (code: string, detail: string) => new AppError(422, code, 
 const counselorNotFound = () => unprocessable('COUNSELOR_NOT_FOUND', 'counselorId does not name an active counselor you are in an active care relationship with.');
 
 export function createSessionsService(deps: SessionsDeps) {
-  const { models, sequelize, cipher } = deps;
-  const views = contentViews(cipher);
+  const { models, sequelize, content } = deps;
+  const views = contentViews(content);
   const report = createSessionReport({ sequelize, models, views });
 
   /** Sessions the actor may list: own, those of the clients in their care, those of the organizations they run (metadata), all (platform admins). */
@@ -169,6 +169,9 @@ export function createSessionsService(deps: SessionsDeps) {
         throw AppError.badRequest('ENTRY_TIME_OUT_OF_RANGE', 'at must lie between the start of the session and now.');
       }
       await deps.requireHealthDataConsent(session.userId);
+      // Sealed before the transaction: the client's data key may have to be made in the key store first.
+      const id = randomUUID();
+      const text = input.kind === 'emotion' ? null : await content.sealFor(session.userId, input.text, textContext.entry(id));
       const entry = await sequelize.transaction(async (transaction) => {
         // One conditional update claims a slot: open session and room left, decided atomically.
         const [claimed] = await models.CounselingSession.update(
@@ -180,7 +183,6 @@ export function createSessionsService(deps: SessionsDeps) {
           if (session.status === 'ended') throw AppError.conflict('SESSION_ENDED', 'Entries cannot be added to an ended session.');
           throw AppError.conflict('ENTRY_LIMIT_REACHED', `A session holds at most ${deps.maxEntriesPerSession} entries.`);
         }
-        const id = randomUUID();
         return models.SessionEntry.create(
           {
             id,
@@ -192,7 +194,7 @@ export function createSessionsService(deps: SessionsDeps) {
             emotion: input.kind === 'emotion' ? input.emotion : null,
             valence: input.kind === 'emotion' ? input.valence : null,
             arousal: input.kind === 'emotion' ? input.arousal : null,
-            text: input.kind === 'emotion' ? null : cipher.encrypt(input.text, textContext.entry(id)),
+            text,
             speaker: input.kind === 'transcript' ? input.speaker : null,
             at,
           },
@@ -200,7 +202,7 @@ export function createSessionsService(deps: SessionsDeps) {
         );
       });
       // What was just written, from the input: no need to decrypt the ciphertext we made.
-      const view = views.entry(entry, input.kind === 'emotion' ? null : input.text);
+      const view = views.written(entry, input.kind === 'emotion' ? null : input.text);
       deps.changes?.announce({ type: 'entry.created', sessionId: session.id, entry: view, hiddenFromClient: entry.kind === 'note' && entry.authorRole !== 'client' });
       return view;
     },
@@ -220,7 +222,8 @@ export function createSessionsService(deps: SessionsDeps) {
     async entryOf(sessionId: string, entryId: string) {
       const row = await models.SessionEntry.findOne({ where: { id: entryId, sessionId } });
       if (!row) return null;
-      return { entry: views.entry(row), hiddenFromClient: row.kind === 'note' && row.authorRole !== 'client' };
+      const [entry] = await views.entries([row]);
+      return { entry: entry!, hiddenFromClient: row.kind === 'note' && row.authorRole !== 'client' };
     },
 
     async listEntries(actor: Actor, sessionId: string, query: { limit: number; cursor?: string }, meta: Partial<RequestMeta> = {}) {
@@ -232,7 +235,7 @@ export function createSessionsService(deps: SessionsDeps) {
       if (cursor) conditions.push({ [Op.or]: [{ at: { [Op.gt]: cursor.at } }, { at: cursor.at, id: { [Op.gt]: cursor.id } }] });
       const rows = await models.SessionEntry.findAll({ where: { [Op.and]: conditions }, order: [['at', 'ASC'], ['id', 'ASC']], limit: query.limit + 1 });
       const { items, nextCursor } = page(rows, query.limit, (row) => ({ at: row.at, id: row.id }));
-      return { items: items.map((row) => views.entry(row)), nextCursor };
+      return { items: await views.entries(items), nextCursor };
     },
 
     /** The client's rating, once, after the session ended. */
@@ -241,14 +244,10 @@ export function createSessionsService(deps: SessionsDeps) {
       if (!sessionPolicy.giveFeedback(role)) throw AppError.forbidden('FORBIDDEN', 'Only the client gives feedback.');
       await deps.requireHealthDataConsent(session.userId);
       if (session.status !== 'ended') throw AppError.conflict('SESSION_NOT_ENDED', 'Feedback is given after the session ends.');
+      const comment = input.comment ? await content.sealFor(session.userId, input.comment, textContext.feedback(session.id)) : null;
       try {
-        const feedback = await models.SessionFeedback.create({
-          sessionId: session.id,
-          userId: actor.userId,
-          rating: input.rating,
-          comment: input.comment ? cipher.encrypt(input.comment, textContext.feedback(session.id)) : null,
-        });
-        return views.feedback(feedback, input.comment ?? null);
+        const feedback = await models.SessionFeedback.create({ sessionId: session.id, userId: actor.userId, rating: input.rating, comment });
+        return views.givenFeedback(feedback, input.comment ?? null);
       } catch (error) {
         if ((error as Error).name === 'SequelizeUniqueConstraintError') throw AppError.conflict('FEEDBACK_EXISTS', 'Feedback was already given.');
         throw error;
