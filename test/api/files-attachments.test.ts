@@ -112,6 +112,13 @@ describe('POST /api/sessions/:id/attachments', () => {
     expect({ rows: await t.context.models.StoredFile.count(), objects: storedObjects().length }).toEqual(before);
   });
 
+  it('takes a file of exactly FILE_ATTACHMENT_MAX_MB, and refuses one byte more', async () => {
+    const exactly = Buffer.concat([PDF, Buffer.alloc(1_048_576 - PDF.length, 0x20)]);
+    await attach(t, practice.client.auth, sessionId, { data: exactly }).expect(201);
+    const over = await attach(t, practice.client.auth, sessionId, { data: Buffer.concat([exactly, Buffer.from(' ')]) }).expect(413);
+    expect(over.body.code).toBe('FILE_TOO_LARGE');
+  });
+
   it('refuses a body that is not multipart, and one without a file part, with 400', async () => {
     const json = await requestAs(t, practice.client).post(`/api/sessions/${sessionId}/attachments`, { file: 'x' }).expect(400);
     expect(json.body.code).toBe('MULTIPART_REQUIRED');

@@ -24,8 +24,9 @@ export function readFilePart(req: Request, maxBytes: number): Promise<FilePart> 
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      // The name is kept as sent (never used as a path): the download sanitizes it.
-      parser = busboy({ headers: req.headers, preservePath: true, limits: { files: 1, fields: 10, fieldSize: 8192, fileSize: maxBytes, parts: 12 } });
+      // The name is kept as sent (never used as a path): the download sanitizes it. busboy calls a
+      // file that reaches its limit truncated, so the limit is one byte past the largest allowed.
+      parser = busboy({ headers: req.headers, preservePath: true, limits: { files: 1, fields: 10, fieldSize: 8192, fileSize: maxBytes + 1, parts: 12 } });
     } catch {
       reject(AppError.badRequest('MULTIPART_REQUIRED', 'Send the file as multipart/form-data with one part named "file".'));
       return;
