@@ -462,7 +462,7 @@ Raw figures (requests/s average, latency in ms):
 
 | run | req/s | p50 | p99 | non-2xx | errors |
 | --- | --- | --- | --- | --- | --- |
-${Object.entries({ 'bare /health': r.bareHealth, 'bare /health at the half rate': r.bareHalf, '/health': r.health, '/api/users/me max': r.meMax, '/api/users/me half': r.meHalf, dashboard: r.dashboard, 'organization dashboard': r.organizationDashboard, login: r.loginRun, soak: r.soak })
+${Object.entries({ 'bare /health': r.bareHealth, 'bare /health at the half rate': r.bareHalf, '/health': r.health, '/api/users/me max': r.meMax, '/api/users/me half': r.meHalf, dashboard: r.dashboard, 'organization dashboard': r.organizationDashboard, login: r.loginRun, soak: r.soak, 'scale-out, one backend': r.scale.one, 'scale-out, two backends': r.scale.two })
   .map(([name, run]) => `| ${name} | ${run.rps} | ${run.p50} | ${run.p99} | ${run.non2xx} | ${run.errors} |`)
   .join('\n')}
 
