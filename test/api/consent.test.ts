@@ -227,6 +227,11 @@ describe('withdrawing consent (DELETE /api/users/me/consents/:document)', () => 
       const unknown = await request(app.app).post('/api/users/me/consents').set('Authorization', auth).send({ document: 'privacy', version: '1' }).expect(422);
       expect(unknown.body.code).toBe('UNKNOWN_DOCUMENT');
       await request(app.app).delete('/api/users/me/consents/cookies').set('Authorization', auth).expect(400);
+      // Registration too: accepting a document that is not in force makes no account.
+      const email = 'extra-consent@example.com';
+      const extra = await request(app.app).post('/api/auth/register').send({ email, password: STRONG, name: 'Extra', consents: [{ document: 'terms', version: '1' }, { document: 'privacy', version: '1' }] }).expect(422);
+      expect(extra.body.code).toBe('UNKNOWN_DOCUMENT');
+      expect(await app.context.models.User.count({ where: { email } })).toBe(0);
       // Health data is not asked for here: content is stored without it.
       await request(app.app).post('/api/sessions').set('Authorization', auth).send({}).expect(201);
     } finally {

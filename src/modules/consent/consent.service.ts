@@ -47,8 +47,8 @@ export function createConsentService(deps: ConsentDeps) {
     events.record({ type: action === 'given' ? 'consent_given' : 'consent_withdrawn', userId, ...meta, metadata: { document, version } });
   }
 
-  /** Accepts the listed versions; each must be a configured document's current version. */
-  async function give(userId: string, accepted: ConsentInput[], meta?: RequestMeta): Promise<void> {
+  /** Each accepted version must be the current one of a configured document. */
+  function assertAcceptable(accepted: ConsentInput[]): void {
     for (const { document, version } of accepted) {
       const current = configured(document);
       if (!current) throw new AppError(422, 'UNKNOWN_DOCUMENT', 'Unprocessable content', { detail: `No ${document} document is in force here.` });
@@ -56,16 +56,22 @@ export function createConsentService(deps: ConsentDeps) {
         throw new AppError(409, 'CONSENT_VERSION_NOT_CURRENT', 'Conflict', { detail: `The current version of ${document} is ${current.version}.`, extensions: { currentVersion: current.version } });
       }
     }
+  }
+
+  /** Records the accepted versions (checked as by assertAcceptable); what already stands adds no record. */
+  async function give(userId: string, accepted: ConsentInput[], meta?: RequestMeta): Promise<void> {
+    assertAcceptable(accepted);
     const state = await load(userId);
     for (const { document, version } of accepted) {
       const latest = state[document];
-      if (latest?.action === 'given' && latest.version === version) continue; // already given: no new record
+      if (latest?.action === 'given' && latest.version === version) continue;
       await record(userId, document, version, 'given', meta);
+      state[document] = { version, action: 'given', at: new Date() };
     }
   }
 
   return {
-    /** Registration: every configured document's current version must be among the accepted ones. */
+    /** Registration, before the account is made: what is accepted is in force, and covers everything in force. */
     assertCoversCurrent(accepted: ConsentInput[]): void {
       const missing = documents.filter(({ document, version }) => !accepted.some((given) => given.document === document && given.version === version));
       if (missing.length > 0) {
@@ -74,6 +80,7 @@ export function createConsentService(deps: ConsentDeps) {
           extensions: { documents: missing },
         });
       }
+      assertAcceptable(accepted); // nothing beyond what is in force
     },
 
     give,
