@@ -107,6 +107,7 @@ export function createApp(deps: AppDeps): BuiltApp {
 
   async function drain(): Promise<void> {
     await modules.live.close(); // entries being written over sockets finish first; then the sockets close with 1001
+    await modules.privacy.exports.stop(); // an archive being built goes back to the queue
     await modules.auth.idle();
     await modules.passwordless.stop();
     await modules.passwordless.idle();

@@ -35,6 +35,7 @@ export const MOUNTS: Mount[] = [
   { prefix: '/api/users', routes: (m: Modules) => m.users.routes, tag: 'Users', bodyLimit: '16kb' },
   { prefix: '/api/users', routes: (m: Modules) => m.privacy.routes, tag: 'Users', bodyLimit: '16kb' },
   { prefix: '/api/users', routes: (m: Modules) => m.consent.routes, tag: 'Consent', bodyLimit: '16kb' },
+  { prefix: '/api/exports', routes: (m: Modules) => m.privacy.downloadRoutes, tag: 'Users' },
   { prefix: '/api/admin', routes: (m: Modules) => m.admin.routes, tag: 'Admin', bodyLimit: '16kb' },
   { prefix: '/api', routes: (m: Modules) => m.monitoring.routes, tag: 'Monitoring' },
   { prefix: '/api', routes: (m: Modules) => m.docs.routes, tag: 'Docs', use: (m: Modules) => [{ path: '/docs/assets', handler: m.docs.assets }] },

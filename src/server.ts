@@ -184,6 +184,7 @@ async function main(): Promise<void> {
   }
   lifecycle.phase = 'ready';
   stopJobs = scheduleRetentionJobs({ jobs: retentionJobs(infra, modules), locks: infra.locks, logger }, config.jobsIntervalMs);
+  modules.privacy.exports.kick(); // export archives a previous run left queued
   modules.securityEvents.auditChain.schedule(0); // events of other instances, or of a previous run, are sealed too
   logger.info('ready', { dialect: dialectOf(sequelize) });
 }

@@ -8,10 +8,10 @@ export type RetentionJob = (now: Date) => Promise<number>;
 /**
  * The data-lifecycle jobs of docs/DESIGN.md §7.4, each owned by the module whose table it
  * trims (expired login sessions and one-time tokens, closed invitations, counseling entries past
- * SESSION_DATA_RETENTION_DAYS, security events past their retention), and the idempotency
+ * SESSION_DATA_RETENTION_DAYS, security events past their retention, export archives a day old), and the idempotency
  * keys that every module's idempotent writes share.
  */
-export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents' | 'organizations' | 'mfa' | 'passwordless' | 'files'>): Record<string, RetentionJob> {
+export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Modules, 'auth' | 'sessions' | 'securityEvents' | 'organizations' | 'mfa' | 'passwordless' | 'files' | 'privacy'>): Record<string, RetentionJob> {
   return {
     ...modules.auth.retentionJobs,
     ...modules.mfa.retentionJobs,
@@ -21,5 +21,6 @@ export function retentionJobs(infra: Pick<Infra, 'models'>, modules: Pick<Module
     ...modules.organizations.retentionJobs,
     ...modules.securityEvents.retentionJobs,
     ...modules.files.retentionJobs,
+    ...modules.privacy.retentionJobs,
   };
 }

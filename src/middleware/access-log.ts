@@ -4,13 +4,13 @@ import type { Logger } from '../infra/logger.js';
 import morgan from 'morgan';
 
 /**
- * The path as it may be logged: auth routes keep their query keys but lose the values
- * (they can carry tokens). Headers, cookies and bodies are never logged at all.
+ * The path as it may be logged: auth routes and export download links keep their query keys
+ * but lose the values (they can carry tokens). Headers, cookies and bodies are never logged at all.
  */
 export function loggablePath(originalUrl: string): string {
   const [path = '/', query] = originalUrl.split('?', 2);
   if (query === undefined) return path;
-  if (!path.startsWith('/api/auth')) return `${path}?${query}`;
+  if (!path.startsWith('/api/auth') && !path.startsWith('/api/exports')) return `${path}?${query}`;
   const keys = query
     .split('&')
     .map((pair) => pair.split('=', 1)[0])

@@ -4,6 +4,7 @@ import { defineAuthSession } from './auth-session.model.js';
 import { defineCareRelationship } from './care-relationship.model.js';
 import { defineConsentRecord } from './consent-record.model.js';
 import { defineCounselingSession } from './counseling-session.model.js';
+import { defineDataExport } from './data-export.model.js';
 import { defineIdempotencyKey } from './idempotency-key.model.js';
 import { defineInvitation } from './invitation.model.js';
 import { defineJobLock } from './job-lock.model.js';
@@ -63,6 +64,8 @@ export function defineModels(sequelize: Sequelize) {
   const ConsentRecord = defineConsentRecord(sequelize);
   // Avatars, logos and counseling attachments (the files module).
   const StoredFile = defineStoredFile(sequelize);
+  // Export archives waiting for their download (the privacy module).
+  const DataExport = defineDataExport(sequelize);
 
   User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
   AuthSession.belongsTo(User, { foreignKey: 'userId' });
@@ -98,6 +101,7 @@ export function defineModels(sequelize: Sequelize) {
     OidcFlow,
     ConsentRecord,
     StoredFile,
+    DataExport,
   };
 }
 

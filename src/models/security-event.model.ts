@@ -19,6 +19,7 @@ export const SECURITY_EVENT_TYPES = [
   'rate_limited',
   'suspicious_activity',
   'data_exported',
+  'data_export_requested',
   'org_created',
   'org_deleted',
   'member_invited',

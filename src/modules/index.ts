@@ -46,7 +46,7 @@ export function createModules(infra: Infra, pipeline: { proxyTrust: ProxyTrustCh
     live,
     files,
     dashboard: createDashboardModule({ sessions, users, organizations }),
-    privacy: createPrivacyModule({ sequelize: infra.sequelize, passwords: infra.passwords, dataKeys: infra.content.keys, users, auth, mfa, passwordless, sessions, securityEvents, organizations, consent, files }),
+    privacy: createPrivacyModule(infra, { sequelize: infra.sequelize, passwords: infra.passwords, dataKeys: infra.content.keys, users, auth, mfa, passwordless, sessions, securityEvents, organizations, consent, files }),
     admin: createAdminModule({ users, auth, mfa, securityEvents, sessions }),
     health,
     monitoring: createMonitoringModule(infra.errorHandler.stats),

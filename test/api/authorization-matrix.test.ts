@@ -353,6 +353,16 @@ const MATRIX: Record<string, Row> = {
   'PUT /api/users/me/preferences':      row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/preferences', { theme: 'dark' })),
   'GET /api/users/me/security-events':  row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/security-events')),
   'GET /api/users/me/export':           row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/export')),
+  // Each caller starts the one export of their own (202); the archive is built in the background.
+  'POST /api/users/me/exports':         row([401, 202, 202, 202, 202, 202, 202, 202, 202, 202], fixed('/api/users/me/exports')),
+  // An export of the caller's own, straight in the database (the anonymous call names the spare's).
+  'GET /api/users/me/exports/:id':      row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], async (actor) => {
+    const owner = actor === 'anonymous' ? spare : who[actor].user;
+    const { id } = await t.context.models.DataExport.create({ id: randomUUID(), userId: owner.id, status: 'failed', expiresAt: new Date(Date.now() + 3_600_000) });
+    return { path: `/api/users/me/exports/${id}` };
+  }),
+  // The signed link is the credential: a forged one is refused whoever calls.
+  'GET /api/exports/:id/archive':       row([403, 403, 403, 403, 403, 403, 403, 403, 403, 403], fixed(`/api/exports/${randomUUID()}/archive?token=forged.token`)),
   // No CONSENT_DOCUMENTS here: every caller sees an empty list, and no document to accept or withdraw.
   'GET /api/users/me/consents':         row([401, 200, 200, 200, 200, 200, 200, 200, 200, 200], fixed('/api/users/me/consents')),
   'POST /api/users/me/consents':        row([401, 422, 422, 422, 422, 422, 422, 422, 422, 422], fixed('/api/users/me/consents', { document: 'terms', version: '1' })),

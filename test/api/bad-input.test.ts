@@ -10,9 +10,9 @@ import { userWithToken } from '../helpers/users.js';
  * a code and a request id, never a 5xx, and nothing written.
  */
 
-const DOMAIN_PREFIXES = ['/api/sessions', '/api/files', '/api/organizations', '/api/invitations', '/api/dashboard', '/api/users', '/api/admin'];
+const DOMAIN_PREFIXES = ['/api/sessions', '/api/files', '/api/organizations', '/api/invitations', '/api/dashboard', '/api/users', '/api/exports', '/api/admin'];
 /** Tables a domain request may write; security events and locks are written in the background. */
-const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships', 'session_access_grants', 'consent_records', 'stored_files'];
+const DOMAIN_TABLES = ['users', 'counseling_sessions', 'session_entries', 'session_feedback', 'idempotency_keys', 'user_preferences', 'organizations', 'memberships', 'invitations', 'care_relationships', 'session_access_grants', 'consent_records', 'stored_files', 'data_exports'];
 
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 type Who = 'client' | 'admin';
@@ -188,6 +188,13 @@ const CASES: Case[] = [
   { route: 'GET /api/users/me/security-events', what: 'limit=101', status: 400, query: { limit: 101 } },
   { route: 'GET /api/users/me/security-events', what: 'an unknown query key', status: 400, query: { userId: randomUUID() } },
   { route: 'GET /api/users/me/export', what: 'a malformed bearer token', status: 401, headers: { Authorization: 'Basic dXNlcjpwYXNz' } },
+  { route: 'POST /api/users/me/exports', what: 'a malformed bearer token', status: 401, headers: { Authorization: 'Bearer not-a-token' } },
+  { route: 'GET /api/users/me/exports/:id', what: 'an id that is not a UUID', status: 400, path: () => '/api/users/me/exports/42' },
+  { route: 'GET /api/users/me/exports/:id', what: 'an export of nobody', status: 404, path: () => `/api/users/me/exports/${randomUUID()}` },
+  { route: 'GET /api/exports/:id/archive', what: 'no token', status: 400, path: () => `/api/exports/${randomUUID()}/archive` },
+  { route: 'GET /api/exports/:id/archive', what: 'a malformed token', status: 400, path: () => `/api/exports/${randomUUID()}/archive?token=no-dot` },
+  { route: 'GET /api/exports/:id/archive', what: 'a second query key', status: 400, path: () => `/api/exports/${randomUUID()}/archive?token=a.b&extra=1` },
+  { route: 'GET /api/exports/:id/archive', what: 'a forged token', status: 403, path: () => `/api/exports/${randomUUID()}/archive?token=eyJpZCI6IngifQ.AAAA` },
   { route: 'GET /api/users/me/consents', what: 'a malformed bearer token', status: 401, headers: { Authorization: 'Bearer not-a-token' } },
   { route: 'POST /api/users/me/consents', what: 'an unknown document', status: 400, body: { document: 'cookies', version: '1' } },
   { route: 'POST /api/users/me/consents', what: 'no version', status: 400, body: { document: 'terms' } },

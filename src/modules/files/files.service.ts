@@ -58,6 +58,17 @@ export function createFilesService(deps: FilesDeps) {
     return { file, mayRead: access.mayRead, access };
   }
 
+  /** The bytes of a ready file: attachments decrypted, under their original name. */
+  async function bytesOf(file: StoredFileModel): Promise<{ name: string; body: Readable }> {
+    const stored = await fromStorage(() => storage.get(file.storageKey));
+    if (file.purpose !== 'attachment') return { name: imageName(file), body: stored };
+    const key = Buffer.from(cipher.decrypt(file.wrappedKey!, fileContext.key(file.id)), 'base64url');
+    const name = cipher.decrypt(file.filename!, fileContext.name(file.id));
+    const plaintext = decryptStream(key, file.id);
+    stored.on('error', (error) => plaintext.destroy(error));
+    return { name, body: stored.pipe(plaintext) };
+  }
+
   return {
     async get(actor: Actor, fileId: string, meta: Partial<RequestMeta>) {
       const { file, mayRead } = await load(actor, fileId, meta, false);
@@ -72,13 +83,18 @@ export function createFilesService(deps: FilesDeps) {
       const { file, mayRead, access } = await load(actor, fileId, meta, true);
       if (file.status !== 'ready') throw AppError.notFound('file');
       if (!mayRead) throw access!.readRefusal();
-      const stored = await fromStorage(() => storage.get(file.storageKey));
-      if (file.purpose !== 'attachment') return { headers: deliveryHeaders(file, imageName(file)), body: stored };
-      const key = Buffer.from(cipher.decrypt(file.wrappedKey!, fileContext.key(file.id)), 'base64url');
-      const name = cipher.decrypt(file.filename!, fileContext.name(file.id));
-      const plaintext = decryptStream(key, file.id);
-      stored.on('error', (error) => plaintext.destroy(error));
-      return { headers: deliveryHeaders(file, name), body: stored.pipe(plaintext) };
+      const { name, body } = await bytesOf(file);
+      return { headers: deliveryHeaders(file, name), body };
+    },
+
+    /**
+     * The GDPR export archive: a file of the person's own (exportFor listed it), by id, with
+     * the name it goes by. No access check here: the caller is the person's own export job.
+     */
+    async openForExport(fileId: string): Promise<{ name: string; body: Readable } | undefined> {
+      const file = await models.StoredFile.findByPk(fileId);
+      if (!file || file.status !== 'ready') return undefined; // deleted since the list was made
+      return bytesOf(file);
     },
 
     /** The uploader or a platform admin; for an attachment also the session's client. */

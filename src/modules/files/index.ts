@@ -8,12 +8,14 @@ import { createFileData } from './file-data.js';
 import { attachmentRoutes, filesRoutes } from './files.routes.js';
 import { createFilesService } from './files.service.js';
 import { createImagesService } from './images.service.js';
+import { createSealedArchives } from './sealed-archives.js';
 import { LocalStorage } from './storage/local.js';
 import type { ObjectStorage } from './storage/port.js';
 import { S3Storage } from './storage/s3.js';
 
 export { fileResponse } from './files.schemas.js';
 export { rotateFileKeys } from './file-data.js';
+export type { SealedArchive } from './sealed-archives.js';
 export type { ObjectStorage } from './storage/port.js';
 
 /** The adapter the configuration names: S3-compatible object storage, or a directory under DATA_DIR. */
@@ -28,7 +30,7 @@ export function createStorage(config: Infra['config']): ObjectStorage {
  * need-to-know terms. `deps.storage` replaces the configured adapter (tests).
  */
 export function createFilesModule(
-  infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'config' | 'logger'>,
+  infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'content' | 'config' | 'logger'>,
   deps: {
     sessions: Pick<SessionsModule, 'attachmentAccess'>;
     organizations: Pick<OrganizationsModule, 'requireStaff' | 'setLogoUrl'>;
@@ -60,7 +62,9 @@ export function createFilesModule(
     /** For readiness: the bucket (or directory) answers. */
     ping: () => storage.ping(config.database.readyTimeoutMs),
     /** The GDPR export and account deletion. */
-    data: { exportFor: data.exportFor, releaseAccount: data.releaseAccount, discard: data.discard },
+    data: { exportFor: data.exportFor, openForExport: files.openForExport, releaseAccount: data.releaseAccount, discard: data.discard },
+    /** Encrypted archives of another module's making (the export archive), kept until it discards them. */
+    archives: createSealedArchives({ storage, content: infra.content, discard: data.discard }),
     retentionJobs: {
       'purge-pending-uploads': (now: Date) => data.sweepPending(now),
       'purge-orphaned-files': (now: Date) => data.sweepOrphans(now),

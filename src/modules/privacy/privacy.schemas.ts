@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATA_EXPORT_STATUSES } from '../../models/data-export.model.js';
 import { loginSessionResponse } from '../auth/index.js';
 import { consentExport } from '../consent/index.js';
 import { fileResponse } from '../files/index.js';
@@ -30,4 +31,26 @@ export const exportResponse = z.strictObject({
   organizations: organizationDataResponse,
   consents: consentExport,
   securityEvents: eventListResponse.shape.items,
+});
+
+export const exportIdSchema = { params: z.strictObject({ id: z.uuid() }) };
+
+export const exportDownloadSchema = {
+  params: z.strictObject({ id: z.uuid() }),
+  query: z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/).max(2048) }),
+};
+
+export const exportJobResponse = z.strictObject({
+  id: z.uuid(),
+  status: z.enum(DATA_EXPORT_STATUSES),
+  createdAt: isoTime,
+  startedAt: isoTime.nullable(),
+  completedAt: isoTime.nullable(),
+  downloadedAt: isoTime.nullable(),
+  /** The row and its archive are deleted then, downloaded or not. */
+  expiresAt: isoTime,
+  /** Bytes of the zip, once it is ready. */
+  size: z.number().int().nullable(),
+  /** While ready: a link that works once, for five minutes; every status read signs a fresh one. */
+  download: z.strictObject({ url: z.url(), expiresAt: isoTime }).nullable(),
 });

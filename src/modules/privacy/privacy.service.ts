@@ -4,40 +4,34 @@ import type { PasswordHasher } from '../../crypto/passwords.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { AuthModule } from '../auth/index.js';
-import type { ConsentModule } from '../consent/index.js';
 import type { FilesModule } from '../files/index.js';
-import type { MfaModule } from '../mfa/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
-import type { PasswordlessModule } from '../passwordless/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { SessionsModule } from '../sessions/index.js';
 import { hasPassword, type UsersModule } from '../users/index.js';
+import type { ExportDocument } from './export-document.js';
+import type { ExportJobs } from './export-jobs.js';
 
-export interface PrivacyDeps {
+export interface PrivacyServiceDeps {
   sequelize: Sequelize;
   passwords: PasswordHasher;
-  users: Pick<UsersModule, 'profile' | 'preferences' | 'accounts'>;
-  auth: Pick<AuthModule, 'endSessions' | 'loginSessionsForExport'>;
-  mfa: Pick<MfaModule, 'factors'>;
-  passwordless: Pick<PasswordlessModule, 'identitiesOf'>;
+  users: Pick<UsersModule, 'accounts'>;
+  auth: Pick<AuthModule, 'endSessions'>;
   sessions: Pick<SessionsModule, 'data'>;
   securityEvents: SecurityEventsModule;
   organizations: Pick<OrganizationsModule, 'data'>;
-  consent: Pick<ConsentModule, 'history'>;
   files: Pick<FilesModule, 'data'>;
   /** Crypto-shredding: destroys the person's data key in the key store. */
   dataKeys: Pick<DataKeys, 'destroy'>;
+  documentFor: (userId: string) => Promise<ExportDocument>;
+  exports: Pick<ExportJobs, 'releaseAccount'>;
 }
 
-export const EXPORT_FORMAT_VERSION = 1;
-
 /**
- * GDPR access and erasure (docs/DESIGN.md §7.3), composed from what each module exports
- * about a person. The export holds what is stored about the caller and nothing of anyone
- * else. Deletion removes their data in one transaction and keeps their security events,
+ * GDPR access and erasure (docs/DESIGN.md §7.3). Deletion removes their data in one transaction and keeps their security events,
  * scrubbed of personal data, so the audit chain still verifies.
  */
-export function createPrivacyService(deps: PrivacyDeps) {
+export function createPrivacyService(deps: PrivacyServiceDeps) {
   const { users, auth, sessions, securityEvents, organizations } = deps;
   const events = securityEvents.recorder;
 
@@ -45,24 +39,7 @@ export function createPrivacyService(deps: PrivacyDeps) {
     ownSecurityEvents: (userId: string, limit: number) => securityEvents.forUser(userId, limit),
 
     async exportAll(userId: string, meta: RequestMeta) {
-      const profile = await users.profile(userId);
-      const counselingSessions = await sessions.data.exportFor(userId);
-      const document = {
-        format: 'confidant-export' as const,
-        version: EXPORT_FORMAT_VERSION,
-        exportedAt: new Date().toISOString(),
-        profile,
-        preferences: await users.preferences(userId),
-        loginSessions: await auth.loginSessionsForExport(userId),
-        secondFactors: await deps.mfa.factors.exportFor(userId),
-        identities: await deps.passwordless.identitiesOf(userId),
-        counselingSessions,
-        files: await deps.files.data.exportFor(userId, counselingSessions.map((session) => session.id)),
-        ...(profile.role === 'counselor' && { counseledSessions: { count: await sessions.data.countHeldBy(userId) } }),
-        organizations: await organizations.data.exportFor(userId, profile.email),
-        consents: await deps.consent.history(userId),
-        securityEvents: await securityEvents.forUser(userId),
-      };
+      const document = await deps.documentFor(userId);
       events.record({ type: 'data_exported', userId, ...meta });
       return document;
     },
@@ -90,12 +67,13 @@ export function createPrivacyService(deps: PrivacyDeps) {
       const ownSessions = await sessions.data.idsOf(userId);
       const objects = await deps.sequelize.transaction(async (transaction) => {
         const keys = await deps.files.data.releaseAccount(userId, ownSessions, transaction);
+        keys.push(...(await deps.exports.releaseAccount(userId, transaction)));
         await organizations.data.releaseAccount(userId, transaction);
         await securityEvents.scrubUser(userId, { transaction });
         await users.accounts.destroy(userId, { transaction });
         return keys;
       });
-      deps.files.data.discard(objects); // after commit: what fails is left to the orphan sweep
+      deps.files.data.discard(objects); // after commit: what fails is left to the orphan sweep (an archive's stays unreadable: the key is gone)
       events.record({ type: 'account_deleted', metadata: { role: user.role, dataKeysDestroyed: keysDestroyed } });
     },
   };

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSafePrefix } from '../file-keys.js';
 import { ObjectMissing, type ObjectInfo, type ObjectStorage, type PostPolicy, type PresignedPost, type SignedGet } from './port.js';
-import { signToken, verifyToken } from './signed-token.js';
+import { signToken, verifyToken } from '../../../crypto/signed-token.js';
 
 export interface PostClaims {
   exp: number;
