@@ -8,9 +8,9 @@ const PREFIX = 'enc2';
 export type Opener = (stored: string, rowContext: string) => string | Erased;
 
 /**
- * Counseling content at rest: `enc2:<data key id>:<iv>.<tag>.<ciphertext>`, AES-256-GCM under
- * the data key of the person the content is about (the session's client), with the row as
- * associated data. Values written before per-person keys (`enc1:`, one key derived from
+ * Counseling content at rest (entry text, feedback comments, attachments' keys and names):
+ * `enc2:<data key id>:<iv>.<tag>.<ciphertext>`, AES-256-GCM under the data key of the person
+ * the content is about (the session's client), with the row as associated data. Values written before per-person keys (`enc1:`, one key derived from
  * DATA_ENCRYPTION_KEY) still open through the DataCipher until `npm run keys:rotate-data`
  * has moved them.
  */

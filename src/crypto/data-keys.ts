@@ -62,8 +62,9 @@ export class DataKeyMissingError extends Error {
  * content, in every backup of the data, unreadable. Unwrapped keys live in a small cache
  * (KEY_CACHE_MAX keys, KEY_CACHE_TTL_MS each), so a request unwraps each key once at most.
  *
- * For other content (files): `forWriting(personId)` gives the key to seal with and its id to
- * store beside the ciphertext; `resolve([id])` gives it back, or ERASED once destroyed.
+ * `ContentCipher` seals and opens with them: counseling text, and the keys and names of
+ * attachments. `forWriting(personId)` gives the key to seal with and its id to store beside
+ * the ciphertext; `resolve([id])` gives it back, or ERASED once destroyed.
  */
 export class DataKeys {
   private readonly current: MasterKey;

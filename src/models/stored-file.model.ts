@@ -7,8 +7,9 @@ export type FileStatus = 'pending' | 'ready';
 
 /**
  * One object in storage and what the API knows of it. For attachments, `wrappedKey` is the
- * file's own content key and `filename` the original name, both encrypted under the data key:
- * the object alone is ciphertext, and deleting the row makes it unreadable.
+ * file's own content key and `filename` the original name, both sealed under the data key of
+ * the session's client (`enc2:`; older rows `enc1:`): the object alone is ciphertext, deleting
+ * the row makes it unreadable, and destroying the client's key makes every copy unreadable.
  */
 export interface StoredFileModel extends Model<InferAttributes<StoredFileModel>, InferCreationAttributes<StoredFileModel>> {
   id: string;

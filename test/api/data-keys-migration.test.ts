@@ -6,8 +6,7 @@ import { ContentCipher } from '../../src/crypto/content-cipher.js';
 import { migrateToPersonKeys } from '../../src/modules/sessions/index.js';
 import { textContext } from '../../src/modules/sessions/session-views.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { runCli } from '../helpers/cli.js';
-import { bearer, keyRow, secretText, storedContent } from '../helpers/data-keys.js';
+import { bearer, keyRow, runRotateData, secretText, storedContent } from '../helpers/data-keys.js';
 import { inCareOf } from '../helpers/practice.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 
@@ -149,14 +148,7 @@ describe('npm run keys:rotate-data: moving single-key ciphertext to per-person k
   });
 
   it('running the command again finishes: every value under the key of its session’s client, no plaintext left, and a third run finds nothing', async () => {
-    const env = {
-      ...(t.config.database.url ? { DATABASE_URL: t.config.database.url } : { DATA_DIR: t.config.dataDir }),
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'silent',
-      AUTH_SECRET: t.config.secrets.authSecret,
-      DATA_ENCRYPTION_KEY: MASTER,
-    };
-    const result = await runCli('src/cli/keys-rotate-data.ts', { env });
+    const result = await runRotateData(t, { DATA_ENCRYPTION_KEY: MASTER });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/done: 0 data keys re-wrapped, \d+ older encrypted values examined, \d+ moved to per-person keys/);
     const stored = await storedContent(t.sequelize, all());

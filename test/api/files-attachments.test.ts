@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContentCipher } from '../../src/crypto/content-cipher.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
 import { attach, binary, PDF, PNG } from '../helpers/files.js';
@@ -57,8 +58,10 @@ describe('POST /api/sessions/:id/attachments', () => {
     expect(raw.includes(secret.subarray(0, 40))).toBe(false);
     expect(raw.includes(Buffer.from('secret'))).toBe(false);
     expect(row!.storageKey).toMatch(/^attachments\/[0-9a-f-]{36}\/[0-9a-f-]{36}\.bin$/); // neither the name nor the type in the key
-    expect(row!.filename).toMatch(/^enc1:/);
-    expect(row!.wrappedKey).toMatch(/^enc1:/);
+    // Key and name sealed under the data key of the session's client (test/api/data-keys-attachments.test.ts).
+    const clientKey = await t.infra.keyStore.keys.findOne({ where: { ownerId: practice.client.user.id }, raw: true });
+    expect(ContentCipher.keyIdOf(row!.filename!)).toBe(clientKey!.id);
+    expect(ContentCipher.keyIdOf(row!.wrappedKey!)).toBe(clientKey!.id);
     expect(row!.filename).not.toContain('letter');
   });
 

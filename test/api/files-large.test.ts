@@ -4,20 +4,15 @@ import { join } from 'node:path';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataCipher } from '../../src/crypto/data-cipher.js';
-import { rotateFileKeys } from '../../src/modules/files/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
 import { attach, PDF } from '../helpers/files.js';
 import { createPractice, type Practice } from '../helpers/practice.js';
 
 const MB = 1_048_576;
-const OLD_KEY = 'old-data-key-'.padEnd(40, 'o');
-const NEW_KEY = 'new-data-key-'.padEnd(40, 'n');
 
 let t: TestApp;
 let server: Server;
@@ -82,7 +77,7 @@ async function peakGrowth<T>(work: (sample: () => Promise<void>) => Promise<T>):
 }
 
 beforeAll(async () => {
-  t = await createTestApp({ lenientLimits: true, env: { DATA_ENCRYPTION_KEY: OLD_KEY, AUTH_SECRET: 'auth-secret-for-the-large-file-test-0123' } });
+  t = await createTestApp({ lenientLimits: true, env: { AUTH_SECRET: 'auth-secret-for-the-large-file-test-0123' } });
   practice = await createPractice(t);
   sessionId = (await factories(t).session({ userId: practice.client.user.id, counselorId: practice.counselor.user.id, organizationId: practice.id })).id;
   server = createServer(t.app).listen(0, '127.0.0.1');
@@ -178,28 +173,5 @@ describe('a client that goes away mid-upload', () => {
     await expect.poll(() => (existsSync(dir) ? readdirSync(dir).length : 0), { timeout: 10_000 }).toBe(objectsBefore);
     expect(await t.context.models.StoredFile.count()).toBe(before);
     await attach(t, practice.client.auth, sessionId, { data: PDF }).expect(201);
-  });
-});
-
-describe('npm run keys:rotate-data and attachments', () => {
-  it('re-encrypts each file key and name under the new data key; the object is unchanged and still opens', async () => {
-    const uploaded = await attach(t, practice.client.auth, sessionId, { data: PDF, filename: 'before-rotation.pdf' }).expect(201);
-    const rotating = new DataCipher(NEW_KEY, [OLD_KEY]);
-    const progress = await rotateFileKeys(t.context.models, rotating);
-    expect(progress.reencrypted).toBeGreaterThanOrEqual(1);
-    expect((await rotateFileKeys(t.context.models, rotating)).reencrypted).toBe(0); // a second run has nothing left
-
-    const row = await t.context.models.StoredFile.findByPk(uploaded.body.id);
-    const onlyNew = new DataCipher(NEW_KEY);
-    expect(onlyNew.keyIdOf(row!.wrappedKey!)).toBe(onlyNew.currentKeyId);
-    expect(onlyNew.decrypt(row!.filename!, `file-name:${row!.id}`)).toBe('before-rotation.pdf');
-    const { decryptStream } = await import('../../src/modules/files/file-crypto.js');
-    const key = Buffer.from(onlyNew.decrypt(row!.wrappedKey!, `file-key:${row!.id}`), 'base64url');
-    const chunks: Buffer[] = [];
-    const plaintext = decryptStream(key, row!.id);
-    const done = pipeline(await t.modules.files.storage.get(row!.storageKey), plaintext);
-    for await (const chunk of plaintext) chunks.push(chunk as Buffer);
-    await done;
-    expect(Buffer.compare(Buffer.concat(chunks), PDF)).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import request from 'supertest';
 import { expect } from 'vitest';
 import type { TestApp } from './app.js';
+import { runCli } from './cli.js';
 
 /** The app in-process, or the base URL of a server process. */
 type Target = Express | string;
@@ -100,4 +101,16 @@ export async function storedContent(sequelize: Sequelize, sessionIds: string[]):
 /** The key store's row for a person, or for a key id. */
 export function keyRow(t: Pick<TestApp, 'infra'>, where: { ownerId: string } | { id: string }) {
   return t.infra.keyStore.keys.findOne({ where, raw: true });
+}
+
+/** `npm run keys:rotate-data` as its own process, over the test app's database and key store. */
+export function runRotateData(t: Pick<TestApp, 'config'>, keys: { DATA_ENCRYPTION_KEY: string; DATA_ENCRYPTION_KEYS_PREVIOUS?: string }) {
+  const env = {
+    ...(t.config.database.url ? { DATABASE_URL: t.config.database.url } : { DATA_DIR: t.config.dataDir }),
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'silent',
+    AUTH_SECRET: t.config.secrets.authSecret,
+    ...keys,
+  };
+  return runCli('src/cli/keys-rotate-data.ts', { env });
 }

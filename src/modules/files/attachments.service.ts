@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream';
 import type { Sequelize } from 'sequelize';
-import type { DataCipher } from '../../crypto/data-cipher.js';
+import type { ContentCipher } from '../../crypto/content-cipher.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { Actor } from '../../http/route.js';
@@ -9,7 +9,7 @@ import type { SessionsModule } from '../sessions/index.js';
 import { attachmentExtension, sniff, SNIFF_BYTES } from './content-types.js';
 import { encryptStream, newFileKey } from './file-crypto.js';
 import { keyPrefixes, newStorageKey } from './file-keys.js';
-import { fileContext, fileView, fromStorage } from './file-views.js';
+import { fileContext, fileView, fileViews, fromStorage } from './file-views.js';
 import type { FilePart } from './multipart.js';
 import type { ObjectStorage } from './storage/port.js';
 import { byteCounter, peek } from './streams.js';
@@ -17,7 +17,7 @@ import { byteCounter, peek } from './streams.js';
 export interface AttachmentsDeps {
   sequelize: Sequelize;
   models: Pick<Models, 'StoredFile'>;
-  cipher: DataCipher;
+  content: ContentCipher;
   storage: ObjectStorage;
   limits: { attachmentMaxBytes: number; quotaBytes: number };
   sessions: Pick<SessionsModule, 'attachmentAccess'>;
@@ -30,11 +30,12 @@ const quotaExceeded = (quota: number) =>
 
 /**
  * Counseling attachments: uploaded through the API, checked by their bytes, encrypted with a
- * key of their own (stored encrypted under the data key) before they reach storage, and
- * read on the sessions module's need-to-know terms.
+ * key of their own before they reach storage, and read on the sessions module's need-to-know
+ * terms. The file key and the name are sealed under the data key of the session's client,
+ * so destroying that key (account deletion) erases the attachment in every backup too.
  */
 export function createAttachmentsService(deps: AttachmentsDeps) {
-  const { models, cipher, storage, limits } = deps;
+  const { models, content, storage, limits } = deps;
 
   return {
     async upload(actor: Actor, sessionId: string, readPart: (maxBytes: number) => Promise<FilePart>, meta: Partial<RequestMeta>) {
@@ -70,7 +71,13 @@ export function createAttachmentsService(deps: AttachmentsDeps) {
         await discard();
         throw quotaExceeded(limits.quotaBytes);
       }
+      const name = part.filename.slice(0, 1000);
       try {
+        // Under the key of the person the content is about, whoever uploads it (as entries are).
+        const sealed = {
+          filename: await content.sealFor(access.clientId, name, fileContext.name(id)),
+          wrappedKey: await content.sealFor(access.clientId, fileKey.toString('base64url'), fileContext.key(id)),
+        };
         const file = await models.StoredFile.create({
           id,
           purpose: 'attachment',
@@ -81,11 +88,10 @@ export function createAttachmentsService(deps: AttachmentsDeps) {
           organizationId: null,
           contentType,
           size: counter.bytes,
-          filename: cipher.encrypt(part.filename.slice(0, 1000), fileContext.name(id)),
-          wrappedKey: cipher.encrypt(fileKey.toString('base64url'), fileContext.key(id)),
+          ...sealed,
           expiresAt: null,
         });
-        return fileView(file, cipher, { withName: true });
+        return fileView(file, name);
       } catch (error) {
         await discard();
         throw error;
@@ -96,7 +102,7 @@ export function createAttachmentsService(deps: AttachmentsDeps) {
     async list(actor: Actor, sessionId: string, meta: Partial<RequestMeta>) {
       const access = await deps.sessions.attachmentAccess(actor, sessionId, meta, { reading: false });
       const files = await models.StoredFile.findAll({ where: { sessionId: access.sessionId, purpose: 'attachment', status: 'ready' }, order: [['createdAt', 'ASC'], ['id', 'ASC']] });
-      return { items: files.map((file) => fileView(file, cipher, { withName: access.mayRead })) };
+      return { items: await fileViews(content, files, () => access.mayRead) };
     },
   };
 }

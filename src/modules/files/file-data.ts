@@ -1,19 +1,20 @@
 import { Op, type Transaction } from 'sequelize';
-import type { DataCipher } from '../../crypto/data-cipher.js';
+import type { ContentCipher } from '../../crypto/content-cipher.js';
+import { moveToPersonKeys, type MigratedRow, type MigrationOptions, type RotationProgress } from '../../crypto/content-migration.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Models } from '../../models/index.js';
 import { keyPrefixes } from './file-keys.js';
-import { fileContext, fileView } from './file-views.js';
+import { fileContext, fileViews } from './file-views.js';
 import type { ObjectStorage } from './storage/port.js';
 
 const DAY_MS = 86_400_000;
 
 /**
  * The files of a person and of nobody (GDPR export, account deletion, the sweeps), and the
- * re-encryption of attachment keys when the data key rotates.
+ * move of older attachment keys and names to per-person keys.
  */
-export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; cipher: DataCipher; storage: ObjectStorage; logger: Logger }) {
-  const { models, cipher, storage, logger } = deps;
+export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; content: ContentCipher; storage: ObjectStorage; logger: Logger }) {
+  const { models, content, storage, logger } = deps;
 
   /** Deletes objects now; what fails stays for the orphan sweep (the rows are gone, so an attachment is already unreadable). */
   function discard(keys: string[]): void {
@@ -41,7 +42,7 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; ciphe
         where: { status: 'ready', [Op.or]: [{ uploadedBy: userId, purpose: { [Op.ne]: 'attachment' } }, ...(ownSessionIds.length ? [{ sessionId: ownSessionIds }] : [])] },
         order: [['createdAt', 'ASC'], ['id', 'ASC']],
       });
-      return files.map((file) => fileView(file, cipher, { withName: file.purpose === 'attachment' }));
+      return fileViews(content, files, (file) => file.purpose === 'attachment');
     },
 
     /**
@@ -93,32 +94,32 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; ciphe
 }
 
 /**
- * `npm run keys:rotate-data` for attachments: each file's own key and name are re-encrypted
- * under the current data key; the objects are not touched (their content key does not change).
+ * Part of `npm run keys:rotate-data`: moves attachment keys and names still under the single
+ * key of old (`enc1:`) to the data key of the session's client (`moveToPersonKeys`: in
+ * batches, safe to interrupt and run again, never re-encrypting what is under a person's
+ * key). The objects are not touched: their content key does not change. `clientsOf` names
+ * each session's client (the sessions module's `clientsOf`).
  */
-export async function rotateFileKeys(models: Pick<Models, 'StoredFile'>, cipher: DataCipher): Promise<{ examined: number; reencrypted: number }> {
-  const progress = { examined: 0, reencrypted: 0 };
-  let afterId = '';
-  for (;;) {
-    const rows = await models.StoredFile.findAll({
-      where: { wrappedKey: { [Op.ne]: null }, ...(afterId && { id: { [Op.gt]: afterId } }) },
-      attributes: ['id', 'wrappedKey', 'filename'],
-      order: [['id', 'ASC']],
-      limit: 500,
-    });
-    if (rows.length === 0) return progress;
+export function migrateAttachmentsToPersonKeys(
+  deps: { models: Pick<Models, 'StoredFile'>; content: ContentCipher; clientsOf: (sessionIds: string[]) => Promise<Map<string, string>> },
+  options: MigrationOptions = {},
+): Promise<RotationProgress> {
+  const ownersOf = async (rows: MigratedRow[]) => {
+    const clients = await deps.clientsOf([...new Set(rows.map((row) => row.sessionId).filter((id): id is string => typeof id === 'string'))]);
+    const owners = new Map<string, string>();
     for (const row of rows) {
-      progress.examined += 1;
-      const key = row.wrappedKey!;
-      const name = row.filename;
-      if (!cipher.needsRotation(key) && (name === null || !cipher.needsRotation(name))) continue;
-      const changes = {
-        wrappedKey: cipher.encrypt(cipher.decrypt(key, fileContext.key(row.id)), fileContext.key(row.id)),
-        ...(name !== null && { filename: cipher.encrypt(cipher.decrypt(name, fileContext.name(row.id)), fileContext.name(row.id)) }),
-      };
-      const [updated] = await models.StoredFile.update(changes, { where: { id: row.id, wrappedKey: key } });
-      progress.reencrypted += updated;
+      const client = row.sessionId ? clients.get(row.sessionId) : undefined;
+      if (client) owners.set(row.id, client);
     }
-    afterId = rows[rows.length - 1]!.id;
-  }
+    return owners;
+  };
+  const { StoredFile } = deps.models;
+  return moveToPersonKeys(
+    deps.content,
+    [
+      { model: StoredFile, column: 'wrappedKey', attributes: ['sessionId'], context: (row) => fileContext.key(row.id), ownersOf },
+      { model: StoredFile, column: 'filename', attributes: ['sessionId'], context: (row) => fileContext.name(row.id), ownersOf },
+    ],
+    options,
+  );
 }

@@ -1,9 +1,10 @@
-import type { DataCipher } from '../../crypto/data-cipher.js';
+import type { ContentCipher } from '../../crypto/content-cipher.js';
+import { ERASED, type Erased } from '../../crypto/data-keys.js';
 import { AppError } from '../../errors/app-error.js';
 import type { StoredFileModel } from '../../models/stored-file.model.js';
 import { StorageUnavailable } from './storage/port.js';
 
-/** The associated data of a file's encrypted key and name: bound to its row. */
+/** The associated data of an attachment's sealed key and name: bound to its row. */
 export const fileContext = {
   key: (fileId: string) => `file-key:${fileId}`,
   name: (fileId: string) => `file-name:${fileId}`,
@@ -21,22 +22,40 @@ export async function fromStorage<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The person the attachment is about had their data key destroyed: its key and name are gone for good. */
+export const attachmentErased = () =>
+  new AppError(410, 'ATTACHMENT_ERASED', 'Attachment erased', {
+    errorClass: 'not_found',
+    detail: 'This attachment was erased with the data of the person it is about; it cannot be recovered.',
+  });
+
 export const downloadPath = (fileId: string) => `/api/files/${fileId}/stream`;
 
-/** A file as the API shows it; the original name of an attachment only to those who may read its content. */
-export function fileView(file: StoredFileModel, cipher: DataCipher, options: { withName: boolean }) {
-  const name = options.withName && file.filename ? cipher.decrypt(file.filename, fileContext.name(file.id)) : null;
+/**
+ * A file as the API shows it, with the name given: an attachment's original name for those who
+ * may read its content (null otherwise), or ERASED (`filename: null, erased: true`) when the
+ * data key of the session's client was destroyed.
+ */
+export function fileView(file: StoredFileModel, name: string | null | Erased) {
   return {
     id: file.id,
     purpose: file.purpose,
     status: file.status,
     contentType: file.contentType,
     size: file.size,
-    filename: name,
+    filename: name === ERASED ? null : name,
+    ...(name === ERASED && { erased: true as const }),
     sessionId: file.sessionId ?? null,
     organizationId: file.organizationId ?? null,
     uploadedBy: file.uploadedBy,
     createdAt: file.createdAt.toISOString(),
     downloadPath: downloadPath(file.id),
   };
+}
+
+/** Files as the API shows them, the names opened for those `withName` picks (each person's key unwrapped once for the lot). */
+export async function fileViews(content: ContentCipher, files: StoredFileModel[], withName: (file: StoredFileModel) => boolean) {
+  const named = (file: StoredFileModel) => withName(file) && file.filename !== null;
+  const open = await content.opener(files.filter(named).map((file) => file.filename));
+  return files.map((file) => fileView(file, named(file) ? open(file.filename!, fileContext.name(file.id)) : null));
 }

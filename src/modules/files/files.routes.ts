@@ -61,7 +61,7 @@ export function filesRoutes(services: { files: FilesService; images: ImagesServi
     route(
       {
         method: 'GET', path: '/:fileId/stream', access: 'authenticated', summary: 'A file’s bytes (attachments decrypted)',
-        description: 'Content-Disposition: attachment for everything but validated raster images and video; nosniff; a sandboxing CSP; never cached.',
+        description: 'Content-Disposition: attachment for everything but validated raster images and video; nosniff; a sandboxing CSP; never cached. An attachment erased with the data of the person it is about (their data key destroyed) answers 410 ATTACHMENT_ERASED.',
         request: fileIdSchema, response: { status: 200, description: 'The bytes', contentType: 'application/octet-stream' },
       },
       async ({ actor, input, meta, res }) => {

@@ -27,6 +27,8 @@ export const fileResponse = z.strictObject({
   size: z.number().int().min(0),
   /** The original name of an attachment, for those who may read the session's content; null otherwise. */
   filename: z.string().nullable(),
+  /** Present (and `filename` null) when the data key of the session's client was destroyed: the attachment is erased for good. */
+  erased: z.literal(true).optional().describe('the attachment was erased (its data key destroyed); the name is null and the bytes answer 410'),
   sessionId: z.uuid().nullable(),
   organizationId: z.uuid().nullable(),
   uploadedBy: z.uuid().nullable(),

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { DataCipher } from '../../crypto/data-cipher.js';
+import type { ContentCipher } from '../../crypto/content-cipher.js';
+import { ERASED, type Erased } from '../../crypto/data-keys.js';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
 import type { Actor } from '../../http/route.js';
@@ -9,7 +10,7 @@ import type { SessionsModule } from '../sessions/index.js';
 import { inlineAllowed } from './content-types.js';
 import { contentDisposition } from './disposition.js';
 import { decryptStream } from './file-crypto.js';
-import { fileContext, fileView, fromStorage } from './file-views.js';
+import { attachmentErased, fileContext, fileViews, fromStorage } from './file-views.js';
 import type { ObjectStorage } from './storage/port.js';
 
 /** A signed URL for an image lives this long. */
@@ -17,7 +18,7 @@ export const SIGNED_URL_S = 300;
 
 export interface FilesDeps {
   models: Pick<Models, 'StoredFile'>;
-  cipher: DataCipher;
+  content: ContentCipher;
   storage: ObjectStorage;
   sessions: Pick<SessionsModule, 'attachmentAccess'>;
   discard: (keys: string[]) => void;
@@ -47,7 +48,7 @@ const imageName = (file: StoredFileModel) => `${file.purpose === 'avatar' ? 'ava
  * the bytes, decrypted for attachments, with safe delivery headers.
  */
 export function createFilesService(deps: FilesDeps) {
-  const { models, cipher, storage } = deps;
+  const { models, content, storage } = deps;
 
   /** A file the caller may see, or 404: registered images for every signed-in caller, pending ones for their uploader, attachments on the session's terms. */
   async function load(actor: Actor, fileId: string, meta: Partial<RequestMeta>, reading: boolean) {
@@ -58,13 +59,19 @@ export function createFilesService(deps: FilesDeps) {
     return { file, mayRead: access.mayRead, access };
   }
 
-  /** The bytes of a ready file: attachments decrypted, under their original name. */
-  async function bytesOf(file: StoredFileModel): Promise<{ name: string; body: Readable }> {
+  /**
+   * The bytes of a ready file: attachments decrypted, under their original name; ERASED for an
+   * attachment whose client's data key was destroyed. Key and name are opened first, so an
+   * erased attachment is known before the store is asked for anything.
+   */
+  async function bytesOf(file: StoredFileModel): Promise<{ name: string; body: Readable } | Erased> {
+    if (file.purpose !== 'attachment') return { name: imageName(file), body: await fromStorage(() => storage.get(file.storageKey)) };
+    const open = await content.opener([file.wrappedKey, file.filename]);
+    const key = open(file.wrappedKey!, fileContext.key(file.id));
+    const name = open(file.filename!, fileContext.name(file.id));
+    if (key === ERASED || name === ERASED) return ERASED;
     const stored = await fromStorage(() => storage.get(file.storageKey));
-    if (file.purpose !== 'attachment') return { name: imageName(file), body: stored };
-    const key = Buffer.from(cipher.decrypt(file.wrappedKey!, fileContext.key(file.id)), 'base64url');
-    const name = cipher.decrypt(file.filename!, fileContext.name(file.id));
-    const plaintext = decryptStream(key, file.id);
+    const plaintext = decryptStream(Buffer.from(key, 'base64url'), file.id);
     stored.on('error', (error) => plaintext.destroy(error));
     return { name, body: stored.pipe(plaintext) };
   }
@@ -72,7 +79,7 @@ export function createFilesService(deps: FilesDeps) {
   return {
     async get(actor: Actor, fileId: string, meta: Partial<RequestMeta>) {
       const { file, mayRead } = await load(actor, fileId, meta, false);
-      const view = fileView(file, cipher, { withName: mayRead });
+      const view = (await fileViews(content, [file], () => mayRead))[0]!;
       if (file.purpose === 'attachment' || file.status !== 'ready') return { ...view, url: null, urlExpiresIn: null };
       const name = imageName(file);
       const url = await fromStorage(() => storage.signedGetUrl(file.storageKey, { expiresS: SIGNED_URL_S, contentType: file.contentType, disposition: contentDisposition(name, true) }));
@@ -83,18 +90,21 @@ export function createFilesService(deps: FilesDeps) {
       const { file, mayRead, access } = await load(actor, fileId, meta, true);
       if (file.status !== 'ready') throw AppError.notFound('file');
       if (!mayRead) throw access!.readRefusal();
-      const { name, body } = await bytesOf(file);
-      return { headers: deliveryHeaders(file, name), body };
+      const bytes = await bytesOf(file);
+      if (bytes === ERASED) throw attachmentErased();
+      return { headers: deliveryHeaders(file, bytes.name), body: bytes.body };
     },
 
     /**
      * The GDPR export archive: a file of the person's own (exportFor listed it), by id, with
      * the name it goes by. No access check here: the caller is the person's own export job.
+     * An erased attachment has no bytes to give: the document lists it as erased.
      */
     async openForExport(fileId: string): Promise<{ name: string; body: Readable } | undefined> {
       const file = await models.StoredFile.findByPk(fileId);
       if (!file || file.status !== 'ready') return undefined; // deleted since the list was made
-      return bytesOf(file);
+      const bytes = await bytesOf(file);
+      return bytes === ERASED ? undefined : bytes;
     },
 
     /** The uploader or a platform admin; for an attachment also the session's client. */

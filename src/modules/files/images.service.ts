@@ -1,5 +1,4 @@
 import { Op, type Sequelize } from 'sequelize';
-import type { DataCipher } from '../../crypto/data-cipher.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Actor } from '../../http/route.js';
 import type { Models } from '../../models/index.js';
@@ -19,7 +18,6 @@ export const PENDING_TTL_MS = 24 * 3_600_000;
 export interface ImagesDeps {
   sequelize: Sequelize;
   models: Pick<Models, 'StoredFile'>;
-  cipher: DataCipher;
   storage: ObjectStorage;
   limits: { imageMaxBytes: number; quotaBytes: number };
   organizations: Pick<OrganizationsModule, 'requireStaff'>;
@@ -41,7 +39,7 @@ const notIssued = () =>
  * bytes before the image is used.
  */
 export function createImagesService(deps: ImagesDeps) {
-  const { models, storage, cipher } = deps;
+  const { models, storage } = deps;
 
   /** Who may set the image: the caller's own avatar; a logo, a platform admin or the organization's owner, admin or manager. */
   async function ownerOf(actor: Actor, input: Pick<PresignInput, 'target' | 'organizationId'>) {
@@ -129,7 +127,7 @@ export function createImagesService(deps: ImagesDeps) {
       if (file.purpose === 'avatar') await deps.setAvatarUrl(actor.userId, file.id);
       else await deps.setLogoUrl(file.organizationId!, file.id);
       await file.reload();
-      return fileView(file, cipher, { withName: false });
+      return fileView(file, null);
     },
   };
 }

@@ -14,7 +14,7 @@ import type { ObjectStorage } from './storage/port.js';
 import { S3Storage } from './storage/s3.js';
 
 export { fileResponse } from './files.schemas.js';
-export { rotateFileKeys } from './file-data.js';
+export { migrateAttachmentsToPersonKeys } from './file-data.js';
 export type { SealedArchive } from './sealed-archives.js';
 export type { ObjectStorage } from './storage/port.js';
 
@@ -26,11 +26,12 @@ export function createStorage(config: Infra['config']): ObjectStorage {
 
 /**
  * Files (`stored_files`): avatars and organization logos by presigned POST, counseling
- * attachments through the API, encrypted before storage, read on the sessions module's
- * need-to-know terms. `deps.storage` replaces the configured adapter (tests).
+ * attachments through the API, encrypted before storage (their keys and names under the data
+ * key of the session's client), read on the sessions module's need-to-know terms.
+ * `deps.storage` replaces the configured adapter (tests).
  */
 export function createFilesModule(
-  infra: Pick<Infra, 'sequelize' | 'models' | 'cipher' | 'content' | 'config' | 'logger'>,
+  infra: Pick<Infra, 'sequelize' | 'models' | 'content' | 'config' | 'logger'>,
   deps: {
     sessions: Pick<SessionsModule, 'attachmentAccess'>;
     organizations: Pick<OrganizationsModule, 'requireStaff' | 'setLogoUrl'>;
@@ -38,23 +39,23 @@ export function createFilesModule(
     storage?: ObjectStorage;
   },
 ) {
-  const { sequelize, models, cipher, config } = infra;
+  const { sequelize, models, content, config } = infra;
   const storage = deps.storage ?? createStorage(config);
-  const data = createFileData({ models, cipher, storage, logger: infra.logger });
+  const data = createFileData({ models, content, storage, logger: infra.logger });
   /** The profile's avatarUrl and the organization's logoUrl: the API address of the file (GET it for a signed URL). */
   const avatarUrl = (fileId: string) => `${config.publicUrl}/api/files/${fileId}`;
   const { accounts } = deps.users;
   const files = createFilesService({
-    models, cipher, storage, sessions: deps.sessions, discard: data.discard,
+    models, content, storage, sessions: deps.sessions, discard: data.discard,
     clearAvatarUrl: (userId, fileId) => accounts.setAvatarUrl(userId, null, { replacing: avatarUrl(fileId) }),
     clearLogoUrl: (organizationId, fileId) => deps.organizations.setLogoUrl(organizationId, null, { replacing: avatarUrl(fileId) }),
   });
   const images = createImagesService({
-    sequelize, models, cipher, storage, limits: config.files, organizations: deps.organizations, usedBy: data.usedBy, discard: data.discard,
+    sequelize, models, storage, limits: config.files, organizations: deps.organizations, usedBy: data.usedBy, discard: data.discard,
     setAvatarUrl: (userId, fileId) => accounts.setAvatarUrl(userId, avatarUrl(fileId)),
     setLogoUrl: (organizationId, fileId) => deps.organizations.setLogoUrl(organizationId, avatarUrl(fileId)),
   });
-  const attachments = createAttachmentsService({ sequelize, models, cipher, storage, limits: config.files, sessions: deps.sessions, usedBy: data.usedBy });
+  const attachments = createAttachmentsService({ sequelize, models, content, storage, limits: config.files, sessions: deps.sessions, usedBy: data.usedBy });
   return {
     routes: filesRoutes({ files, images, storage, imageMaxBytes: config.files.imageMaxBytes }),
     attachmentRoutes: attachmentRoutes(attachments),

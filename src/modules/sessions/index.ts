@@ -16,6 +16,7 @@ export { addEntrySchema, breakGlassResponse, breakGlassSchema, entryResponse, ex
 export type { SessionChange } from './session-changes.js';
 export type { StatsScope } from './session-stats.js';
 export { migrateToPersonKeys, type RotationProgress } from './text-rotation.js';
+export { clientsOf } from './session-data.js';
 
 const DAY_MS = 86_400_000;
 

@@ -19,6 +19,13 @@ function exportedEntry(entry: EntryView) {
   };
 }
 
+/** The client of each session named (the person its content is about), by session id: for the files module's key migration. */
+export async function clientsOf(models: Pick<Models, 'CounselingSession'>, sessionIds: string[]): Promise<Map<string, string>> {
+  if (sessionIds.length === 0) return new Map();
+  const sessions = await models.CounselingSession.findAll({ where: { id: sessionIds }, attributes: ['id', 'userId'], raw: true });
+  return new Map(sessions.map((session) => [session.id, session.userId]));
+}
+
 /**
  * A person's counseling data for the GDPR export: their own sessions as the client, with
  * the entries they can see (a counselor's notes stay out, as in the API) and their feedback.
