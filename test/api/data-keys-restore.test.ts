@@ -145,7 +145,7 @@ describe.skipIf(!postgresUrl)('a data backup restored after an erasure (PostgreS
     expect(await keyRow(t, { id: leavingKeyId })).toMatchObject({ ownerId: null, wrapped: null });
   });
 
-  it('the old dump restored into a fresh database and served with the current key store and master key: the erased person’s content reads as erased, everyone else’s reads', async () => {
+  it('the old dump restored into a fresh database with the bucket copy, served with the current key store and master key: the erased person’s content and attachments read as erased, everyone else’s read', async () => {
     const tools = await postgresTools();
     await admin((client) => client.query(`CREATE DATABASE ${restoredDatabase}`));
     const restoredUrl = withDatabase(postgresUrl!, restoredDatabase);
