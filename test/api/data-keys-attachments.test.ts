@@ -156,6 +156,11 @@ describe('attachments under the data key of the session’s client', () => {
     const body = JSON.stringify(exported.body);
     for (const file of leavingFiles) expect(body).not.toContain(file.name);
     expect((exported.body.files as { id: string; erased?: boolean }[]).filter((file) => file.erased)).toHaveLength(2);
+    // The export archive has no bytes to put in for them (its export.json lists them as erased).
+    for (const file of leavingFiles) expect(await t.modules.files.data.openForExport(file.id)).toBeUndefined();
+    const kept = await t.modules.files.data.openForExport(stayingFile.id);
+    expect(kept?.name).toBe(stayingFile.name);
+    kept?.body.resume();
 
     // Everyone else's attachment still opens, byte for byte; the erased rows can still be deleted.
     await expectDownloads(t, counselor, stayingFile);
