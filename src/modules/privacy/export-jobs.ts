@@ -146,7 +146,8 @@ export function createExportJobs(deps: ExportJobsDeps) {
       if (active) {
         throw new AppError(409, 'EXPORT_IN_PROGRESS', 'Conflict', { detail: 'An export of this account is being made; follow it at its Location.', headers: { Location: `/api/users/me/exports/${active.id}` }, extensions: { exportId: active.id } });
       }
-      const row = await models.DataExport.create({ id: randomUUID(), userId, status: 'queued', expiresAt: new Date(Date.now() + EXPORT_KEPT_MS) });
+      const now = new Date();
+      const row = await models.DataExport.create({ id: randomUUID(), userId, status: 'queued', createdAt: now, expiresAt: new Date(now.getTime() + EXPORT_KEPT_MS) });
       events.record({ type: 'data_export_requested', userId, ...meta, metadata: { exportId: row.id } });
       kick();
       return view(row);
