@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Op, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { AppError } from '../errors/app-error.js';
+import { tableJob, type RetentionJob } from '../infra/retention.js';
 import type { Models } from '../models/index.js';
 
 const TTL_MS = 24 * 3_600_000;
@@ -68,6 +69,6 @@ export async function idempotent<T>(
 }
 
 /** Keys past their 24 h: a retention job removes them (idempotent, like every job). */
-export function purgeExpiredIdempotencyKeys(models: Pick<Models, 'IdempotencyKey'>, now: Date): Promise<number> {
-  return models.IdempotencyKey.destroy({ where: { expiresAt: { [Op.lt]: now } } });
+export function idempotencyKeysJob(models: Pick<Models, 'IdempotencyKey'>): RetentionJob {
+  return tableJob('idempotencyKeys', models.IdempotencyKey, (now) => ({ expiresAt: { [Op.lt]: now } }));
 }

@@ -1,6 +1,7 @@
 import type { JobLocks } from '../infra/job-locks.js';
 import type { Logger } from '../infra/logger.js';
 import { describeError } from '../infra/logger.js';
+import { tallyTotal } from '../infra/retention.js';
 import type { RetentionJob } from './retention-jobs.js';
 
 const LOCK_TTL_MS = 10 * 60_000;
@@ -9,10 +10,12 @@ export interface JobRunnerDeps {
   jobs: Record<string, RetentionJob>;
   locks: JobLocks;
   logger: Logger;
+  /** The time each job runs at (tests pass their own). */
+  clock?: () => Date;
 }
 
-/** Runs every retention job whose lock this instance wins; returns what each removed. */
-export async function runRetentionJobs({ jobs, locks, logger }: JobRunnerDeps) {
+/** Runs every retention job whose lock this instance wins; returns how many rows each removed. */
+export async function runRetentionJobs({ jobs, locks, logger, clock = () => new Date() }: JobRunnerDeps) {
   const results: Record<string, number | 'skipped' | 'failed'> = {};
   for (const [name, job] of Object.entries(jobs)) {
     if (!(await locks.acquire(name, LOCK_TTL_MS))) {
@@ -20,9 +23,10 @@ export async function runRetentionJobs({ jobs, locks, logger }: JobRunnerDeps) {
       continue;
     }
     try {
-      const removed = await job(new Date());
+      const tally = await job.run(clock());
+      const removed = tallyTotal(tally);
       results[name] = removed;
-      logger.info('retention job done', { job: name, removed });
+      logger.info('retention job done', { job: name, removed, ...(Object.keys(tally).length > 1 && { kinds: tally }) });
       await locks.release(name, { removed });
     } catch (error) {
       results[name] = 'failed';

@@ -489,7 +489,10 @@ describe('retention purges as chain checkpoints', () => {
 
   it('purges the old prefix, records a checkpoint, and the rest verifies from it', async () => {
     expect(await t.context.auditChain.verify()).toMatchObject({ ok: true, verified: total, checkpoint: null });
-    const purged = await t.context.auditChain.purgeBefore(new Date(Date.now() - 90 * DAY));
+    const cutoff = new Date(Date.now() - 90 * DAY);
+    expect(await t.context.auditChain.countBefore(cutoff)).toBe(OLD); // what the retention report says, deleting nothing
+    expect(await totalEvents(t)).toBe(total);
+    const purged = await t.context.auditChain.purgeBefore(cutoff);
     expect(purged).toBe(OLD);
     expect(await totalEvents(t)).toBe(total - OLD);
     const rows = await chainRows(t);
@@ -544,7 +547,9 @@ describe('retention purges as chain checkpoints', () => {
   it('purging everything leaves an empty chain that verifies, and sealing resumes after the checkpoint', async () => {
     await settle(t);
     const lastSeq = (await chainRows(t)).at(-1)!.seq;
-    const purged = await t.context.auditChain.purgeBefore(new Date(Date.now() + DAY));
+    const cutoff = new Date(Date.now() + DAY);
+    expect(await t.context.auditChain.countBefore(cutoff)).toBe(lastSeq - OLD);
+    const purged = await t.context.auditChain.purgeBefore(cutoff);
     expect(purged).toBe(lastSeq - OLD);
     expect(await totalEvents(t)).toBe(0);
     expect(await t.context.auditChain.verify()).toMatchObject({ ok: true, verified: 0, checkpoint: { throughSeq: lastSeq } });

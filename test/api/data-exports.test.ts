@@ -229,8 +229,8 @@ describe('export archives over their lifetime', () => {
     const jobs = { 'purge-data-exports': retentionJobs(t.infra, t.modules)['purge-data-exports']! };
     const early = await runRetentionJobs({ jobs, locks: t.infra.locks, logger: t.infra.logger });
     expect(early['purge-data-exports']).toBe(0);
-    const late = await jobs['purge-data-exports'](new Date(Date.now() + 24 * 3_600_000 + 1000));
-    expect(late).toBeGreaterThanOrEqual(1);
+    const late = await jobs['purge-data-exports'].run(new Date(Date.now() + 24 * 3_600_000 + 1000));
+    expect(late.dataExports).toBeGreaterThanOrEqual(1);
     expect(await t.infra.models.DataExport.findByPk(id)).toBeNull();
     expect(await t.modules.files.storage.head(row.storageKey!)).toBeNull();
     await exportState(daveAuth, id).expect(404);

@@ -191,16 +191,16 @@ describe('lifecycle', () => {
     await requestAs(t, practice.client).delete(`/api/sessions/${session.id}`).expect(204);
     expect(await t.context.models.StoredFile.count({ where: { id: uploaded.body.id } })).toBe(0);
 
-    const removed = await t.modules.files.retentionJobs['purge-orphaned-files'](new Date(Date.now() + 2 * 86_400_000));
-    expect(removed).toBeGreaterThanOrEqual(1);
+    const removed = await t.modules.files.retentionJobs['purge-orphaned-files'].run(new Date(Date.now() + 2 * 86_400_000));
+    expect(removed.orphanedObjects).toBeGreaterThanOrEqual(1);
     expect(existsSync(objectPath(key))).toBe(false);
   });
 
   it('sweeps presigned uploads never registered after 24 h', async () => {
     const issued = await presign(person).expect(201);
     await sendPresignedPost(t, issued.body.upload, PNG).expect(204);
-    expect(await t.modules.files.retentionJobs['purge-pending-uploads'](new Date())).toBe(0);
-    expect(await t.modules.files.retentionJobs['purge-pending-uploads'](new Date(Date.now() + 25 * 3_600_000))).toBeGreaterThanOrEqual(1);
+    expect(await t.modules.files.retentionJobs['purge-pending-uploads'].run(new Date())).toEqual({ pendingUploads: 0 });
+    expect((await t.modules.files.retentionJobs['purge-pending-uploads'].run(new Date(Date.now() + 25 * 3_600_000))).pendingUploads).toBeGreaterThanOrEqual(1);
     expect(existsSync(objectPath(issued.body.storageKey))).toBe(false);
   });
 });

@@ -128,7 +128,7 @@ describe('the S3 adapter against an S3-protocol server', () => {
     const uploaded = await attach(t, practice.client.auth, session.id, { data: PDF }).expect(201);
     const key = (await t.context.models.StoredFile.findByPk(uploaded.body.id))!.storageKey;
     await requestAs(t, practice.client).delete(`/api/sessions/${session.id}`).expect(204);
-    await t.modules.files.retentionJobs['purge-orphaned-files'](new Date(Date.now() + 2 * 86_400_000));
+    await t.modules.files.retentionJobs['purge-orphaned-files'].run(new Date(Date.now() + 2 * 86_400_000));
     expect(await t.modules.files.storage.head(key)).toBeNull();
   });
 });

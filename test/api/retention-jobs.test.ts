@@ -23,14 +23,14 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-function run(holder?: string) {
+function run(holder?: string, clock?: () => Date) {
   const { models, logger, locks } = t.infra;
-  return runRetentionJobs({ jobs: retentionJobs(t.infra, t.modules), locks: holder ? new JobLocks(models, holder) : locks, logger });
+  return runRetentionJobs({ jobs: retentionJobs(t.infra, t.modules), locks: holder ? new JobLocks(models, holder) : locks, logger, clock });
 }
 
 const RETENTION_JOBS = () => retentionJobs(t.infra, t.modules);
 
-const ago = (ms: number) => new Date(Date.now() - ms);
+const ago = (ms: number, from = new Date()) => new Date(from.getTime() - ms);
 const hash = () => randomBytes(32).toString('hex');
 
 async function loginSession(fields: { expiresAt: Date; revokedAt?: Date }) {
@@ -106,20 +106,21 @@ async function accessGrant(expiresAt: Date) {
   return t.context.models.SessionAccessGrant.create({ sessionId: await sessionWithEntries(null, 0), adminId: user.id, reason: 'retention test', expiresAt });
 }
 
-/** Expired rows of every kind but security events, which leave only as a prefix of the audit chain. */
-async function seedExpired() {
+/** Expired rows of every kind but security events, which leave only as a prefix of the audit chain: past their date at `now`. */
+async function seedExpired(now = new Date()) {
+  const before = (ms: number) => ago(ms, now);
   return {
-    sessions: [(await loginSession({ expiresAt: ago(HOUR) })).id, (await loginSession({ expiresAt: ago(-DAY), revokedAt: ago(2 * DAY) })).id],
-    tokens: [(await oneTimeToken({ expiresAt: ago(HOUR) })).id, (await oneTimeToken({ expiresAt: ago(-HOUR), usedAt: ago(60_000) })).id],
-    keys: [(await idempotencyKey(ago(60_000))).id],
-    sessionWithOldEntries: await sessionWithEntries(ago(400 * DAY), 3),
+    sessions: [(await loginSession({ expiresAt: before(HOUR) })).id, (await loginSession({ expiresAt: before(-DAY), revokedAt: before(2 * DAY) })).id],
+    tokens: [(await oneTimeToken({ expiresAt: before(HOUR) })).id, (await oneTimeToken({ expiresAt: before(-HOUR), usedAt: before(60_000) })).id],
+    keys: [(await idempotencyKey(before(60_000))).id],
+    sessionWithOldEntries: await sessionWithEntries(before(400 * DAY), 3),
     // Closed more than 30 days ago: expired, accepted, revoked.
     invitations: [
-      (await invitation({ expiresAt: ago(31 * DAY) })).id,
-      (await invitation({ expiresAt: ago(-DAY), acceptedAt: ago(31 * DAY) })).id,
-      (await invitation({ expiresAt: ago(-DAY), revokedAt: ago(40 * DAY) })).id,
+      (await invitation({ expiresAt: before(31 * DAY) })).id,
+      (await invitation({ expiresAt: before(-DAY), acceptedAt: before(31 * DAY) })).id,
+      (await invitation({ expiresAt: before(-DAY), revokedAt: before(40 * DAY) })).id,
     ],
-    grants: [(await accessGrant(ago(2 * DAY))).id],
+    grants: [(await accessGrant(before(2 * DAY))).id],
   };
 }
 
@@ -209,5 +210,29 @@ describe('runRetentionJobs', () => {
       expect(removed.filter((count) => count > 0).length, `${name} removed rows on one instance only`).toBeLessThanOrEqual(1);
       expect(removed.reduce((sum, count) => sum + count, 0)).toBe(name === 'purge-security-events' ? 0 : (EXPECTED_FIRST_RUN[name] ?? 0));
     }
+  });
+});
+
+describe('what each job would remove (what npm run retention:report prints)', () => {
+  it('is what a run at the same time then removes, kind by kind, and counting removes nothing', async () => {
+    const now = new Date('2031-03-01T12:00:00Z'); // every job counts and runs at this time, whatever the clock says
+    await securityEvents(ago(100 * DAY, now), 2);
+    await securityEvents(ago(DAY, now), 1);
+    await seedExpired(now);
+    const jobs = RETENTION_JOBS();
+
+    const counted = Object.fromEntries(await Promise.all(Object.entries(jobs).map(async ([name, job]) => [name, (await job.count(now)).removes] as const)));
+    const countedAgain = Object.fromEntries(await Promise.all(Object.entries(jobs).map(async ([name, job]) => [name, (await job.count(now)).removes] as const)));
+    const removed = await run(undefined, () => now);
+
+    expect(countedAgain).toEqual(counted);
+    for (const [name, removes] of Object.entries(counted)) {
+      expect([name, removed[name]]).toEqual([name, Object.values(removes).reduce((sum, count) => sum + count, 0)]);
+    }
+    // What the tests above left counts too (in 2031 their kept rows are old): at least what was seeded here.
+    expect(counted['purge-security-events']!.securityEvents).toBeGreaterThanOrEqual(2);
+    expect(counted['purge-session-data']!.entries).toBeGreaterThanOrEqual(3);
+    expect(counted['purge-invitations']!.invitations).toBeGreaterThanOrEqual(3);
+    for (const [name, job] of Object.entries(jobs)) expect([name, Object.values((await job.count(now)).removes).every((count) => count === 0)]).toEqual([name, true]);
   });
 });

@@ -3,6 +3,7 @@ import type { Infra } from '../../context.js';
 import type { ConsentModule } from '../consent/index.js';
 import { pseudonymiseIp } from '../../crypto/pseudonymise.js';
 import { Background } from '../../infra/background.js';
+import { retentionCutoff, tableJob, type RetentionJob } from '../../infra/retention.js';
 import type { MfaModule } from '../mfa/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
@@ -39,9 +40,8 @@ export type { IssuedTokens } from './session-issuer.js';
 export { RedisRevocationBus } from './revocation-bus.js';
 export { SigningKeyStore, type KeyStatus } from './signing-keys.js';
 
-const DAY_MS = 86_400_000;
 /** Revoked sessions stay a day for the owner's session list and for investigating reuse. */
-const REVOKED_SESSION_KEEP_MS = DAY_MS;
+const REVOKED_SESSION_KEEP_DAYS = 1;
 
 /**
  * Sign-in and the login sessions behind it (`auth_sessions`, `jwks`, `one_time_tokens`):
@@ -148,13 +148,12 @@ export function createAuthModule(
     /** Mail flows answer first and work after the reply: shutdown and tests wait for them. */
     idle: () => background.idle(),
     retentionJobs: {
-      'purge-login-sessions': (now: Date) =>
-        models.AuthSession.destroy({
-          where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { revokedAt: { [Op.lt]: new Date(now.getTime() - REVOKED_SESSION_KEEP_MS) } }] },
-        }),
-      'purge-one-time-tokens': (now: Date) => models.OneTimeToken.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] } }),
-      'purge-login-challenges': (now: Date) => models.LoginChallenge.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] } }),
-    },
+      'purge-login-sessions': tableJob('loginSessions', models.AuthSession, (now) => ({
+        [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { revokedAt: { [Op.lt]: retentionCutoff(now, REVOKED_SESSION_KEEP_DAYS) } }],
+      })),
+      'purge-one-time-tokens': tableJob('oneTimeTokens', models.OneTimeToken, (now) => ({ [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] })),
+      'purge-login-challenges': tableJob('loginChallenges', models.LoginChallenge, (now) => ({ [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] })),
+    } satisfies Record<string, RetentionJob>,
   };
 }
 

@@ -2,12 +2,15 @@ import { Op, type Transaction } from 'sequelize';
 import type { ContentCipher } from '../../crypto/content-cipher.js';
 import { moveToPersonKeys, type MigratedRow, type MigrationOptions, type RotationProgress } from '../../crypto/content-migration.js';
 import type { Logger } from '../../infra/logger.js';
+import { retentionCutoff, type RetentionJob } from '../../infra/retention.js';
 import type { Models } from '../../models/index.js';
 import { keyPrefixes } from './file-keys.js';
 import { fileContext, fileViews } from './file-views.js';
 import type { ObjectStorage } from './storage/port.js';
 
-const DAY_MS = 86_400_000;
+/** An object no row names is left this long, so that no upload in progress is taken. */
+const ORPHAN_MIN_AGE_DAYS = 1;
+const stalePending = (now: Date) => ({ status: 'pending' as const, expiresAt: { [Op.lt]: now } });
 
 /**
  * The files of a person and of nobody (GDPR export, account deletion, the sweeps), and the
@@ -20,6 +23,30 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; conte
   function discard(keys: string[]): void {
     if (keys.length === 0) return;
     storage.delete(keys).catch((error: unknown) => logger.warn('files: objects left for the orphan sweep', { error: (error as Error).name, count: keys.length }));
+  }
+
+  /**
+   * Objects no row names (a deleted session's or organization's, an upload whose row was
+   * never written, one whose discard failed), a day old, in batches.
+   */
+  async function* orphans(now: Date): AsyncGenerator<string[]> {
+    const cutoff = retentionCutoff(now, ORPHAN_MIN_AGE_DAYS).getTime();
+    const unnamed = async (keys: string[]) => {
+      const known = new Set((await models.StoredFile.findAll({ where: { storageKey: keys }, attributes: ['storageKey'] })).map((file) => file.storageKey));
+      return keys.filter((key) => !known.has(key));
+    };
+    for (const prefix of keyPrefixes.all) {
+      let batch: string[] = [];
+      for await (const object of storage.list(prefix)) {
+        if (object.lastModified.getTime() >= cutoff) continue;
+        batch.push(object.key);
+        if (batch.length >= 500) {
+          yield await unnamed(batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield await unnamed(batch);
+    }
   }
 
   return {
@@ -58,38 +85,32 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; conte
     },
 
     /** Presigned uploads never registered within a day: row and object go. */
-    async sweepPending(now: Date): Promise<number> {
-      const stale = await models.StoredFile.findAll({ where: { status: 'pending', expiresAt: { [Op.lt]: now } }, attributes: ['id', 'storageKey'] });
-      if (stale.length === 0) return 0;
-      await storage.delete(stale.map((file) => file.storageKey));
-      return models.StoredFile.destroy({ where: { id: stale.map((file) => file.id), status: 'pending' } });
-    },
+    pendingJob: {
+      count: async (now: Date) => ({ removes: { pendingUploads: await models.StoredFile.count({ where: stalePending(now) }) } }),
+      async run(now: Date) {
+        const stale = await models.StoredFile.findAll({ where: stalePending(now), attributes: ['id', 'storageKey'] });
+        if (stale.length === 0) return { pendingUploads: 0 };
+        await storage.delete(stale.map((file) => file.storageKey));
+        return { pendingUploads: await models.StoredFile.destroy({ where: { id: stale.map((file) => file.id), status: 'pending' } }) };
+      },
+    } satisfies RetentionJob,
 
-    /**
-     * Objects no row names (a deleted session's or organization's, an upload whose row was
-     * never written), a day old so that no upload in progress is taken.
-     */
-    async sweepOrphans(now: Date): Promise<number> {
-      const cutoff = now.getTime() - DAY_MS;
-      let removed = 0;
-      for (const prefix of keyPrefixes.all) {
-        let batch: string[] = [];
-        const flush = async () => {
-          const known = new Set((await models.StoredFile.findAll({ where: { storageKey: batch }, attributes: ['storageKey'] })).map((file) => file.storageKey));
-          const orphans = batch.filter((key) => !known.has(key));
-          if (orphans.length > 0) await storage.delete(orphans);
-          removed += orphans.length;
-          batch = [];
-        };
-        for await (const object of storage.list(prefix)) {
-          if (object.lastModified.getTime() >= cutoff) continue;
-          batch.push(object.key);
-          if (batch.length >= 500) await flush();
+    /** Objects no row names, a day old. */
+    orphansJob: {
+      async count(now: Date) {
+        let orphaned = 0;
+        for await (const keys of orphans(now)) orphaned += keys.length;
+        return { removes: { orphanedObjects: orphaned } };
+      },
+      async run(now: Date) {
+        let removed = 0;
+        for await (const keys of orphans(now)) {
+          if (keys.length > 0) await storage.delete(keys);
+          removed += keys.length;
         }
-        if (batch.length > 0) await flush();
-      }
-      return removed;
-    },
+        return { orphanedObjects: removed };
+      },
+    } satisfies RetentionJob,
   };
 }
 

@@ -67,8 +67,8 @@ export function createFilesModule(
     /** Encrypted archives of another module's making (the export archive), kept until it discards them. */
     archives: createSealedArchives({ storage, content: infra.content, discard: data.discard }),
     retentionJobs: {
-      'purge-pending-uploads': (now: Date) => data.sweepPending(now),
-      'purge-orphaned-files': (now: Date) => data.sweepOrphans(now),
+      'purge-pending-uploads': data.pendingJob,
+      'purge-orphaned-files': data.orphansJob,
     },
   };
 }

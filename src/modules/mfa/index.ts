@@ -38,7 +38,8 @@ export function createMfaModule(
   const rules = factorRules({ sequelize, accounts: deps.users.accounts, policy, recoveryCodes, identities: deps.identities });
   const events = deps.securityEvents.recorder;
   const service = createMfaService({ sequelize, accounts: deps.users.accounts, totp, recoveryCodes, rules, policy, events });
-  const passkeys = createPasskeys({ config, sequelize, models, accounts: deps.users.accounts, challenges: new WebauthnChallenges(models), rules, events });
+  const challenges = new WebauthnChallenges(models);
+  const passkeys = createPasskeys({ config, sequelize, models, accounts: deps.users.accounts, challenges, rules, events });
 
   return {
     routes: [...mfaRoutes(service), ...passkeyRoutes(passkeys)],
@@ -56,7 +57,7 @@ export function createMfaModule(
     passkeyAssertions: { options: passkeys.authenticationOptions, verify: passkeys.verifyAssertion },
     /** For the GDPR export, and the admin reset (which removes them all). */
     factors: factorData(sequelize, models),
-    retentionJobs: { 'purge-webauthn-challenges': passkeys.purgeChallenges },
+    retentionJobs: { 'purge-webauthn-challenges': challenges.retentionJob },
   };
 }
 

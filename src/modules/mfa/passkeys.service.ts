@@ -198,8 +198,6 @@ export function createPasskeys(deps: PasskeysDeps) {
       );
       return updated === 1 ? { userId: passkey.userId, passkeyId: passkey.id } : undefined;
     },
-
-    purgeChallenges: (now: Date) => challenges.purge(now),
   };
 }
 

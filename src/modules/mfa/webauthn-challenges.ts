@@ -1,4 +1,5 @@
 import { Op } from 'sequelize';
+import { tableJob, type RetentionJob } from '../../infra/retention.js';
 import type { Models } from '../../models/index.js';
 import type { WebauthnCeremony } from '../../models/webauthn-challenge.model.js';
 
@@ -13,7 +14,12 @@ const CHALLENGE_TTL_MS = WEBAUTHN_TIMEOUT_MS + 30_000;
  * only way to use it, so it works once even under concurrent requests.
  */
 export class WebauthnChallenges {
-  constructor(private readonly models: Pick<Models, 'WebauthnChallenge'>) {}
+  /** Challenges past their time that no ceremony used. */
+  readonly retentionJob: RetentionJob;
+
+  constructor(private readonly models: Pick<Models, 'WebauthnChallenge'>) {
+    this.retentionJob = tableJob('webauthnChallenges', models.WebauthnChallenge, (now) => ({ expiresAt: { [Op.lt]: now } }));
+  }
 
   async remember(challenge: string, ceremony: WebauthnCeremony, userId: string | null): Promise<void> {
     await this.models.WebauthnChallenge.create({ challenge, ceremony, userId, expiresAt: new Date(Date.now() + CHALLENGE_TTL_MS) });
@@ -23,9 +29,5 @@ export class WebauthnChallenges {
   async consume(challenge: string, ceremony: WebauthnCeremony, userId: string | null): Promise<boolean> {
     const removed = await this.models.WebauthnChallenge.destroy({ where: { challenge, ceremony, userId, expiresAt: { [Op.gt]: new Date() } } });
     return removed === 1;
-  }
-
-  purge(now: Date): Promise<number> {
-    return this.models.WebauthnChallenge.destroy({ where: { expiresAt: { [Op.lt]: now } } });
   }
 }

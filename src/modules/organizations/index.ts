@@ -1,5 +1,6 @@
 import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
+import { retentionCutoff, tableJob } from '../../infra/retention.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
 import type { UsersModule } from '../users/index.js';
 import { AccessChanges } from './access-changes.js';
@@ -16,7 +17,6 @@ export { organizationDataResponse } from './organizations.schemas.js';
 export type { CareDirectory } from './care-directory.js';
 export type { Caller } from './org-access.js';
 
-const DAY_MS = 86_400_000;
 /** Accepted, revoked and expired invitations stay this long for the organization's list, then go. */
 const CLOSED_INVITATION_KEEP_DAYS = 30;
 
@@ -56,10 +56,10 @@ export function createOrganizationsModule(
     /** The GDPR export and account deletion. */
     data: { exportFor: data.exportFor, assertMayLeave: data.assertMayLeave, releaseAccount: data.releaseAccount },
     retentionJobs: {
-      'purge-invitations': (now: Date) => {
-        const cutoff = new Date(now.getTime() - CLOSED_INVITATION_KEEP_DAYS * DAY_MS);
-        return models.Invitation.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: cutoff } }, { acceptedAt: { [Op.lt]: cutoff } }, { revokedAt: { [Op.lt]: cutoff } }] } });
-      },
+      'purge-invitations': tableJob('invitations', models.Invitation, (now) => {
+        const cutoff = retentionCutoff(now, CLOSED_INVITATION_KEEP_DAYS);
+        return { [Op.or]: [{ expiresAt: { [Op.lt]: cutoff } }, { acceptedAt: { [Op.lt]: cutoff } }, { revokedAt: { [Op.lt]: cutoff } }] };
+      }),
     },
   };
 }

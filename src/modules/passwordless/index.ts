@@ -88,7 +88,7 @@ export function createPasswordlessModule(
     idle: () => background.idle(),
     /** Ends the rediscovery of providers that have not answered (shutdown). */
     stop: () => providers.stop(),
-    retentionJobs: { 'purge-magic-links': (now: Date) => links.purge(now), 'purge-oidc-flows': (now: Date) => flows.purge(now) },
+    retentionJobs: { 'purge-magic-links': links.retentionJob, 'purge-oidc-flows': flows.retentionJob },
   };
 }
 

@@ -1,5 +1,6 @@
 import { Op, type Sequelize } from 'sequelize';
 import { linkTokenHash, newLinkToken } from '../../crypto/link-tokens.js';
+import { tableJob, type RetentionJob } from '../../infra/retention.js';
 import type { MagicLinkModel } from '../../models/magic-link.model.js';
 import type { Models } from '../../models/index.js';
 
@@ -26,10 +27,15 @@ export interface MagicLinkRequest {
  * single use. A new link for an address voids the earlier unused ones, so only the newest works.
  */
 export class MagicLinks {
+  /** Links used or past their time. */
+  readonly retentionJob: RetentionJob;
+
   constructor(
     private readonly sequelize: Sequelize,
     private readonly models: Pick<Models, 'MagicLink'>,
-  ) {}
+  ) {
+    this.retentionJob = tableJob('magicLinks', models.MagicLink, (now) => ({ [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] }));
+  }
 
   async issue(request: MagicLinkRequest): Promise<string> {
     const { token, hash } = newLinkToken();
@@ -64,9 +70,5 @@ export class MagicLinks {
     if (!row) return undefined;
     const [used] = await this.models.MagicLink.update({ usedAt: now }, { where: { id: row.id, ...live } });
     return used === 1 ? row : undefined;
-  }
-
-  purge(now: Date) {
-    return this.models.MagicLink.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: now } }, { usedAt: { [Op.ne]: null } }] } });
   }
 }

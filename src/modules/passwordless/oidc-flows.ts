@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Op } from 'sequelize';
 import { linkTokenHash as hashOf } from '../../crypto/link-tokens.js';
+import { tableJob, type RetentionJob } from '../../infra/retention.js';
 import type { Models } from '../../models/index.js';
 import type { OidcFlowModel } from '../../models/oidc-flow.model.js';
 
@@ -34,7 +35,12 @@ export interface FlowOutcome {
  * the one-time code. The cookie value and the code are stored as SHA-256 hashes.
  */
 export class OidcFlows {
-  constructor(private readonly models: Pick<Models, 'OidcFlow'>) {}
+  /** Flows past their time, finished or not. */
+  readonly retentionJob: RetentionJob;
+
+  constructor(private readonly models: Pick<Models, 'OidcFlow'>) {
+    this.retentionJob = tableJob('oidcFlows', models.OidcFlow, (now) => ({ expiresAt: { [Op.lt]: now } }));
+  }
 
   /** A new flow and the value of the browser's binding cookie. */
   async open(flow: NewFlow): Promise<{ binding: string }> {
@@ -78,9 +84,5 @@ export class OidcFlows {
     if (!flow) return undefined;
     const [claimed] = await this.models.OidcFlow.update({ exchangedAt: new Date() }, { where: { id: flow.id, ...live } });
     return claimed === 1 ? flow : undefined;
-  }
-
-  purge(now: Date) {
-    return this.models.OidcFlow.destroy({ where: { expiresAt: { [Op.lt]: now } } });
   }
 }

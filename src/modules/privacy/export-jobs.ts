@@ -18,6 +18,7 @@ const HOUR_MS = 3_600_000;
 export const EXPORT_KEPT_MS = 24 * HOUR_MS;
 /** A download link works this long (and once). */
 export const EXPORT_LINK_S = 300;
+const expiredAt = (now: Date) => ({ expiresAt: { [Op.lte]: now } });
 /** The queue's cross-instance lock; a holder that crashed lets it go after this long. */
 const LOCK = 'data-exports';
 const LOCK_TTL_MS = 10 * 60_000;
@@ -193,10 +194,13 @@ export function createExportJobs(deps: ExportJobsDeps) {
       return rows.map((row) => row.storageKey!);
     },
 
+    /** What `purge(now)` would delete, deleting nothing (the retention report). */
+    countExpired: (now: Date) => models.DataExport.count({ where: expiredAt(now) }),
+
     /** Retention: exports asked for more than 24 hours ago, with their archives. */
     async purge(now: Date): Promise<number> {
       // One still being built goes too: its builder finds the row gone and discards what it made.
-      const expired = await models.DataExport.findAll({ where: { expiresAt: { [Op.lte]: now } }, attributes: ['id', 'storageKey'] });
+      const expired = await models.DataExport.findAll({ where: expiredAt(now), attributes: ['id', 'storageKey'] });
       if (expired.length === 0) return 0;
       const keys = expired.flatMap((row) => (row.storageKey ? [row.storageKey] : []));
       if (keys.length > 0) await files.archives.remove(keys);

@@ -1,5 +1,6 @@
 import type { Infra } from '../../context.js';
 import { deriveKey } from '../../crypto/secret-box.js';
+import type { RetentionJob } from '../../infra/retention.js';
 import type { FilesModule } from '../files/index.js';
 import { exportArchive } from './export-archive.js';
 import { exportDocument, type ExportSources } from './export-document.js';
@@ -38,6 +39,11 @@ export function createPrivacyModule(infra: Pick<Infra, 'models' | 'locks' | 'log
     downloadRoutes: exportDownloadRoutes(exports),
     /** Starts the queue again (an instance that stopped mid-archive left it), and stops it on shutdown. */
     exports: { kick: exports.kick, stop: exports.stop },
-    retentionJobs: { 'purge-data-exports': (now: Date) => exports.purge(now) },
+    retentionJobs: {
+      'purge-data-exports': {
+        count: async (now: Date) => ({ removes: { dataExports: await exports.countExpired(now) } }),
+        run: async (now: Date) => ({ dataExports: await exports.purge(now) }),
+      },
+    } satisfies Record<string, RetentionJob>,
   };
 }

@@ -160,6 +160,17 @@ export class AuditChain {
     });
   }
 
+  /**
+   * How many events `purgeBefore(cutoff)` would delete now, without sealing or deleting: the
+   * sealed prefix before the first event kept, and, when every sealed event is older than the
+   * cutoff, the unsealed ones older than it too (sealing appends them in the order of their time).
+   */
+  async countBefore(cutoff: Date): Promise<number> {
+    const firstKept = await this.models.SecurityEvent.findOne({ where: { seq: { [Op.ne]: null }, createdAt: { [Op.gte]: cutoff } }, order: [['seq', 'ASC']], attributes: ['seq'] });
+    if (firstKept) return this.models.SecurityEvent.count({ where: { seq: { [Op.lt]: Number(firstKept.seq) } } });
+    return this.models.SecurityEvent.count({ where: { [Op.or]: [{ seq: { [Op.ne]: null } }, { createdAt: { [Op.lt]: cutoff } }] } });
+  }
+
   /** Events written but not sealed yet, and the age of the oldest: the sealing lag. */
   async unsealed(now = new Date()): Promise<{ count: number; oldestAgeS: number }> {
     const [count, oldest] = await Promise.all([

@@ -1,9 +1,12 @@
 import { Op } from 'sequelize';
 import { AppError } from '../../errors/app-error.js';
 import type { RequestMeta } from '../../http/request-meta.js';
+import { retentionCutoff, tableJob } from '../../infra/retention.js';
 import type { CounselingSessionModel } from '../../models/counseling-session.model.js';
 import type { Models } from '../../models/index.js';
 import type { SecurityEventRecorder } from '../security-events/index.js';
+
+const GRANT_KEEP_DAYS = 1;
 
 export interface BreakGlassDeps {
   models: Pick<Models, 'CounselingSession' | 'SessionAccessGrant'>;
@@ -43,7 +46,7 @@ export function createBreakGlass(deps: BreakGlassDeps) {
     },
 
     /** Grants are kept a day past their window; the events are the lasting record. */
-    purgeBefore: (cutoff: Date) => models.SessionAccessGrant.destroy({ where: { expiresAt: { [Op.lt]: cutoff } } }),
+    retentionJob: tableJob('accessGrants', models.SessionAccessGrant, (now) => ({ expiresAt: { [Op.lt]: retentionCutoff(now, GRANT_KEEP_DAYS) } })),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
+import { retentionCutoff, type RetentionJob } from '../../infra/retention.js';
 import type { ConsentModule } from '../consent/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
@@ -18,8 +19,6 @@ export type { StatsScope } from './session-stats.js';
 export { migrateToPersonKeys, type RotationProgress } from './text-rotation.js';
 export { clientsOf } from './session-data.js';
 
-const DAY_MS = 86_400_000;
-
 /**
  * Counseling sessions and their content (`counseling_sessions`, `session_entries`,
  * `session_feedback`, `session_access_grants`): the rules, the report, the numbers dashboards
@@ -36,6 +35,10 @@ export function createSessionsModule(
   },
 ) {
   const { sequelize, models, content, config } = infra;
+  const expiredIds = async (now: Date) => {
+    const cutoff = retentionCutoff(now, config.retention.sessionDataDays);
+    return (await models.CounselingSession.findAll({ where: { status: 'ended', endedAt: { [Op.lt]: cutoff } }, attributes: ['id'] })).map((session) => session.id);
+  };
   const changes = new SessionChanges();
   const breakGlass = createBreakGlass({ models, events: deps.securityEvents.recorder, windowMin: config.breakGlassWindowMin });
   const service = createSessionsService({
@@ -65,14 +68,12 @@ export function createSessionsModule(
     stats: createSessionStats(sequelize, models),
     data: createSessionData(models, contentViews(content)),
     retentionJobs: {
-      'purge-session-data': async (now: Date) => {
-        const cutoff = new Date(now.getTime() - config.retention.sessionDataDays * DAY_MS);
-        const expired = await models.CounselingSession.findAll({ where: { status: 'ended', endedAt: { [Op.lt]: cutoff } }, attributes: ['id'] });
-        if (expired.length === 0) return 0;
-        return models.SessionEntry.destroy({ where: { sessionId: expired.map((session) => session.id) } });
+      'purge-session-data': {
+        count: async (now: Date) => ({ removes: { entries: await models.SessionEntry.count({ where: { sessionId: await expiredIds(now) } }) } }),
+        run: async (now: Date) => ({ entries: await models.SessionEntry.destroy({ where: { sessionId: await expiredIds(now) } }) }),
       },
-      'purge-access-grants': (now: Date) => breakGlass.purgeBefore(new Date(now.getTime() - DAY_MS)),
-    },
+      'purge-access-grants': breakGlass.retentionJob,
+    } satisfies Record<string, RetentionJob>,
   };
 }
 
