@@ -128,7 +128,9 @@ const envSchema = z.object({
   LIVE_AUTH_TIMEOUT_MS: wholeNumber(100, 60_000).default(5000).describe('how long a new live-channel socket has to send its auth message'),
   LIVE_HEARTBEAT_S: wholeNumber(1, 300).default(30).describe('ping interval of the live channel; a socket that missed the last pong is dropped'),
   JOBS_INTERVAL_S: nonNegativeInt.default(3600).describe('how often retention jobs run; 0 turns them off'),
-  SESSION_DATA_RETENTION_DAYS: positiveInt.default(365),
+  SESSION_DATA_RETENTION_DAYS: positiveInt.default(365).describe('how long the entries and attachments of an ended counseling session are kept, unless its organization sets its own'),
+  ORG_RETENTION_MIN_DAYS: positiveInt.optional().describe("the shortest retention an organization may set for its sessions' data; SESSION_DATA_RETENTION_DAYS when unset (overrides may then only keep data longer)"),
+  ORG_RETENTION_MAX_DAYS: positiveInt.default(3650).describe("the longest retention an organization may set for its sessions' data"),
   SECURITY_EVENT_RETENTION_DAYS: positiveInt.default(90),
   STORAGE_DRIVER: z.enum(['local', 's3']).optional().describe('where files live: s3 when S3_BUCKET is set, else a directory under DATA_DIR'),
   STORAGE_LOCAL_ALLOWED: booleanFlag.default(false).describe('production refuses the local directory (PaaS disks are ephemeral) unless this is true'),
@@ -315,6 +317,15 @@ function productionProblems(raw: RawEnv, origins: string[]): string[] {
   return problems;
 }
 
+const orgRetentionMinDays = (raw: RawEnv) => raw.ORG_RETENTION_MIN_DAYS ?? raw.SESSION_DATA_RETENTION_DAYS;
+
+/** An organization's retention lies between the two bounds; bounds that leave no room are a mistake. */
+function orgRetentionProblems(raw: RawEnv): string[] {
+  if (orgRetentionMinDays(raw) <= raw.ORG_RETENTION_MAX_DAYS) return [];
+  const min = raw.ORG_RETENTION_MIN_DAYS === undefined ? 'SESSION_DATA_RETENTION_DAYS (ORG_RETENTION_MIN_DAYS is unset)' : 'ORG_RETENTION_MIN_DAYS';
+  return [`ORG_RETENTION_MAX_DAYS must be at least ${min}`];
+}
+
 /** A session's absolute lifetime bounds its sliding one; a shorter absolute one is a mistake. */
 function sessionLifetimeProblems(raw: RawEnv): string[] {
   const pairs = [
@@ -439,6 +450,8 @@ function buildConfig(
     retention: {
       sessionDataDays: raw.SESSION_DATA_RETENTION_DAYS,
       securityEventDays: raw.SECURITY_EVENT_RETENTION_DAYS,
+      /** What an organization may set as its own retention of its sessions' data. */
+      organizationDays: { min: orgRetentionMinDays(raw), max: raw.ORG_RETENTION_MAX_DAYS },
     },
     log: {
       level: raw.LOG_LEVEL ?? (raw.NODE_ENV === 'test' ? 'silent' : 'info'),
@@ -463,7 +476,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = origins
     .filter((origin) => !ORIGIN_PATTERN.test(origin))
     .map((origin) => `CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
-  problems.push(...sessionLifetimeProblems(raw), ...storageProblems(raw));
+  problems.push(...sessionLifetimeProblems(raw), ...storageProblems(raw), ...orgRetentionProblems(raw));
   const mfaRoles = mfaRequiredRoles(raw, problems);
   const providers = oidcProviders(env, raw, problems);
   const consentDocs = consentDocuments(raw, problems);

@@ -6,6 +6,8 @@ export interface OrganizationModel extends Model<InferAttributes<OrganizationMod
   slug: string;
   /** The API address of the registered logo (the files module sets it). */
   logoUrl: CreationOptional<string | null>;
+  /** How long its sessions' data is kept after they end, when it must differ from SESSION_DATA_RETENTION_DAYS; null: the platform's. */
+  sessionDataRetentionDays: CreationOptional<number | null>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
 }
@@ -18,6 +20,7 @@ export function defineOrganization(sequelize: Sequelize) {
       name: { type: DataTypes.STRING(100), allowNull: false },
       slug: { type: DataTypes.STRING(50), allowNull: false, unique: true },
       logoUrl: { type: DataTypes.STRING(2048), allowNull: true },
+      sessionDataRetentionDays: { type: DataTypes.INTEGER, allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },

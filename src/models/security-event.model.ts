@@ -22,6 +22,7 @@ export const SECURITY_EVENT_TYPES = [
   'data_export_requested',
   'org_created',
   'org_deleted',
+  'org_retention_changed',
   'member_invited',
   'member_joined',
   'member_removed',

@@ -13,6 +13,9 @@ import { TEST_PASSWORD } from '../helpers/users.js';
 
 /** The last migration before organizations existed. */
 const BEFORE_ORGANIZATIONS = '20261122001000-add-jwks-activates-at.cjs';
+/** The organization's own retention of its sessions' data, and the migration before it. */
+const RETENTION = '20261209000100-add-organization-retention.cjs';
+const BEFORE_RETENTION = '20261208000100-create-data-exports.cjs';
 
 describe('the migrations that add organizations', () => {
   it('keep a session from before them readable by its client, closed to its counselor, and the security events sealed as they were', async () => {
@@ -66,6 +69,31 @@ describe('the migrations that add organizations', () => {
       expect(await sequelize.getQueryInterface().tableExists('organizations')).toBe(false);
       await migrate(sequelize);
       expect(await sequelize.getQueryInterface().tableExists('care_relationships')).toBe(true);
+    } finally {
+      await sequelize.close();
+      await database.drop();
+    }
+  });
+
+  it('give every existing organization the platform’s retention (no override), and the retention column can be undone', async () => {
+    const database = await createTestDatabase();
+    const sequelize = createSequelize(loadConfig({ NODE_ENV: 'test', ...database.env }));
+    const migrator = createMigrator(sequelize);
+    const queryInterface = sequelize.getQueryInterface();
+    try {
+      await migrator.up({ to: BEFORE_RETENTION });
+      const now = new Date();
+      const id = randomUUID();
+      await queryInterface.bulkInsert('organizations', [{ id, name: 'Before', slug: `before-${id.slice(0, 8)}`, created_at: now, updated_at: now }]);
+
+      await migrate(sequelize);
+
+      const [row] = await sequelize.query<{ days: number | null }>('SELECT session_data_retention_days AS days FROM organizations WHERE id = :id', { replacements: { id }, type: QueryTypes.SELECT });
+      expect(row).toEqual({ days: null });
+      await migrator.down({ to: RETENTION });
+      expect(Object.keys(await queryInterface.describeTable('organizations'))).not.toContain('session_data_retention_days');
+      await migrate(sequelize);
+      expect(Object.keys(await queryInterface.describeTable('organizations'))).toContain('session_data_retention_days');
     } finally {
       await sequelize.close();
       await database.drop();

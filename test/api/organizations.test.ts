@@ -35,7 +35,7 @@ describe('POST /api/organizations', () => {
 
     const res = await as(founder).post('/api/organizations', { name: '  Harbor Counseling ', slug: wanted }).expect(201);
 
-    expect(res.body).toEqual({ id: expect.any(String), name: 'Harbor Counseling', slug: wanted, logoUrl: null, role: 'owner', createdAt: expect.any(String) });
+    expect(res.body).toEqual({ id: expect.any(String), name: 'Harbor Counseling', slug: wanted, logoUrl: null, sessionDataRetentionDays: null, role: 'owner', createdAt: expect.any(String) });
     expect(await roleOf(res.body.id, founder.user.id)).toBe('owner');
     const [event] = await eventsOf({ type: 'org_created', organizationId: res.body.id });
     expect(event).toMatchObject({ userId: founder.user.id, metadata: { slug: wanted } });
@@ -142,6 +142,64 @@ describe('PATCH /api/organizations/:id', () => {
     expect((await as(practice.manager).patch(`/api/organizations/${practice.id}`, { name: 'Nope' }).expect(403)).body.code).toBe('FORBIDDEN_ORG_ROLE');
     expect((await as(practice.owner).patch(`/api/organizations/${practice.id}`, { slug: other.slug }).expect(409)).body.code).toBe('SLUG_TAKEN');
     expect((await t.context.models.Organization.findByPk(practice.id))!.name).toBe('Test Practice');
+  });
+});
+
+describe('PATCH /api/organizations/:id { sessionDataRetentionDays } (the organization’s own retention)', () => {
+  // This app runs with the defaults: the platform keeps sessions' data 365 days, an organization may set 365 to 3650.
+  const retentionOf = async (id: string) => (await t.context.models.Organization.findByPk(id))!.sessionDataRetentionDays;
+
+  it('lets an owner keep its sessions’ data longer, shows it to members, records org_retention_changed, and null returns to the platform’s', async () => {
+    const practice = await createPractice(t);
+
+    const res = await as(practice.owner).patch(`/api/organizations/${practice.id}`, { sessionDataRetentionDays: 3650 }).expect(200);
+
+    expect(res.body).toMatchObject({ id: practice.id, sessionDataRetentionDays: 3650, role: 'owner' });
+    expect(await retentionOf(practice.id)).toBe(3650);
+    expect((await as(practice.client).get(`/api/organizations/${practice.id}`).expect(200)).body.sessionDataRetentionDays).toBe(3650);
+    const [event] = await eventsOf({ type: 'org_retention_changed', organizationId: practice.id });
+    expect(event).toMatchObject({ userId: practice.owner.user.id, metadata: { from: null, to: 3650 } });
+
+    await as(practice.admin).patch(`/api/organizations/${practice.id}`, { sessionDataRetentionDays: null }).expect(200);
+
+    expect(await retentionOf(practice.id)).toBeNull();
+    expect((await eventsOf({ type: 'org_retention_changed', organizationId: practice.id })).map((row) => row.metadata)).toEqual([{ from: null, to: 3650 }, { from: 3650, to: null }]);
+  });
+
+  it('refuses a retention beyond ORG_RETENTION_MAX_DAYS or below the platform’s with 400, and changes nothing, not even the name sent with it', async () => {
+    const practice = await createPractice(t);
+    await as(practice.owner).patch(`/api/organizations/${practice.id}`, { sessionDataRetentionDays: 730 }).expect(200);
+
+    for (const days of [3651, 364, 0, -1, 400.5, '730']) {
+      const res = await as(practice.owner).patch(`/api/organizations/${practice.id}`, { name: 'Renamed', sessionDataRetentionDays: days }).expect(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ path: 'body.sessionDataRetentionDays' })] });
+    }
+
+    expect(await t.context.models.Organization.findByPk(practice.id)).toMatchObject({ name: 'Test Practice', sessionDataRetentionDays: 730 });
+    expect(await eventsOf({ type: 'org_retention_changed', organizationId: practice.id })).toHaveLength(1);
+  });
+
+  it('refuses managers, counselors, clients and platform admins outside the organization with 403, and outsiders with 404', async () => {
+    const practice = await createPractice(t);
+    const outsider = await userWithToken(t);
+
+    for (const who of [practice.manager, practice.counselor, practice.client, platformAdmin]) {
+      const res = await as(who).patch(`/api/organizations/${practice.id}`, { sessionDataRetentionDays: 3650 }).expect(403);
+      expect(res.body.code).toBe('FORBIDDEN_ORG_ROLE');
+    }
+    await as(outsider).patch(`/api/organizations/${practice.id}`, { sessionDataRetentionDays: 3650 }).expect(404);
+
+    expect(await retentionOf(practice.id)).toBeNull();
+    expect(await eventsOf({ type: 'org_retention_changed', organizationId: practice.id })).toEqual([]);
+  });
+
+  it('is documented in the OpenAPI document with the configured bounds', async () => {
+    const res = await as(platformAdmin).get('/api/openapi.json').expect(200);
+    const body = res.body.paths['/api/organizations/{id}'].patch.requestBody.content['application/json'].schema;
+    expect(JSON.stringify(body.properties.sessionDataRetentionDays)).toMatch(/"minimum":365.*"maximum":3650|"maximum":3650.*"minimum":365/);
+    const shown = res.body.paths['/api/organizations/{id}'].get.responses['200'].content['application/json'].schema;
+    expect(shown.required).toContain('sessionDataRetentionDays');
   });
 });
 

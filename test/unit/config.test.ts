@@ -293,6 +293,24 @@ describe('consent documents', () => {
   });
 });
 
+describe('retention of sessions’ data', () => {
+  const test = (env: Record<string, string> = {}) => ({ NODE_ENV: 'test', DATA_DIR: dataDir, ...env });
+
+  it('lets organizations keep data from the platform’s retention up to ORG_RETENTION_MAX_DAYS by default, and lower when ORG_RETENTION_MIN_DAYS says so', () => {
+    expect(loadConfig(test()).retention).toMatchObject({ sessionDataDays: 365, organizationDays: { min: 365, max: 3650 } });
+    expect(loadConfig(test({ SESSION_DATA_RETENTION_DAYS: '730' })).retention.organizationDays).toEqual({ min: 730, max: 3650 });
+    expect(loadConfig(test({ ORG_RETENTION_MIN_DAYS: '30', ORG_RETENTION_MAX_DAYS: '7300' })).retention.organizationDays).toEqual({ min: 30, max: 7300 });
+  });
+
+  it.each([
+    [{ ORG_RETENTION_MIN_DAYS: '400', ORG_RETENTION_MAX_DAYS: '399' }, 'ORG_RETENTION_MAX_DAYS must be at least ORG_RETENTION_MIN_DAYS'],
+    [{ SESSION_DATA_RETENTION_DAYS: '4000' }, 'ORG_RETENTION_MAX_DAYS must be at least SESSION_DATA_RETENTION_DAYS (ORG_RETENTION_MIN_DAYS is unset)'],
+    [{ ORG_RETENTION_MAX_DAYS: '0' }, 'ORG_RETENTION_MAX_DAYS'],
+  ])('refuses bounds that leave no room (%o)', (env, message) => {
+    expect(configError(test(env)).message).toContain(message);
+  });
+});
+
 describe('the key store (KEY_STORE_URL)', () => {
   it('takes a PostgreSQL URL, also from KEY_STORE_URL_FILE', () => {
     expect(loadConfig(production({ KEY_STORE_URL: 'postgres://keys@keys.internal:5432/confidant_keys' })).keyStore.url).toBe('postgres://keys@keys.internal:5432/confidant_keys');

@@ -12,10 +12,12 @@ import { STAFF_ROLES } from './org-roles.js';
 import { createOrganizationData } from './organization-data.js';
 import { invitationRoutes, organizationsRoutes } from './organizations.routes.js';
 import { createOrganizationsService } from './organizations.service.js';
+import { createRetentionPolicy } from './retention-policy.js';
 
 export { organizationDataResponse } from './organizations.schemas.js';
 export type { CareDirectory } from './care-directory.js';
 export type { Caller } from './org-access.js';
+export type { RetentionPolicy } from './retention-policy.js';
 
 /** Accepted, revoked and expired invitations stay this long for the organization's list, then go. */
 const CLOSED_INVITATION_KEEP_DAYS = 30;
@@ -35,12 +37,16 @@ export function createOrganizationsModule(
   const access = createOrgAccess(sequelize, models);
   const accessChanges = new AccessChanges();
   const care = createCareService({ sequelize, models, access, accounts, events, accessChanges });
-  const organizations = createOrganizationsService({ sequelize, models, access, care, accounts, events, accessChanges });
-  const invitations = createInvitationsService({ sequelize, models, access, care, accounts, events, mailer: infra.mailer, appUrl: config.appUrl, ttlDays: config.tokens.invitationTtlDays });
+  const retentionBounds = config.retention.organizationDays;
+  const organizations = createOrganizationsService({ sequelize, models, access, care, accounts, events, accessChanges, retentionBounds });
+  const invitations = createInvitationsService({
+    sequelize, models, access, care, accounts, events, mailer: infra.mailer, appUrl: config.appUrl, ttlDays: config.tokens.invitationTtlDays, retentionBounds,
+  });
   const data = createOrganizationData({ models, access, care, events });
+  const retention = createRetentionPolicy(models, config.retention);
 
   return {
-    routes: organizationsRoutes({ organizations, invitations, care, access, securityEvents: deps.securityEvents }),
+    routes: organizationsRoutes({ organizations, retentionBounds, invitations, care, access, securityEvents: deps.securityEvents }),
     invitationRoutes: invitationRoutes(invitations),
     /** Whose reach changed (care ended, member removed, org role changed), after the change committed. */
     onAccessChange: accessChanges.listen.bind(accessChanges),
@@ -49,6 +55,8 @@ export function createOrganizationsModule(
     /** For an organization's dashboard: its staff (or a platform admin) only; outsiders get 404. */
     requireStaff: (caller: Caller, organizationId: string) => access.require(caller, organizationId, STAFF_ROLES, { platformAdmin: true }),
     counts: data.counts,
+    /** How long each organization's sessions' data is kept: read by the sessions module's retention. */
+    retention,
     /** The files module points the logo at a registered file (`replacing`: only while it still shows that one). */
     async setLogoUrl(organizationId: string, logoUrl: string | null, options: { replacing?: string } = {}): Promise<void> {
       await models.Organization.update({ logoUrl }, { where: { id: organizationId, ...(options.replacing !== undefined && { logoUrl: options.replacing }) } });

@@ -14,6 +14,7 @@ import { assertWithinCeiling, STAFF_ROLES } from './org-roles.js';
 import { invitationMail } from './invitation-mail.js';
 import { careView, invitationStatus, invitationView, organizationView } from './organization-views.js';
 import type { CreateInvitationInput, ListQuery } from './organizations.schemas.js';
+import type { RetentionBounds } from './retention-policy.js';
 
 export interface InvitationsDeps {
   sequelize: Sequelize;
@@ -25,6 +26,7 @@ export interface InvitationsDeps {
   mailer: Mailer;
   appUrl: string;
   ttlDays: number;
+  retentionBounds: RetentionBounds;
 }
 
 /** Who may invite: staff within their ceiling, and counselors, who invite clients into their own care. */
@@ -130,7 +132,7 @@ export function createInvitationsService(deps: InvitationsDeps) {
           ? await deps.care.startLocked(organizationId, { counselorId: invitation.counselorId, clientId: caller.userId }, invitation.invitedBy ?? caller.userId, transaction, meta)
           : null;
         const organization = await models.Organization.findByPk(organizationId, { transaction });
-        return { organization: organizationView(organization!, invitation.role), care: care && careView(care) };
+        return { organization: organizationView(organization!, invitation.role, deps.retentionBounds), care: care && careView(care) };
       });
       return result;
     },

@@ -4,9 +4,19 @@ import type { InvitationModel } from '../../models/invitation.model.js';
 import type { MembershipModel, OrgRole } from '../../models/membership.model.js';
 import type { OrganizationModel } from '../../models/organization.model.js';
 import type { careResponse, invitationResponse, memberResponse, organizationResponse } from './organizations.schemas.js';
+import { overrideInForce, type RetentionBounds } from './retention-policy.js';
 
-export function organizationView(organization: OrganizationModel, role: OrgRole | null): z.input<typeof organizationResponse> {
-  return { id: organization.id, name: organization.name, slug: organization.slug, logoUrl: organization.logoUrl ?? null, role, createdAt: organization.createdAt.toISOString() };
+/** The retention shown is the one in force: the stored override held to the bounds configured now. */
+export function organizationView(organization: OrganizationModel, role: OrgRole | null, retention: RetentionBounds): z.input<typeof organizationResponse> {
+  return {
+    id: organization.id,
+    name: organization.name,
+    slug: organization.slug,
+    logoUrl: organization.logoUrl ?? null,
+    sessionDataRetentionDays: overrideInForce(organization.sessionDataRetentionDays ?? null, retention),
+    role,
+    createdAt: organization.createdAt.toISOString(),
+  };
 }
 
 export function memberView(membership: MembershipModel, person: { name: string; email: string } | undefined): z.input<typeof memberResponse> {

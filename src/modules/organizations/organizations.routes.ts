@@ -28,9 +28,12 @@ import {
   updateOrganizationSchema,
 } from './organizations.schemas.js';
 import type { OrganizationsService } from './organizations.service.js';
+import type { RetentionBounds } from './retention-policy.js';
 
 interface Services {
   organizations: OrganizationsService;
+  /** What an organization may set as its retention: the PATCH schema is built from it. */
+  retentionBounds: RetentionBounds;
   invitations: InvitationsService;
   care: CareService;
   access: OrgAccess;
@@ -45,7 +48,7 @@ const done = (description: string) => ({ status: 204, description });
  * `/api/organizations`: every route needs a caller; which org role may do what is the
  * services' rule (org-roles.ts). Outsiders get 404 for everything under an organization.
  */
-export function organizationsRoutes({ organizations, invitations, care, access, securityEvents }: Services): RouteDefinition[] {
+export function organizationsRoutes({ organizations, retentionBounds, invitations, care, access, securityEvents }: Services): RouteDefinition[] {
   return [
     route(
       { method: 'POST', path: '/', access: 'authenticated', summary: 'Create an organization (the caller becomes its owner)', request: createOrganizationSchema, response: { ...organization, status: 201 } },
@@ -59,8 +62,11 @@ export function organizationsRoutes({ organizations, invitations, care, access, 
       organizations.get(actor, input.params.id),
     ),
     route(
-      { method: 'PATCH', path: '/:id', access: 'authenticated', summary: 'Rename an organization or change its slug (owner, admin)', request: updateOrganizationSchema, response: organization },
-      ({ actor, input }) => organizations.update(actor, input.params.id, input.body),
+      {
+        method: 'PATCH', path: '/:id', access: 'authenticated', summary: 'Rename an organization, change its slug or its retention of session data (owner, admin)',
+        request: updateOrganizationSchema(retentionBounds), response: organization,
+      },
+      ({ actor, input, meta }) => organizations.update(actor, input.params.id, input.body, meta),
     ),
     route(
       { method: 'DELETE', path: '/:id', access: 'authenticated', summary: 'Delete an organization without clients or sessions (owner)', request: organizationIdSchema, response: done('Deleted') },

@@ -3,6 +3,7 @@ import { pageOf } from '../../http/cursor.js';
 import { linkToken, singleLine } from '../../http/text-fields.js';
 import { ORG_ROLES } from '../../models/membership.model.js';
 import { emailField } from '../users/index.js';
+import type { RetentionBounds } from './retention-policy.js';
 
 export { pageOf };
 
@@ -20,12 +21,26 @@ export const organizationIdSchema = { params: organizationParams };
 
 export const createOrganizationSchema = { body: z.strictObject({ name: organizationName, slug: slugField }) };
 export const listOrganizationsSchema = { query: z.strictObject({ limit, cursor }) };
-export const updateOrganizationSchema = {
-  params: organizationParams,
-  body: z
-    .strictObject({ name: organizationName.optional(), slug: slugField.optional() })
-    .refine((body) => body.name !== undefined || body.slug !== undefined, { message: 'send name and/or slug' }),
-};
+/** The bounds of an organization's retention are configuration, so this schema is built from them (and documents them). */
+export function updateOrganizationSchema(retention: RetentionBounds) {
+  return {
+    params: organizationParams,
+    body: z
+      .strictObject({
+        name: organizationName.optional(),
+        slug: slugField.optional(),
+        sessionDataRetentionDays: z
+          .number()
+          .int()
+          .min(retention.min)
+          .max(retention.max)
+          .nullable()
+          .optional()
+          .describe(`days the entries and attachments of the organization's ended sessions are kept (${retention.min} to ${retention.max}); null returns to the platform's retention`),
+      })
+      .refine((body) => body.name !== undefined || body.slug !== undefined || body.sessionDataRetentionDays !== undefined, { message: 'send name, slug and/or sessionDataRetentionDays' }),
+  };
+}
 
 const memberParams = z.strictObject({ id, userId: id });
 export const listMembersSchema = { params: organizationParams, query: z.strictObject({ role: orgRole.optional(), limit, cursor }) };
@@ -47,7 +62,7 @@ export const listCareSchema = { params: organizationParams, query: z.strictObjec
 export const careSchema = { params: z.strictObject({ id, careId: id }) };
 
 export type CreateOrganizationInput = z.output<typeof createOrganizationSchema.body>;
-export type UpdateOrganizationInput = z.output<typeof updateOrganizationSchema.body>;
+export type UpdateOrganizationInput = z.output<ReturnType<typeof updateOrganizationSchema>['body']>;
 export type CreateInvitationInput = z.output<typeof createInvitationSchema.body>;
 export type ListQuery = { limit: number; cursor?: string };
 
@@ -59,6 +74,11 @@ export const organizationResponse = z.strictObject({
   slug: z.string(),
   /** GET it (signed in) for a short-lived URL of the logo; null without one. */
   logoUrl: z.string().nullable(),
+  sessionDataRetentionDays: z
+    .number()
+    .int()
+    .nullable()
+    .describe("the organization's own retention of its ended sessions' entries and attachments, in days; null: the platform's"),
   /** The caller's role in it; null for a platform admin who is not a member. */
   role: orgRole.nullable(),
   createdAt: isoTime,

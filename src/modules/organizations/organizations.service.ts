@@ -10,8 +10,10 @@ import type { UserAccounts } from '../users/index.js';
 import type { CareService } from './care.service.js';
 import type { Caller, OrgAccess } from './org-access.js';
 import { ADMIN_ROLES, assertKeepsAnOwner, assertWithinCeiling, STAFF_ROLES } from './org-roles.js';
+import type { OrganizationModel } from '../../models/organization.model.js';
 import { memberView, organizationView } from './organization-views.js';
 import type { CreateOrganizationInput, ListQuery, UpdateOrganizationInput } from './organizations.schemas.js';
+import type { RetentionBounds } from './retention-policy.js';
 
 export interface OrganizationsDeps {
   sequelize: Sequelize;
@@ -21,6 +23,7 @@ export interface OrganizationsDeps {
   accounts: Pick<UserAccounts, 'findById' | 'contactsOf'>;
   events: SecurityEventRecorder;
   accessChanges?: Pick<AccessChanges, 'announce'>;
+  retentionBounds: RetentionBounds;
 }
 
 const slugTaken = () => AppError.conflict('SLUG_TAKEN', 'Another organization has this slug.');
@@ -30,6 +33,7 @@ const newestFirst = (cursor: ReturnType<typeof decodeCursor>): WhereOptions =>
 /** Organizations and their members, under the ceiling and last-owner rules (org-roles.ts). */
 export function createOrganizationsService(deps: OrganizationsDeps) {
   const { sequelize, models, access, events } = deps;
+  const view = (organization: OrganizationModel, role: OrgRole | null) => organizationView(organization, role, deps.retentionBounds);
 
   async function membersOf(memberships: MembershipModel[]) {
     const contacts = await deps.accounts.contactsOf(memberships.map((membership) => membership.userId));
@@ -50,7 +54,7 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
           return created;
         });
         events.record({ type: 'org_created', userId: caller.userId, organizationId: organization.id, ...meta, metadata: { slug: organization.slug } });
-        return organizationView(organization, 'owner');
+        return view(organization, 'owner');
       } catch (error) {
         if (error instanceof UniqueConstraintError) throw slugTaken();
         throw error;
@@ -65,7 +69,7 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
         const { items, nextCursor } = page(rows, query.limit, (row) => ({ at: row.createdAt, id: row.id }));
         const own = await models.Membership.findAll({ where: { userId: caller.userId, organizationId: items.map((item) => item.id) } });
         const roleIn = (id: string) => own.find((membership) => membership.organizationId === id)?.role ?? null;
-        return { items: items.map((organization) => organizationView(organization, roleIn(organization.id))), nextCursor };
+        return { items: items.map((organization) => view(organization, roleIn(organization.id))), nextCursor };
       }
       const rows = await models.Membership.findAll({ where: { [Op.and]: [{ userId: caller.userId }, newestFirst(cursor)] }, order: [['createdAt', 'DESC'], ['id', 'DESC']], limit: query.limit + 1 });
       const { items, nextCursor } = page(rows, query.limit, (row) => ({ at: row.createdAt, id: row.id }));
@@ -73,7 +77,7 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
       return {
         items: items.flatMap((membership) => {
           const organization = organizations.find((candidate) => candidate.id === membership.organizationId);
-          return organization ? [organizationView(organization, membership.role)] : [];
+          return organization ? [view(organization, membership.role)] : [];
         }),
         nextCursor,
       };
@@ -81,19 +85,29 @@ export function createOrganizationsService(deps: OrganizationsDeps) {
 
     async get(caller: Caller, organizationId: string) {
       const { organization, role } = await access.standing(caller, organizationId);
-      return organizationView(organization, role);
+      return view(organization, role);
     },
 
-    /** Name and slug, by an owner or admin. */
-    async update(caller: Caller, organizationId: string, changes: UpdateOrganizationInput) {
-      const { organization, role } = await access.require(caller, organizationId, ADMIN_ROLES);
+    /**
+     * Name, slug and the retention of its sessions' data (within the bounds the route's schema
+     * checks), by an owner or admin; a change of retention is recorded as org_retention_changed.
+     */
+    async update(caller: Caller, organizationId: string, changes: UpdateOrganizationInput, meta: RequestMeta) {
       try {
-        await organization.update(changes);
+        return await sequelize.transaction(async (transaction) => {
+          const { organization, role } = await access.require(caller, organizationId, ADMIN_ROLES, { transaction });
+          const before = organization.sessionDataRetentionDays ?? null;
+          await organization.update(changes, { transaction });
+          const after = changes.sessionDataRetentionDays;
+          if (after !== undefined && after !== before) {
+            transaction.afterCommit(() => events.record({ type: 'org_retention_changed', userId: caller.userId, organizationId, ...meta, metadata: { from: before, to: after } }));
+          }
+          return view(organization, role);
+        });
       } catch (error) {
         if (error instanceof UniqueConstraintError) throw slugTaken();
         throw error;
       }
-      return organizationView(organization, role);
     },
 
     /** By an owner, and only while it has no clients and no care relationships (and so no sessions). */

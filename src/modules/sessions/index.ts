@@ -1,6 +1,5 @@
-import { Op } from 'sequelize';
 import type { Infra } from '../../context.js';
-import { retentionCutoff, type RetentionJob } from '../../infra/retention.js';
+import type { RetentionJob } from '../../infra/retention.js';
 import type { ConsentModule } from '../consent/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
@@ -8,6 +7,7 @@ import type { UsersModule } from '../users/index.js';
 import { createBreakGlass } from './break-glass.js';
 import { SessionChanges } from './session-changes.js';
 import { createSessionData } from './session-data.js';
+import { createSessionRetention } from './session-retention.js';
 import { createSessionStats } from './session-stats.js';
 import { contentViews } from './session-views.js';
 import { sessionsRoutes } from './sessions.routes.js';
@@ -29,16 +29,14 @@ export function createSessionsModule(
   infra: Pick<Infra, 'sequelize' | 'models' | 'content' | 'config'>,
   deps: {
     users: Pick<UsersModule, 'accounts'>;
-    organizations: Pick<OrganizationsModule, 'care'>;
+    organizations: Pick<OrganizationsModule, 'care' | 'retention'>;
     securityEvents: Pick<SecurityEventsModule, 'recorder'>;
     consent: Pick<ConsentModule, 'requireHealthDataConsent'>;
   },
 ) {
   const { sequelize, models, content, config } = infra;
-  const expiredIds = async (now: Date) => {
-    const cutoff = retentionCutoff(now, config.retention.sessionDataDays);
-    return (await models.CounselingSession.findAll({ where: { status: 'ended', endedAt: { [Op.lt]: cutoff } }, attributes: ['id'] })).map((session) => session.id);
-  };
+  const retention = createSessionRetention(models, deps.organizations.retention);
+  const expiredIds = async (now: Date) => (await retention.expired(now)).map((session) => session.id);
   const changes = new SessionChanges();
   const breakGlass = createBreakGlass({ models, events: deps.securityEvents.recorder, windowMin: config.breakGlassWindowMin });
   const service = createSessionsService({
