@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { retentionJobs } from '../../src/jobs/retention-jobs.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { factories } from '../helpers/factories.js';
+import { attach, PDF, PNG } from '../helpers/files.js';
 import { createPractice, requestAs, type Practice } from '../helpers/practice.js';
 
 /**
@@ -32,6 +33,22 @@ async function endedSession(organizationId: string | null, days: number) {
   for (const at of [1_000, 2_000]) await make.entry(session, { kind: 'note', text: 'kept until its retention ends', at: new Date(session.startedAt.getTime() + at) });
   return session.id;
 }
+
+/** A session in the practice with an entry and two attachments (a PDF and an image, uploaded through the API), ended `days` before NOW. */
+async function sessionWithAttachments(of: Practice, days: number) {
+  const make = factories(t);
+  const session = await make.session({ userId: of.client.user.id, counselorId: of.counselor.user.id, organizationId: of.id });
+  await make.entry(session, { kind: 'note', text: 'with attachments', at: session.startedAt });
+  const files = [
+    (await attach(t, of.client.auth, session.id, { data: PDF, filename: 'worksheet.pdf' }).expect(201)).body.id as string,
+    (await attach(t, of.counselor.auth, session.id, { data: PNG, filename: 'drawing.png' }).expect(201)).body.id as string,
+  ];
+  await t.context.models.CounselingSession.update({ status: 'ended', endedAt: daysBefore(days) }, { where: { id: session.id } });
+  const keys = (await t.context.models.StoredFile.findAll({ where: { id: files } })).map((file) => file.storageKey);
+  return { id: session.id, files, keys };
+}
+
+const stored = async (keys: string[]) => (await Promise.all(keys.map((key) => t.modules.files.storage.head(key)))).filter((object) => object !== null).length;
 
 const entriesOf = (sessionId: string) => t.context.models.SessionEntry.count({ where: { sessionId } });
 
@@ -84,5 +101,64 @@ describe('purge-session-data, by the retention of the session’s organization',
 
     expect([await entriesOf(young), await entriesOf(old)]).toEqual([2, 0]);
     expect((await requestAs(t, organization.owner).get(`/api/organizations/${organization.id}`).expect(200)).body.sessionDataRetentionDays).toBe(3650);
+  });
+});
+
+describe('purge-session-data takes the session’s attachments with its entries', () => {
+  it('deletes the attachments of an expired session, rows and stored objects, and keeps those of a session within its retention', async () => {
+    const clinic = await createPractice(t);
+    await requestAs(t, clinic.owner).patch(`/api/organizations/${clinic.id}`, { sessionDataRetentionDays: 730 }).expect(200);
+    const expired = await sessionWithAttachments(clinic, 800);
+    const kept = await sessionWithAttachments(clinic, 400);
+    expect(await stored([...expired.keys, ...kept.keys])).toBe(4);
+
+    const removed = await purgeSessionData().run(NOW);
+
+    expect(removed).toEqual({ entries: 1, attachments: 2 }); // what the tests above left has gone already
+    expect(await t.context.models.StoredFile.count({ where: { id: expired.files } })).toBe(0);
+    expect(await stored(expired.keys)).toBe(0);
+    expect(await entriesOf(expired.id)).toBe(0);
+    expect(await t.context.models.StoredFile.count({ where: { id: kept.files } })).toBe(2);
+    expect(await stored(kept.keys)).toBe(2);
+    expect(await entriesOf(kept.id)).toBe(1);
+  });
+
+  it('leaves an object it could not delete to the orphan sweep: the rows (and the file keys in them) go with the entries all the same', async () => {
+    const clinic = await createPractice(t);
+    const expired = await sessionWithAttachments(clinic, 400);
+    const failing = vi.spyOn(t.modules.files.storage, 'delete').mockRejectedValueOnce(Object.assign(new Error('bucket away'), { name: 'StorageUnavailable' }));
+
+    try {
+      await purgeSessionData().run(NOW);
+    } finally {
+      failing.mockRestore();
+    }
+
+    expect(await t.context.models.StoredFile.count({ where: { id: expired.files } })).toBe(0);
+    expect(await entriesOf(expired.id)).toBe(0);
+    expect(await stored(expired.keys)).toBe(2);
+    // The sweep takes objects a day old; the storage dated these when they were written, a moment ago.
+    await t.modules.files.retentionJobs['purge-orphaned-files'].run(new Date(Date.now() + 2 * DAY));
+    expect(await stored(expired.keys)).toBe(0);
+  });
+
+  it('counts, by organization, what the run then deletes, and counting deletes nothing', async () => {
+    const clinic = await createPractice(t);
+    await requestAs(t, clinic.owner).patch(`/api/organizations/${clinic.id}`, { sessionDataRetentionDays: 730 }).expect(200);
+    const expired = [await sessionWithAttachments(clinic, 800), await sessionWithAttachments(clinic, 900)];
+    await sessionWithAttachments(clinic, 400);
+
+    const forecast = await purgeSessionData().count(NOW);
+
+    expect(forecast.byOrganization?.find((group) => group.organizationId === clinic.id)).toEqual({
+      organizationId: clinic.id, retentionDays: 730, sessions: 2, removes: { entries: 2, attachments: 4 },
+    });
+    const all = forecast.byOrganization!.reduce((sum, group) => ({ entries: sum.entries + group.removes.entries!, attachments: sum.attachments + group.removes.attachments! }), { entries: 0, attachments: 0 });
+    expect(all).toEqual(forecast.removes);
+    expect(await t.context.models.StoredFile.count({ where: { sessionId: expired.map((session) => session.id) } })).toBe(4);
+    expect(await stored(expired.flatMap((session) => session.keys))).toBe(4);
+
+    expect(await purgeSessionData().run(NOW)).toEqual(forecast.removes);
+    expect(await purgeSessionData().count(NOW)).toEqual({ removes: { entries: 0, attachments: 0 }, byOrganization: [] });
   });
 });

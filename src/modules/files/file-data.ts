@@ -2,7 +2,7 @@ import { Op, type Transaction } from 'sequelize';
 import type { ContentCipher } from '../../crypto/content-cipher.js';
 import { moveToPersonKeys, type MigratedRow, type MigrationOptions, type RotationProgress } from '../../crypto/content-migration.js';
 import type { Logger } from '../../infra/logger.js';
-import { retentionCutoff, type RetentionJob } from '../../infra/retention.js';
+import { countPer, retentionCutoff, type RetentionJob } from '../../infra/retention.js';
 import type { Models } from '../../models/index.js';
 import { keyPrefixes } from './file-keys.js';
 import { fileContext, fileViews } from './file-views.js';
@@ -19,10 +19,13 @@ const stalePending = (now: Date) => ({ status: 'pending' as const, expiresAt: { 
 export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; content: ContentCipher; storage: ObjectStorage; logger: Logger }) {
   const { models, content, storage, logger } = deps;
 
-  /** Deletes objects now; what fails stays for the orphan sweep (the rows are gone, so an attachment is already unreadable). */
-  function discard(keys: string[]): void {
-    if (keys.length === 0) return;
-    storage.delete(keys).catch((error: unknown) => logger.warn('files: objects left for the orphan sweep', { error: (error as Error).name, count: keys.length }));
+  /**
+   * Deletes objects now; what fails stays for the orphan sweep (the rows are gone, so an
+   * attachment is already unreadable). Never rejects: a caller may wait for it or not.
+   */
+  function discard(keys: string[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    return storage.delete(keys).catch((error: unknown) => logger.warn('files: objects left for the orphan sweep', { error: (error as Error).name, count: keys.length }));
   }
 
   /**
@@ -79,6 +82,20 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; conte
      */
     async releaseAccount(userId: string, ownSessionIds: string[], transaction: Transaction): Promise<string[]> {
       const where = { [Op.or]: [{ uploadedBy: userId, purpose: { [Op.ne]: 'attachment' } }, { uploadedBy: userId, status: 'pending' }, ...(ownSessionIds.length ? [{ sessionId: ownSessionIds }] : [])] };
+      const files = await models.StoredFile.findAll({ where, attributes: ['id', 'storageKey'], transaction });
+      if (files.length > 0) await models.StoredFile.destroy({ where: { id: files.map((file) => file.id) }, transaction });
+      return files.map((file) => file.storageKey);
+    },
+
+    /** How many attachments each of these sessions has (sessions without any are absent). */
+    attachmentsOf: (sessionIds: string[]): Promise<Map<string, number>> => countPer(models.StoredFile, 'sessionId', { sessionId: sessionIds, purpose: 'attachment' }),
+
+    /**
+     * Session data past its retention: the attachments of these sessions, rows deleted in the
+     * caller's transaction (which destroys their keys). Returns the keys to discard after commit.
+     */
+    async releaseSessions(sessionIds: string[], transaction: Transaction): Promise<string[]> {
+      const where = { sessionId: sessionIds, purpose: 'attachment' as const };
       const files = await models.StoredFile.findAll({ where, attributes: ['id', 'storageKey'], transaction });
       if (files.length > 0) await models.StoredFile.destroy({ where: { id: files.map((file) => file.id) }, transaction });
       return files.map((file) => file.storageKey);

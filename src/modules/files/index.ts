@@ -62,8 +62,15 @@ export function createFilesModule(
     storage,
     /** For readiness: the bucket (or directory) answers. */
     ping: () => storage.ping(config.database.readyTimeoutMs),
-    /** The GDPR export and account deletion. */
-    data: { exportFor: data.exportFor, openForExport: files.openForExport, releaseAccount: data.releaseAccount, discard: data.discard },
+    /** The GDPR export, account deletion, and the retention of sessions' data (rows in the caller's transaction, objects discarded after it). */
+    data: {
+      exportFor: data.exportFor,
+      openForExport: files.openForExport,
+      releaseAccount: data.releaseAccount,
+      attachmentsOf: data.attachmentsOf,
+      releaseSessions: data.releaseSessions,
+      discard: data.discard,
+    },
     /** Encrypted archives of another module's making (the export archive), kept until it discards them. */
     archives: createSealedArchives({ storage, content: infra.content, discard: data.discard }),
     retentionJobs: {

@@ -7,18 +7,20 @@ import { exportDocument, type ExportSources } from './export-document.js';
 import { createExportJobs } from './export-jobs.js';
 import { exportDownloadRoutes, privacyRoutes } from './privacy.routes.js';
 import { createPrivacyService, type PrivacyServiceDeps } from './privacy.service.js';
+import { sessionDataRetention, type SessionDataRetentionDeps } from './session-data-retention.js';
 
 export { EXPORT_FORMAT_VERSION } from './export-document.js';
 
 export type PrivacyDeps = ExportSources &
-  Omit<PrivacyServiceDeps, 'documentFor' | 'exports' | 'files'> & {
+  Omit<PrivacyServiceDeps, 'documentFor' | 'exports' | 'files'> &
+  Omit<SessionDataRetentionDeps, 'files'> & {
     files: Pick<FilesModule, 'data' | 'archives'>;
   };
 
 /**
- * The data rights of a person (access, portability, erasure). Owns `data_exports`: the export
- * archives waiting for their download. Mounted under `/api/users` (and `/api/exports`, the
- * download links).
+ * The data rights of a person (access, portability, erasure), and the retention of sessions'
+ * data, which spans the sessions and files modules. Owns `data_exports`: the export archives
+ * waiting for their download. Mounted under `/api/users` (and `/api/exports`, the download links).
  */
 export function createPrivacyModule(infra: Pick<Infra, 'models' | 'locks' | 'logger' | 'config'>, deps: PrivacyDeps) {
   const documentFor = exportDocument(deps);
@@ -40,6 +42,7 @@ export function createPrivacyModule(infra: Pick<Infra, 'models' | 'locks' | 'log
     /** Starts the queue again (an instance that stopped mid-archive left it), and stops it on shutdown. */
     exports: { kick: exports.kick, stop: exports.stop },
     retentionJobs: {
+      'purge-session-data': sessionDataRetention(deps),
       'purge-data-exports': {
         count: async (now: Date) => ({ removes: { dataExports: await exports.countExpired(now) } }),
         run: async (now: Date) => ({ dataExports: await exports.purge(now) }),

@@ -1,5 +1,4 @@
 import type { Infra } from '../../context.js';
-import type { RetentionJob } from '../../infra/retention.js';
 import type { ConsentModule } from '../consent/index.js';
 import type { OrganizationsModule } from '../organizations/index.js';
 import type { SecurityEventsModule } from '../security-events/index.js';
@@ -35,8 +34,6 @@ export function createSessionsModule(
   },
 ) {
   const { sequelize, models, content, config } = infra;
-  const retention = createSessionRetention(models, deps.organizations.retention);
-  const expiredIds = async (now: Date) => (await retention.expired(now)).map((session) => session.id);
   const changes = new SessionChanges();
   const breakGlass = createBreakGlass({ models, events: deps.securityEvents.recorder, windowMin: config.breakGlassWindowMin });
   const service = createSessionsService({
@@ -65,13 +62,9 @@ export function createSessionsModule(
     attachmentAccess: service.attachmentAccess,
     stats: createSessionStats(sequelize, models),
     data: createSessionData(models, contentViews(content)),
-    retentionJobs: {
-      'purge-session-data': {
-        count: async (now: Date) => ({ removes: { entries: await models.SessionEntry.count({ where: { sessionId: await expiredIds(now) } }) } }),
-        run: async (now: Date) => ({ entries: await models.SessionEntry.destroy({ where: { sessionId: await expiredIds(now) } }) }),
-      },
-      'purge-access-grants': breakGlass.retentionJob,
-    } satisfies Record<string, RetentionJob>,
+    /** Which ended sessions' data is past its retention, and their entries: the privacy module's job purges them with their attachments. */
+    retention: createSessionRetention(models, deps.organizations.retention),
+    retentionJobs: { 'purge-access-grants': breakGlass.retentionJob },
   };
 }
 
