@@ -26,8 +26,8 @@ export function testContext(built: Pick<BuiltApp, 'infra' | 'modules'>) {
  */
 export async function createTestApp(options: TestAppOptions = {}) {
   const database = await createTestDatabase();
-  const env = { ...(options.lenientLimits && LENIENT_LIMITS), ...options.env };
-  const config = loadConfig({ NODE_ENV: 'test', ...database.env, ...env });
+  const env = { NODE_ENV: 'test', ...database.env, ...(options.lenientLimits && LENIENT_LIMITS), ...options.env };
+  const config = loadConfig(env);
   const sequelize = createSequelize(config);
   await migrate(sequelize);
   const built = createApp({ config, sequelize, extraRoutes: options.extraRoutes, ...options.deps });
@@ -40,6 +40,8 @@ export async function createTestApp(options: TestAppOptions = {}) {
     routes: built.routes,
     context: testContext(built),
     config,
+    /** The environment the app was configured from: an operations command run with it works on this app's database and files. */
+    env,
     sequelize,
     dialect: database.dialect,
     async close() {
