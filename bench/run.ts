@@ -175,7 +175,9 @@ async function countThroughProxy(total: number): Promise<{ passed: number; refus
  * read with one backend and with two, and one auth-tier limit enforced exactly across both.
  */
 async function scaleOut(env: Record<string, string>, email: string): Promise<ScaleOut> {
-  const shared = { ...env, REDIS_URL, REDIS_KEY_PREFIX: `confidant-bench-${randomBytes(4).toString('hex')}:`, RATE_LIMIT_AUTH_MAX: String(AUTH_LIMIT), RATE_LIMIT_AUTH_WINDOW_S: '600' };
+  // One public address for both, as behind a real load balancer: it is the tokens' issuer, so
+  // instances with addresses of their own (PUBLIC_URL defaults to localhost:PORT) refuse each other's tokens.
+  const shared = { ...env, PUBLIC_URL: `http://127.0.0.1:${PROXY_PORT}`, REDIS_URL, REDIS_KEY_PREFIX: `confidant-bench-${randomBytes(4).toString('hex')}:`, RATE_LIMIT_AUTH_MAX: String(AUTH_LIMIT), RATE_LIMIT_AUTH_WINDOW_S: '600' };
   const instances = SCALE_PORTS.map((port, core) => start(core, ['dist/server.js'], { ...shared, PORT: String(port) }));
   let proxy: ChildProcess | undefined;
   const withProxy = async (ports: number[]) => {
