@@ -27,6 +27,5 @@ export function retentionJobs(
     ...modules.organizations.retentionJobs,
     ...modules.securityEvents.retentionJobs,
     ...modules.files.retentionJobs,
-    ...modules.privacy.retentionJobs,
   };
 }

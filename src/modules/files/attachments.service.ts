@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream';
 import type { Sequelize } from 'sequelize';
 import type { ContentCipher } from '../../crypto/content-cipher.js';
 import { AppError } from '../../errors/app-error.js';
@@ -7,12 +6,13 @@ import type { Actor } from '../../http/route.js';
 import type { Models } from '../../models/index.js';
 import type { SessionsModule } from '../sessions/index.js';
 import { attachmentExtension, sniff, SNIFF_BYTES } from './content-types.js';
-import { encryptStream, newFileKey } from './file-crypto.js';
+import { putEncrypted } from './encrypted-objects.js';
+import { newFileKey } from './file-crypto.js';
 import { keyPrefixes, newStorageKey } from './file-keys.js';
-import { fileContext, fileView, fileViews, fromStorage } from './file-views.js';
+import { fileContext, fileView, fileViews } from './file-views.js';
 import type { FilePart } from './multipart.js';
 import type { ObjectStorage } from './storage/port.js';
-import { byteCounter, peek } from './streams.js';
+import { peek } from './streams.js';
 
 export interface AttachmentsDeps {
   sequelize: Sequelize;
@@ -56,18 +56,14 @@ export function createAttachmentsService(deps: AttachmentsDeps) {
       }
       const { id, key } = newStorageKey(keyPrefixes.attachment(access.sessionId), 'bin');
       const fileKey = newFileKey();
-      const counter = byteCounter();
-      // Ciphertext only leaves the process: the store never sees the plaintext or its type.
-      // pipeline, not pipe: a failure anywhere (the client going away) reaches the store's write.
-      const ciphertext = encryptStream(fileKey, id);
-      pipeline(whole, counter, ciphertext, () => undefined);
-      await fromStorage(() => storage.put(key, ciphertext, { contentType: 'application/octet-stream' }));
+      // The store never sees the plaintext or its type.
+      const size = await putEncrypted(storage, key, fileKey, id, whole);
       const discard = () => storage.delete([key]).catch(() => undefined); // else the orphan sweep takes it
       if (part.truncated()) {
         await discard();
         throw new AppError(413, 'FILE_TOO_LARGE', 'File too large', { detail: `An attachment may be at most ${Math.round(limits.attachmentMaxBytes / 1_048_576)} MB.` });
       }
-      if (used + counter.bytes > limits.quotaBytes) {
+      if (used + size > limits.quotaBytes) {
         await discard();
         throw quotaExceeded(limits.quotaBytes);
       }
@@ -87,7 +83,7 @@ export function createAttachmentsService(deps: AttachmentsDeps) {
           sessionId: access.sessionId,
           organizationId: null,
           contentType,
-          size: counter.bytes,
+          size,
           ...sealed,
           expiresAt: null,
         });

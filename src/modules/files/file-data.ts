@@ -1,9 +1,10 @@
-import { Op, type Transaction } from 'sequelize';
+import { Op, type Transaction, type WhereOptions } from 'sequelize';
 import type { ContentCipher } from '../../crypto/content-cipher.js';
 import { moveToPersonKeys, type MigratedRow, type MigrationOptions, type RotationProgress } from '../../crypto/content-migration.js';
 import type { Logger } from '../../infra/logger.js';
 import { countPer, retentionCutoff, type RetentionJob } from '../../infra/retention.js';
 import type { Models } from '../../models/index.js';
+import type { StoredFileModel } from '../../models/stored-file.model.js';
 import { keyPrefixes } from './file-keys.js';
 import { fileContext, fileViews } from './file-views.js';
 import type { ObjectStorage } from './storage/port.js';
@@ -52,6 +53,13 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; conte
     }
   }
 
+  /** Deletes the rows `where` names in the caller's transaction; returns their objects' keys, to discard after commit. */
+  async function release(where: WhereOptions<StoredFileModel>, transaction: Transaction): Promise<string[]> {
+    const files = await models.StoredFile.findAll({ where, attributes: ['id', 'storageKey'], transaction });
+    if (files.length > 0) await models.StoredFile.destroy({ where: { id: files.map((file) => file.id) }, transaction });
+    return files.map((file) => file.storageKey);
+  }
+
   return {
     discard,
 
@@ -82,9 +90,7 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; conte
      */
     async releaseAccount(userId: string, ownSessionIds: string[], transaction: Transaction): Promise<string[]> {
       const where = { [Op.or]: [{ uploadedBy: userId, purpose: { [Op.ne]: 'attachment' } }, { uploadedBy: userId, status: 'pending' }, ...(ownSessionIds.length ? [{ sessionId: ownSessionIds }] : [])] };
-      const files = await models.StoredFile.findAll({ where, attributes: ['id', 'storageKey'], transaction });
-      if (files.length > 0) await models.StoredFile.destroy({ where: { id: files.map((file) => file.id) }, transaction });
-      return files.map((file) => file.storageKey);
+      return release(where, transaction);
     },
 
     /** How many attachments each of these sessions has (sessions without any are absent). */
@@ -95,10 +101,7 @@ export function createFileData(deps: { models: Pick<Models, 'StoredFile'>; conte
      * caller's transaction (which destroys their keys). Returns the keys to discard after commit.
      */
     async releaseSessions(sessionIds: string[], transaction: Transaction): Promise<string[]> {
-      const where = { sessionId: sessionIds, purpose: 'attachment' as const };
-      const files = await models.StoredFile.findAll({ where, attributes: ['id', 'storageKey'], transaction });
-      if (files.length > 0) await models.StoredFile.destroy({ where: { id: files.map((file) => file.id) }, transaction });
-      return files.map((file) => file.storageKey);
+      return release({ sessionId: sessionIds, purpose: 'attachment' }, transaction);
     },
 
     /** Presigned uploads never registered within a day: row and object go. */

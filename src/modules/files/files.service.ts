@@ -9,7 +9,7 @@ import type { StoredFileModel } from '../../models/stored-file.model.js';
 import type { SessionsModule } from '../sessions/index.js';
 import { inlineAllowed } from './content-types.js';
 import { contentDisposition } from './disposition.js';
-import { decryptStream } from './file-crypto.js';
+import { getDecrypted } from './encrypted-objects.js';
 import { attachmentErased, fileContext, fileViews, fromStorage } from './file-views.js';
 import type { ObjectStorage } from './storage/port.js';
 
@@ -70,10 +70,7 @@ export function createFilesService(deps: FilesDeps) {
     const key = open(file.wrappedKey!, fileContext.key(file.id));
     const name = open(file.filename!, fileContext.name(file.id));
     if (key === ERASED || name === ERASED) return ERASED;
-    const stored = await fromStorage(() => storage.get(file.storageKey));
-    const plaintext = decryptStream(Buffer.from(key, 'base64url'), file.id);
-    stored.on('error', (error) => plaintext.destroy(error));
-    return { name, body: stored.pipe(plaintext) };
+    return { name, body: await getDecrypted(storage, file.storageKey, Buffer.from(key, 'base64url'), file.id) };
   }
 
   return {

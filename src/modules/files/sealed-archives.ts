@@ -1,11 +1,11 @@
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ContentCipher } from '../../crypto/content-cipher.js';
 import { ERASED, type Erased } from '../../crypto/data-keys.js';
-import { decryptStream, encryptStream, newFileKey } from './file-crypto.js';
+import { getDecrypted, putEncrypted } from './encrypted-objects.js';
+import { newFileKey } from './file-crypto.js';
 import { newStorageKey } from './file-keys.js';
 import { fromStorage } from './file-views.js';
 import type { ObjectStorage } from './storage/port.js';
-import { byteCounter } from './streams.js';
 
 /** Where a person's archives wait: never under a prefix the orphan sweep lists (no files row names them). */
 const archivePrefix = (ownerId: string) => `exports/${ownerId}`;
@@ -36,22 +36,16 @@ export function createSealedArchives(deps: { storage: ObjectStorage; content: Co
     async store(ownerId: string, archiveId: string, body: Readable): Promise<SealedArchive & { size: number }> {
       const key = newFileKey();
       const { key: storageKey } = newStorageKey(archivePrefix(ownerId), 'zip');
-      const counted = byteCounter();
-      const ciphertext = encryptStream(key, archiveId);
-      pipeline(body, counted, ciphertext, () => undefined); // a failing body fails the put
-      await fromStorage(() => storage.put(storageKey, ciphertext, { contentType: 'application/octet-stream' }));
+      const size = await putEncrypted(storage, storageKey, key, archiveId, body);
       const sealedKey = await content.sealFor(ownerId, key.toString('base64url'), archiveContext(archiveId));
-      return { id: archiveId, storageKey, sealedKey, size: counted.bytes };
+      return { id: archiveId, storageKey, sealedKey, size };
     },
 
     /** The plaintext of an archive, or ERASED when its owner's data key was destroyed. */
     async open(archive: SealedArchive): Promise<Readable | Erased> {
       const opened = (await content.opener([archive.sealedKey]))(archive.sealedKey, archiveContext(archive.id));
       if (opened === ERASED) return ERASED;
-      const stored = await fromStorage(() => storage.get(archive.storageKey));
-      const plaintext = decryptStream(Buffer.from(opened, 'base64url'), archive.id);
-      stored.on('error', (error) => plaintext.destroy(error));
-      return stored.pipe(plaintext);
+      return getDecrypted(storage, archive.storageKey, Buffer.from(opened, 'base64url'), archive.id);
     },
   };
 }
