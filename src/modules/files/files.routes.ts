@@ -1,8 +1,7 @@
-import type { Response } from 'express';
-import { pipeline as pipelineCallback, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeline as pipelineCallback } from 'node:stream';
 import { AppError } from '../../errors/app-error.js';
 import { Reply, route, type RouteDefinition } from '../../http/route.js';
+import { sendStream } from '../../http/stream-body.js';
 import type { AttachmentsService } from './attachments.service.js';
 import {
   attachmentListResponse,
@@ -21,12 +20,6 @@ import { readFilePart } from './multipart.js';
 import { byteCounter } from './streams.js';
 import type { LocalStorage } from './storage/local.js';
 import type { ObjectStorage } from './storage/port.js';
-
-/** Writes a file answer; a failure after the headers went out cuts the connection (the client sees a short body, never a wrong one). */
-async function send(res: Response, headers: Record<string, string>, body: Readable): Promise<void> {
-  res.status(200).set(headers);
-  await pipeline(body, res).catch(() => res.destroy());
-}
 
 const multipartDoc = [{ name: 'Content-Type', description: 'multipart/form-data with one part named "file"' }];
 
@@ -66,7 +59,7 @@ export function filesRoutes(services: { files: FilesService; images: ImagesServi
       },
       async ({ actor, input, meta, res }) => {
         const { headers, body } = await files.open(actor, input.params.fileId, meta);
-        await send(res, headers, body);
+        await sendStream(res, headers, body);
       },
     ),
     route(
@@ -115,7 +108,7 @@ export function filesRoutes(services: { files: FilesService; images: ImagesServi
           'Content-Security-Policy': "sandbox; default-src 'none'",
           'Cache-Control': 'private, no-store',
         };
-        await send(res, headers, await local.get(claims.key));
+        await sendStream(res, headers, await local.get(claims.key));
       },
     ),
   ];

@@ -1,7 +1,5 @@
-import type { Response } from 'express';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Reply, route, type RouteDefinition } from '../../http/route.js';
+import { sendStream } from '../../http/stream-body.js';
 import type { ExportJobs } from './export-jobs.js';
 import { deleteAccountSchema, eventListResponse, exportDownloadSchema, exportIdSchema, exportJobResponse, exportResponse, ownEventsSchema } from './privacy.schemas.js';
 import type { PrivacyService } from './privacy.service.js';
@@ -45,12 +43,6 @@ export function privacyRoutes(privacy: PrivacyService, exports: ExportJobs): Rou
   ];
 }
 
-/** Writes the archive; a failure after the headers went out cuts the connection (a short zip never passes as whole). */
-async function send(res: Response, headers: Record<string, string>, body: Readable): Promise<void> {
-  res.status(200).set(headers);
-  await pipeline(body, res).catch(() => res.destroy());
-}
-
 /** `/api/exports/:id/archive`: the signed link is the credential (a browser follows it without a bearer token). */
 export function exportDownloadRoutes(exports: ExportJobs): RouteDefinition[] {
   return [
@@ -62,7 +54,7 @@ export function exportDownloadRoutes(exports: ExportJobs): RouteDefinition[] {
       },
       async ({ input, meta, res }) => {
         const { headers, body } = await exports.download(input.params.id, input.query.token, meta);
-        await send(res, headers, body);
+        await sendStream(res, headers, body);
       },
     ),
   ];
