@@ -117,9 +117,15 @@ describe('GET and PUT /api/users/me/preferences', () => {
 
 describe('GET /api/admin/users', () => {
   /** Users whose emails share a prefix of their own, so a filter isolates them. */
+  /** Users created in this order, each a second newer than the one before: two made in one millisecond would leave "newest first" to their ids. */
   async function cohort(prefix: string, roles: ('user' | 'counselor')[]) {
     const users = [];
-    for (const [i, role] of roles.entries()) users.push(await createUser(t, { role, email: `${prefix}${i}@example.com` }));
+    const start = Date.now();
+    for (const [i, role] of roles.entries()) {
+      const user = await createUser(t, { role, email: `${prefix}${i}@example.com` });
+      await t.sequelize.query('UPDATE users SET created_at = :at WHERE id = :id', { replacements: { at: new Date(start + i * 1000), id: user.id } });
+      users.push(user);
+    }
     return users;
   }
 
