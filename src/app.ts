@@ -18,6 +18,7 @@ import { rateLimits } from './middleware/rate-limit.js';
 import { ResilientRateLimitStore } from './middleware/rate-limit-store.js';
 import { requestId } from './middleware/request-id.js';
 import { steps } from './middleware/steps.js';
+import { recordRequests } from './middleware/record-requests.js';
 import { requestSpan } from './middleware/request-span.js';
 import { httpsRedirect, securityHeaders } from './middleware/security-headers.js';
 import { createModules, type Modules } from './modules/index.js';
@@ -75,14 +76,15 @@ export function createApp(deps: AppDeps): BuiltApp {
   const app = express();
   app.set('trust proxy', config.trustProxy); // req.ip = the address seen through exactly this many hops
   app.set('etag', false); // responses are no-store; hashing them is wasted work
+  app.disable('x-powered-by'); // never set, so never removed again on every request
 
-  // Steps 1-7 apply to every request: one Express layer runs them in this order.
+  // Steps 1-7 apply to every request: one Express layer runs them in this order (a step that
+  // has nothing to do in this configuration, such as the HTTPS redirect off a proxy, is left out).
   app.use(
     steps(
       requestId(), //                           1. correlate logs, errors and responses
-      httpMetrics(infra.metrics), //               ... time and count every answer by route template
+      recordRequests(httpMetrics(infra.metrics), accessLog(logger)), // 2. when it ends: count and time it by route template, one log line (nothing secret)
       requestSpan(), //                            ... and trace it (no-op without an OpenTelemetry SDK)
-      accessLog(logger), //                     2. one line per request, nothing secret
       securityHeaders(config), //               3. helmet, Permissions-Policy, no-store
       httpsRedirect(config), //                    ... and HTTPS behind a trusted proxy
       corsAllowlist(config), //                 4. only allowlisted origins get CORS headers

@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { match } from 'path-to-regexp';
 import { AppError } from '../errors/app-error.js';
 import { accessGuard } from '../middleware/authorize.js';
+import { steps } from '../middleware/steps.js';
 import { parseInput } from '../middleware/validate.js';
 import { contextOf, Reply, type Actor, type HttpMethod, type RouteDefinition } from './route.js';
 
@@ -87,7 +88,8 @@ export class RouteTable {
         ...(spec.stepUp ? [this.stepUpGuard()] : []),
       ];
       const verb = spec.method.toLowerCase() as Lowercase<HttpMethod>;
-      router[verb](spec.path, markRoute(path), ...before, this.handle(definition, `${spec.method} ${path}`));
+      // One route layer runs the marker, the guards and the handler in order (see steps).
+      router[verb](spec.path, steps(markRoute(path), ...before, this.handle(definition, `${spec.method} ${path}`)));
     }
     return router;
   }
@@ -118,9 +120,7 @@ export class RouteTable {
   private handle(definition: RouteDefinition, name: string): RequestHandler {
     const { spec, handler } = definition;
     const { checkResponses } = this.options;
-    return async function handleRoute(req: Request, res: Response) {
-      const input = parseInput(req, spec.request ?? {});
-      const result = await handler(contextOf(req, res, input));
+    function send(res: Response, result: unknown): void {
       if (res.headersSent) return; // the handler wrote its own answer (a page, a script)
       const reply = result instanceof Reply ? result : new Reply(spec.response.status, result);
       if (checkResponses) assertDeclared(spec, reply, name);
@@ -128,6 +128,13 @@ export class RouteTable {
       if (spec.response.cacheControl) res.set('Cache-Control', spec.response.cacheControl);
       if (reply.body === undefined) res.end();
       else res.json(reply.body);
+    }
+    // A handler that answers at once (liveness, the index) is answered without a promise.
+    return function handleRoute(req: Request, res: Response) {
+      const input = parseInput(req, spec.request ?? {});
+      const result = handler(contextOf(req, res, input));
+      if (result instanceof Promise) return result.then((value: unknown) => send(res, value));
+      send(res, result);
     };
   }
 }

@@ -28,6 +28,7 @@ export class LogSink {
   constructor(private readonly streams: LogStreams = { out: process.stdout, err: process.stderr }) {
     for (const name of ['out', 'err'] as const) {
       streams[name].on('error', (error: NodeJS.ErrnoException) => this.fail(name, error));
+      streams[name].on('drop', () => (this.droppedLines += 1)); // a destination that bounds what it holds for a slow reader
     }
   }
 
@@ -96,18 +97,27 @@ export class LogSink {
 
 let processSink: LogSink | undefined;
 
-function asyncDestination(fd: number): NodeJS.WritableStream {
-  return pino.destination({ fd, sync: false }) as unknown as NodeJS.WritableStream;
+/** Lines beyond this many bytes waiting for a slow reader are dropped (and counted), not kept. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/** stdout is written in batches of at least this many bytes, or every FLUSH_MS, whichever comes first. */
+const BATCH_BYTES = 4096;
+const FLUSH_MS = 1000;
+
+function asyncDestination(fd: number, batched: boolean): NodeJS.WritableStream {
+  return pino.destination({ fd, sync: false, maxLength: MAX_PENDING_BYTES, ...(batched && { minLength: BATCH_BYTES, periodicFlush: FLUSH_MS }) }) as unknown as NodeJS.WritableStream;
 }
 
 /**
  * The one sink of this process's stdout and stderr (error listeners are attached once).
  * Writes are asynchronous (pino's sonic-boom destinations on file descriptors 1 and 2: a slow reader never
- * blocks a request); whatever is still buffered is written out when the process exits.
+ * blocks a request). stdout, where the access lines go, is written in batches (one write for
+ * dozens of lines under load, and a line waits at most a second when it is quiet); warnings
+ * and errors on stderr go out at once. Whatever is still buffered is written out when the
+ * process exits.
  */
 export function processLogSink(): LogSink {
   if (!processSink) {
-    const sink = new LogSink({ out: asyncDestination(1), err: asyncDestination(2) });
+    const sink = new LogSink({ out: asyncDestination(1, true), err: asyncDestination(2, false) });
     process.once('exit', () => sink.flushSync());
     processSink = sink;
   }

@@ -1,7 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Request, RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../infra/logger.js';
-import morgan from 'morgan';
+import type { RequestRecorder } from './record-requests.js';
 
 /**
  * The path as it may be logged: auth routes and export download links keep their query keys
@@ -23,27 +22,21 @@ export function userIdOf(res: ServerResponse): string | undefined {
   return (res as unknown as { locals?: { userId?: string } }).locals?.userId;
 }
 
-function lineFields(tokens: morgan.TokenIndexer<IncomingMessage, ServerResponse>, req: IncomingMessage, res: ServerResponse) {
-  const request = req as Request;
-  return {
-    requestId: request.id,
-    method: request.method,
-    path: loggablePath(request.originalUrl),
-    status: res.headersSent ? res.statusCode : undefined,
-    length: Number(res.getHeader('content-length')) || 0,
-    durationMs: Number(tokens['response-time']?.(req, res)) || undefined,
-    userId: userIdOf(res),
-  };
-}
-
 /**
  * One line per request, written by the app's logger (pino): the same output, redaction and
- * asynchronous writes as every other line. morgan only times the request and calls us when
- * the response is done; the format returns nothing, so morgan itself writes nothing.
+ * asynchronous writes as every other line. `durationMs` runs to the end of the answer, or to
+ * the moment the client went away (then `status` is absent if nothing was sent).
  */
-export function accessLog(logger: Logger): RequestHandler {
-  return morgan<IncomingMessage, ServerResponse>((tokens, req, res) => {
-    logger.info('request', lineFields(tokens, req, res));
-    return undefined;
-  });
+export function accessLog(logger: Logger): RequestRecorder {
+  return function logRequest(req, res, seconds) {
+    logger.info('request', {
+      requestId: req.id,
+      method: req.method,
+      path: loggablePath(req.originalUrl),
+      status: res.headersSent ? res.statusCode : undefined,
+      length: Number(res.getHeader('content-length')) || 0,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      userId: userIdOf(res),
+    });
+  };
 }

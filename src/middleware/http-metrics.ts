@@ -1,5 +1,6 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request } from 'express';
 import type { Metrics } from '../infra/metrics.js';
+import type { RequestRecorder } from './record-requests.js';
 
 /**
  * The route a request matched, as its template: the declaration's full path where the
@@ -12,13 +13,9 @@ function routeTemplate(req: Request): string | undefined {
   return typeof pattern === 'string' ? `${req.baseUrl}${pattern}` : undefined;
 }
 
-/** Times every request and counts it when its answer is done, whoever wrote the answer. */
-export function httpMetrics(metrics: Metrics): RequestHandler {
-  return function measureRequest(req, res, next) {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      metrics.observeRequest(req.method, routeTemplate(req), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
-    });
-    next();
+/** Counts every answered request and its duration (a client that went away got no answer to count). */
+export function httpMetrics(metrics: Metrics): RequestRecorder {
+  return function measureRequest(req, res, seconds) {
+    if (res.writableFinished) metrics.observeRequest(req.method, routeTemplate(req), res.statusCode, seconds);
   };
 }

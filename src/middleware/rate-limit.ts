@@ -30,15 +30,15 @@ interface TierOptions {
   onRefused: (tier: RateLimitTier) => void;
 }
 
-function tierLimiter(tier: RateLimitTier, limits: { max: number; windowS: number }, options: TierOptions, skip: (req: Request) => boolean): RequestHandler {
-  return rateLimit({
+/** A request the tier does not count never enters the limiter (whose handler is asynchronous). */
+function tierLimiter(tier: RateLimitTier, limits: { max: number; windowS: number }, options: TierOptions, skip?: (req: Request) => boolean): RequestHandler {
+  const limiter = rateLimit({
     windowMs: limits.windowS * 1000,
     limit: limits.max,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: tier,
     keyGenerator: clientKey,
-    skip,
     store: options.createStore(tier),
     // The proxy-trust self-check reports forwarding problems; the library's own console warnings are redundant.
     validate: { xForwardedForHeader: false, trustProxy: false, singleCount: false },
@@ -47,6 +47,14 @@ function tierLimiter(tier: RateLimitTier, limits: { max: number; windowS: number
       next(AppError.rateLimited(Number(res.getHeader('Retry-After')) || limits.windowS));
     },
   });
+  if (!skip) return limiter;
+  return function countedRequest(req, res, next) {
+    if (skip(req)) {
+      next();
+      return;
+    }
+    return limiter(req, res, next);
+  };
 }
 
 /** The three tiers; `onRefused` hears of every 429 (the metrics count them by tier). */
@@ -56,6 +64,6 @@ export function rateLimits(config: Config, options: Partial<TierOptions> = {}) {
     global: tierLimiter('global', config.rateLimits.global, tierOptions, isProbe),
     write: tierLimiter('write', config.rateLimits.write, tierOptions, (req) => !WRITE_METHODS.has(req.method) || isProbe(req)),
     /** Mounted per route on register, login, refresh and the mail flows. */
-    auth: tierLimiter('auth', config.rateLimits.auth, tierOptions, () => false),
+    auth: tierLimiter('auth', config.rateLimits.auth, tierOptions),
   };
 }

@@ -11,8 +11,8 @@ const ACCEPTED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestId(): RequestHandler {
   return function assignRequestId(req, res, next) {
-    const incoming = req.get('X-Request-Id');
-    req.id = incoming !== undefined && ACCEPTED_ID.test(incoming) ? incoming : randomUUID();
+    const incoming = req.headers['x-request-id'];
+    req.id = typeof incoming === 'string' && ACCEPTED_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', req.id);
     runWithRequestId(req.id, next);
   };

@@ -33,7 +33,7 @@ export function securityHeaders(config: Config): RequestHandler {
       frameguard: { action: 'deny' },
       referrerPolicy: { policy: 'no-referrer' },
       xXssProtection: true,
-      xPoweredBy: true,
+      xPoweredBy: false, // the app never sets it (createApp disables Express's)
     }),
   );
   const headers: [string, string][] = [
@@ -52,13 +52,13 @@ export function securityHeaders(config: Config): RequestHandler {
 /**
  * In production behind a trusted proxy, plain HTTP is redirected (308 keeps the method
  * and body) to the configured public origin — never to the request's Host header.
- * Health probes speak plain HTTP and are never redirected.
+ * Health probes speak plain HTTP and are never redirected. Nothing to do (undefined) elsewhere.
  */
-export function httpsRedirect(config: Config): RequestHandler {
-  const enabled = config.isProduction && config.trustProxy > 0;
+export function httpsRedirect(config: Config): RequestHandler | undefined {
+  if (!config.isProduction || config.trustProxy === 0) return undefined;
   const publicHost = new URL(config.publicUrl).host;
   return function redirectToHttps(req, res, next) {
-    if (!enabled || req.secure || req.path === '/health' || req.path.startsWith('/health/')) {
+    if (req.secure || req.path === '/health' || req.path.startsWith('/health/')) {
       next();
       return;
     }

@@ -7,7 +7,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
  * and the order stays declared in one place. What it saves is the router's per-layer dispatch
  * on every request, for steps that apply to every path anyway.
  */
-export function steps(...handlers: RequestHandler[]): RequestHandler {
+export function steps(...declared: (RequestHandler | undefined)[]): RequestHandler {
+  const handlers = declared.filter((handler): handler is RequestHandler => handler !== undefined);
   return function runSteps(req: Request, res: Response, done: NextFunction) {
     let index = 0;
     const next = (error?: unknown): void => {

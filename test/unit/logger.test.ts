@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, readableLine } from '../../src/infra/logger.js';
+import { createLogger, readableLine, redactFields } from '../../src/infra/logger.js';
 import { runWithRequestId } from '../../src/infra/request-context.js';
 import { captureLogs } from '../helpers/log-capture.js';
 
@@ -16,6 +16,23 @@ describe('logger', () => {
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'info', msg: FORGED, authorization: '[redacted]', cookie: '[redacted]', body: { password: '[redacted]', currentPassword: '[redacted]', text: '[redacted]' } });
     expect(typeof line.time).toBe('string');
+  });
+
+  it('redaction: the headers of a request or response too, deeper values left alone, and the caller’s object never changed', async () => {
+    const { sink, text } = captureLogs();
+    const logger = createLogger({ level: 'info', format: 'json' }, sink);
+    const fields = { req: { method: 'GET', headers: { authorization: 'Bearer abc', cookie: 'sid=1', accept: 'json' } }, res: { headers: { 'set-cookie': 'sid=2' } }, deep: { a: { b: { token: 'kept three levels down' } } }, refreshToken: 'r' };
+    const before = JSON.stringify(fields);
+    logger.info('headers', fields);
+    await logger.flush();
+    expect(JSON.parse(text.out)).toMatchObject({
+      req: { method: 'GET', headers: { authorization: '[redacted]', cookie: '[redacted]', accept: 'json' } },
+      res: { headers: { 'set-cookie': '[redacted]' } },
+      refreshToken: '[redacted]',
+    });
+    expect(JSON.stringify(fields)).toBe(before);
+    const plain = { method: 'GET', path: '/health', status: 200 };
+    expect(redactFields(plain)).toBe(plain); // nothing secret: no copy
   });
 
   it('development format: a message or value with a newline stays on one line', async () => {
