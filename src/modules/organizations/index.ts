@@ -42,7 +42,7 @@ export function createOrganizationsModule(
   const invitations = createInvitationsService({
     sequelize, models, access, care, accounts, events, mailer: infra.mailer, appUrl: config.appUrl, ttlDays: config.tokens.invitationTtlDays, retentionBounds,
   });
-  const data = createOrganizationData({ models, access, care, events });
+  const data = createOrganizationData({ sequelize, models, access, care, events });
   const retention = createRetentionPolicy(models, config.retention);
 
   return {

@@ -1,4 +1,4 @@
-import { col, fn, Op, type Transaction } from 'sequelize';
+import { col, fn, Op, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { z } from 'zod';
 import { AppError } from '../../errors/app-error.js';
 import type { Models } from '../../models/index.js';
@@ -9,6 +9,7 @@ import { careView, invitationView } from './organization-views.js';
 import type { organizationDataResponse } from './organizations.schemas.js';
 
 export interface OrganizationDataDeps {
+  sequelize: Sequelize;
   models: Pick<Models, 'Organization' | 'Membership' | 'Invitation' | 'CareRelationship'>;
   access: Pick<OrgAccess, 'lock'>;
   care: Pick<CareService, 'endLocked'>;
@@ -85,28 +86,26 @@ export function createOrganizationData(deps: OrganizationDataDeps) {
     },
 
     /** Members by role, care relationships active and ended (and active per counselor), pending invitations. */
+    /** Members by role, care relationships (open ones per counselor) and pending invitations: one statement. */
     async counts(organizationId: string) {
-      const roles = (await models.Membership.findAll({ where: { organizationId }, attributes: ['role', [fn('COUNT', col('id')), 'count']], group: ['role'], raw: true })) as unknown as {
-        role: string;
-        count: number | string;
-      }[];
-      const perCounselor = (await models.CareRelationship.findAll({
-        where: { organizationId, endedAt: null },
-        attributes: ['counselorId', [fn('COUNT', col('id')), 'count']],
-        group: ['counselorId'],
-        raw: true,
-      })) as unknown as { counselorId: string; count: number | string }[];
-      const now = new Date();
-      const [active, ended, invitations] = await Promise.all([
-        models.CareRelationship.count({ where: { organizationId, endedAt: null } }),
-        models.CareRelationship.count({ where: { organizationId, endedAt: { [Op.ne]: null } } }),
-        models.Invitation.count({ where: { organizationId, acceptedAt: null, revokedAt: null, expiresAt: { [Op.gt]: now } } }),
-      ]);
+      const rows = await deps.sequelize.query<{ kind: string; key: string | null; n: number | string }>(
+        `SELECT 'member' AS kind, CAST(role AS TEXT) AS "key", COUNT(*) AS n FROM memberships WHERE organization_id = :organizationId GROUP BY role
+         UNION ALL
+         SELECT 'care', CAST(counselor_id AS TEXT), COUNT(*) FROM care_relationships WHERE organization_id = :organizationId AND ended_at IS NULL GROUP BY counselor_id
+         UNION ALL
+         SELECT 'ended', NULL, COUNT(*) FROM care_relationships WHERE organization_id = :organizationId AND ended_at IS NOT NULL
+         UNION ALL
+         SELECT 'invitations', NULL, COUNT(*) FROM invitations
+          WHERE organization_id = :organizationId AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > :now`,
+        { replacements: { organizationId, now: new Date() }, type: QueryTypes.SELECT },
+      );
+      const of = (kind: string) => rows.filter((row) => row.kind === kind).map((row) => [String(row.key), Number(row.n)] as const);
+      const clientsInCare = new Map(of('care'));
       return {
-        members: Object.fromEntries(roles.map((row) => [row.role, Number(row.count)])),
-        care: { active, ended },
-        clientsInCare: new Map(perCounselor.map((row) => [row.counselorId, Number(row.count)])),
-        pendingInvitations: invitations,
+        members: Object.fromEntries(of('member')),
+        care: { active: [...clientsInCare.values()].reduce((sum, n) => sum + n, 0), ended: of('ended')[0]?.[1] ?? 0 },
+        clientsInCare,
+        pendingInvitations: of('invitations')[0]?.[1] ?? 0,
       };
     },
   };

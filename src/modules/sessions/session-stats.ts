@@ -16,16 +16,13 @@ export function utcMidnight(date: Date): Date {
 
 const num = (value: unknown) => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
 
-/** Consecutive UTC days with a session, ending today (or yesterday, while today is still open). */
+/** Consecutive UTC days with a session ('YYYY-MM-DD'), ending today (or yesterday, while today is still open). */
 export function streakOf(days: string[], today: Date): number {
-  const set = new Set(days);
-  const key = (date: Date) => date.toISOString().slice(0, 10);
-  let cursor = set.has(key(today)) ? today : new Date(today.getTime() - DAY_MS);
+  const dayNumbers = new Set(days.map((day) => Date.parse(day) / DAY_MS)); // UTC midnights, as whole day numbers
+  let cursor = Math.floor(utcMidnight(today).getTime() / DAY_MS);
+  if (!dayNumbers.has(cursor)) cursor -= 1;
   let streak = 0;
-  while (set.has(key(cursor))) {
-    streak += 1;
-    cursor = new Date(cursor.getTime() - DAY_MS);
-  }
+  while (dayNumbers.has(cursor - streak)) streak += 1;
   return streak;
 }
 
@@ -54,27 +51,30 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
   const select = <T extends object = Row>(query: string, replacements: Record<string, unknown>): Promise<T[]> =>
     sequelize.query<T>(query, { replacements, type: QueryTypes.SELECT });
 
+  type Aggregate = { kind: string; key: string | null; n: number | string; a: number | string | null; b: number | string | null; c: number | string | null };
+
   /**
    * Sessions by status, and those started in the window with their clients, active time and
-   * entries, over the sessions the condition selects (`:since` and `:now` bound). Entries
-   * count from each session's `entry_count` (kept by the one write path, in the
-   * transaction that inserts the entry), so a window over an organization's or the platform's
-   * sessions reads session rows only, never the entries table.
+   * entries, over the sessions the condition selects (`:since` and `:now` bound), as branches
+   * of one UNION ALL statement (kind, key, then up to three figures). Entries count from each
+   * session's `entry_count` (kept by the one write path, in the transaction that inserts the
+   * entry), so a window over an organization's or the platform's sessions reads session rows
+   * only, never the entries table.
    */
-  async function totals(where: string, replacements: Record<string, unknown>) {
-    const statuses = await select(`SELECT status, COUNT(*) AS count FROM counseling_sessions WHERE ${where} GROUP BY status`, replacements);
-    const [recent] = await select(
-      `SELECT COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS clients, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds,
-              COALESCE(SUM(entry_count), 0) AS entries
-         FROM counseling_sessions WHERE ${where} AND started_at >= :since`,
-      replacements,
-    );
+  const totalsSql = (where: string) =>
+    `SELECT 'status' AS kind, CAST(status AS TEXT) AS "key", COUNT(*) AS n, NULL AS a, NULL AS b, NULL AS c FROM counseling_sessions WHERE ${where} GROUP BY status
+     UNION ALL
+     SELECT 'window', NULL, COUNT(*), COALESCE(SUM(${activeSecondsSql(sql)}), 0), COALESCE(SUM(entry_count), 0), COUNT(DISTINCT user_id)
+       FROM counseling_sessions WHERE ${where} AND started_at >= :since`;
+
+  function totalsOf(rows: Aggregate[]) {
+    const recent = rows.find((row) => row.kind === 'window');
     return {
-      byStatus: Object.fromEntries(statuses.map((row) => [String(row.status), Number(row.count)])),
-      inWindow: Number(recent?.sessions ?? 0),
-      activeClients: Number(recent?.clients ?? 0),
-      activeMinutes: Math.round(Number(recent?.seconds ?? 0) / 60),
-      entriesInWindow: Number(recent?.entries ?? 0),
+      byStatus: Object.fromEntries(rows.filter((row) => row.kind === 'status').map((row) => [String(row.key), Number(row.n)])),
+      inWindow: Number(recent?.n ?? 0),
+      activeClients: Number(recent?.c ?? 0),
+      activeMinutes: Math.round(Number(recent?.a ?? 0) / 60),
+      entriesInWindow: Number(recent?.b ?? 0),
     };
   }
 
@@ -148,32 +148,35 @@ export function createSessionStats(sequelize: Sequelize, models: Pick<Models, 'C
       }));
     },
 
-    /** An organization's sessions in the window, for its dashboard: counts, active time, entries, ratings and each counselor's share. */
+    /** An organization's sessions in the window, for its dashboard: counts, active time, entries, ratings and each counselor's share, in one statement. */
     async organization(organizationId: string, days: number) {
-      const r = { organizationId, since: new Date(Date.now() - days * DAY_MS), now: new Date() };
       const inOrganization = 'organization_id = :organizationId';
-      const counts = await totals(inOrganization, r);
-      const [feedback] = await select(
-        `SELECT COUNT(*) AS count, AVG(f.rating) AS mean FROM session_feedback f
-           JOIN counseling_sessions s ON s.id = f.session_id WHERE s.organization_id = :organizationId AND s.started_at >= :since`,
-        r,
+      const rows = await select<Aggregate>(
+        `${totalsSql(inOrganization)}
+         UNION ALL
+         SELECT 'feedback', NULL, COUNT(*), AVG(f.rating), NULL, NULL FROM session_feedback f
+           JOIN counseling_sessions s ON s.id = f.session_id WHERE s.organization_id = :organizationId AND s.started_at >= :since
+         UNION ALL
+         SELECT 'counselor', "key", n, a, NULL, NULL FROM (
+           SELECT CAST(counselor_id AS TEXT) AS "key", COUNT(*) AS n, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS a
+             FROM counseling_sessions WHERE ${inOrganization} AND counselor_id IS NOT NULL AND started_at >= :since
+            GROUP BY counselor_id ORDER BY COUNT(*) DESC LIMIT 100) held`,
+        { organizationId, since: new Date(Date.now() - days * DAY_MS), now: new Date() },
       );
-      const counselors = await select(
-        `SELECT counselor_id AS "counselorId", COUNT(*) AS sessions, COALESCE(SUM(${activeSecondsSql(sql)}), 0) AS seconds
-           FROM counseling_sessions WHERE ${inOrganization} AND counselor_id IS NOT NULL AND started_at >= :since
-          GROUP BY counselor_id ORDER BY COUNT(*) DESC LIMIT 100`,
-        r,
-      );
+      const feedback = rows.find((row) => row.kind === 'feedback');
+      const counselors = rows
+        .filter((row) => row.kind === 'counselor')
+        .map((row) => ({ counselorId: String(row.key), sessions: Number(row.n), activeMinutes: Math.round(Number(row.a) / 60) }))
+        .sort((x, y) => y.sessions - x.sessions);
       return {
-        ...counts,
-        feedback: { count: Number(feedback?.count ?? 0), meanRating: num(feedback?.mean) },
-        counselors: counselors.map((row) => ({ counselorId: String(row.counselorId), sessions: Number(row.sessions), activeMinutes: Math.round(Number(row.seconds) / 60) })),
+        ...totalsOf(rows),
+        feedback: { count: Number(feedback?.n ?? 0), meanRating: num(feedback?.a) },
+        counselors,
       };
     },
 
     /** Platform totals for admins. */
-    platform: (days: number) => totals('1 = 1', { since: new Date(Date.now() - days * DAY_MS), now: new Date() }),
+    platform: async (days: number) => totalsOf(await select<Aggregate>(totalsSql('1 = 1'), { since: new Date(Date.now() - days * DAY_MS), now: new Date() })),
   };
 }
-
 export type SessionStats = ReturnType<typeof createSessionStats>;
