@@ -21,6 +21,7 @@ import { migrate } from '../src/db/migrator.js';
 import { defineModels } from '../src/models/index.js';
 import { createSessionStats } from '../src/modules/sessions/session-stats.js';
 import { attachmentRoundTrip, type AttachmentRun } from './attachment.js';
+import { paced } from './paced.js';
 import { BENCH_PASSWORD, seedBenchData, seedBenchOrganization } from './seed.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -128,7 +129,7 @@ function medianRun(runs: Run[]): Run {
 }
 
 /** EXPLAIN ANALYZE of the statements the dashboard sends for the heavy user, captured as Sequelize logs them. */
-async function dashboardPlans(databaseUrl: string, heavyEmail: string): Promise<string[]> {
+async function dashboardPlans(databaseUrl: string, heavyEmail: string, organizationId: string): Promise<string[]> {
   const statements: string[] = [];
   const sequelize = createSequelize({ database: { url: databaseUrl, poolMax: 2, readyTimeoutMs: 2000 }, dataDir: '/tmp' }, (sql) => {
     statements.push(sql.replace(/^Executing \(default\): /, ''));
@@ -137,7 +138,9 @@ async function dashboardPlans(databaseUrl: string, heavyEmail: string): Promise<
     const models = defineModels(sequelize);
     const heavy = await models.User.findOne({ where: { email: heavyEmail } });
     statements.length = 0;
-    await createSessionStats(sequelize, models).forScope({ clientId: heavy!.id }, 30);
+    const stats = createSessionStats(sequelize, models);
+    await stats.forScope({ clientId: heavy!.id }, 30);
+    await stats.organization(organizationId, 30);
     const captured = statements.splice(0); // the EXPLAINs below are logged too
     const plans: string[] = [];
     for (const statement of captured) {
@@ -241,6 +244,9 @@ async function main(): Promise<void> {
   await migrate(sequelize);
   const users = await seedBenchData(sequelize);
   const practice = await seedBenchOrganization(sequelize);
+  // What autovacuum does to a database that has been running a while: statistics for the
+  // planner and a visibility map for index-only scans (a freshly loaded table has neither).
+  await sequelize.query('VACUUM ANALYZE');
   await sequelize.close();
 
   const dataDir = mkdtempSync(join(tmpdir(), 'confidant-bench-'));
@@ -289,42 +295,33 @@ async function main(): Promise<void> {
     const meMax = medianRun(passes.map((p) => p.me));
     const halfRate = Math.round(meMax.rps / 2);
     // Latency at a fixed offered rate, from 10 connections (each paced by autocannon).
-    const meHalf = await load({ url: `${base}/api/users/me`, headers: auth, connections: 10, overallRate: halfRate, duration: Math.max(DURATION_S, 15) });
+    const halfS = Math.max(DURATION_S, 15);
+    const meHalf = await paced({ url: `${base}/api/users/me`, headers: auth, rate: halfRate, durationS: halfS });
     // The floor of this machine and load generator: a trivial handler at the same offered rate.
-    const bareHalf = await load({ url: `${bareBase}/health`, connections: 10, overallRate: halfRate, duration: Math.max(DURATION_S, 15) });
+    const bareHalf = await paced({ url: `${bareBase}/health`, rate: halfRate, durationS: halfS });
+    const meHalfBursts = await load({ url: `${base}/api/users/me`, headers: auth, connections: 10, overallRate: halfRate, duration: halfS });
+    const bareHalfBursts = await load({ url: `${bareBase}/health`, connections: 10, overallRate: halfRate, duration: halfS });
     await stop(bare);
 
     process.stdout.write('bench: dashboard over 1,000 sessions and 50,000 entries at 20 requests/s\n');
-    const heavyToken = await login(base, users.heavy);
-    const dashboard = await load({
-      url: `${base}/api/dashboard/summary?days=30`,
-      headers: { authorization: `Bearer ${heavyToken}` },
-      connections: 10,
-      overallRate: 20,
-      duration: 20,
-    });
-    const plans = await dashboardPlans(databaseUrl, users.heavy);
+    const dashboardUrl = `${base}/api/dashboard/summary?days=30`;
+    const heavyAuth = { authorization: `Bearer ${await login(base, users.heavy)}` };
+    await paced({ url: dashboardUrl, headers: heavyAuth, rate: 20, durationS: 3 }); // warm-up, as before every throughput run
+    const dashboard = await paced({ url: dashboardUrl, headers: heavyAuth, rate: 20, durationS: 20 });
+    const dashboardBursts = await load({ url: dashboardUrl, headers: heavyAuth, connections: 10, overallRate: 20, duration: 20 });
+    const plans = await dashboardPlans(databaseUrl, users.heavy, practice.organizationId);
 
     process.stdout.write('bench: organization dashboard over 50 counselors and 2,000 clients at 20 requests/s\n');
-    const ownerToken = await login(base, practice.owner);
-    const organizationDashboard = await load({
-      url: `${base}/api/organizations/${practice.organizationId}/dashboard?days=30`,
-      headers: { authorization: `Bearer ${ownerToken}` },
-      connections: 10,
-      overallRate: 20,
-      duration: 20,
-    });
+    const organizationUrl = `${base}/api/organizations/${practice.organizationId}/dashboard?days=30`;
+    const ownerAuth = { authorization: `Bearer ${await login(base, practice.owner)}` };
+    await paced({ url: organizationUrl, headers: ownerAuth, rate: 20, durationS: 3 });
+    const organizationDashboard = await paced({ url: organizationUrl, headers: ownerAuth, rate: 20, durationS: 20 });
+    const organizationDashboardBursts = await load({ url: organizationUrl, headers: ownerAuth, connections: 10, overallRate: 20, duration: 20 });
 
     process.stdout.write('bench: login at 5 requests/s\n');
-    const loginRun = await load({
-      url: `${base}/api/auth/login`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: users.light, password: BENCH_PASSWORD, transport: 'body' }),
-      connections: 5,
-      overallRate: 5,
-      duration: 10,
-    });
+    const loginRequest = { url: `${base}/api/auth/login`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: users.light, password: BENCH_PASSWORD, transport: 'body' }) };
+    await paced({ ...loginRequest, rate: 5, durationS: 2 });
+    const loginRun = await paced({ ...loginRequest, rate: 5, durationS: 10 });
 
     process.stdout.write('bench: a 50 MB attachment up and down, sampling the server\'s memory\n');
     const attachment = await attachmentRoundTrip(base, lightToken, app.pid!);
@@ -354,8 +351,12 @@ async function main(): Promise<void> {
       health,
       meMax,
       meHalf,
+      meHalfBursts,
+      bareHalfBursts,
       dashboard,
+      dashboardBursts,
       organizationDashboard,
+      organizationDashboardBursts,
       plans,
       loginRun,
       soak,
@@ -390,8 +391,12 @@ interface Report {
   health: Run;
   meMax: Run;
   meHalf: Run;
+  meHalfBursts: Run;
+  bareHalfBursts: Run;
   dashboard: Run;
+  dashboardBursts: Run;
   organizationDashboard: Run;
+  organizationDashboardBursts: Run;
   loginRun: Run;
   soak: Run;
   memory: { early: number; late: number; changePct: number; samples: { t: number; rssMb: number }[] };
@@ -405,11 +410,11 @@ function writeReport(r: Report): void {
   const rows = [
     ['`GET /health`, full pipeline vs bare Express', `${r.health.rps} vs ${r.bareHealth.rps} req/s = ${pct(r.health.rps, r.bareHealth.rps)}`, '>= 65 %', verdict(healthRatio >= 0.65)],
     ['authenticated `GET /api/users/me`, max', `${r.meMax.rps} req/s = ${pct(r.meMax.rps, r.bareHealth.rps)} of bare`, '>= 40 %', verdict(meRatio >= 0.4)],
-    [`\`GET /api/users/me\` at half max (${Math.round(r.meMax.rps / 2)} req/s)`, `p50 ${r.meHalf.p50} ms, p99 ${r.meHalf.p99} ms (bare Express at the same rate: p99 ${r.bareHalf.p99} ms)`, 'p99 < 20 ms', verdict(r.meHalf.p99 < 20)],
-    ['dashboard, 1,000 sessions / 50,000 entries, 20 req/s', `p50 ${r.dashboard.p50} ms, p99 ${r.dashboard.p99} ms`, 'p99 < 50 ms', verdict(r.dashboard.p99 < 50)],
+    [`\`GET /api/users/me\` at half max (${Math.round(r.meMax.rps / 2)} req/s)`, `p50 ${r.meHalf.p50} ms, p99 ${r.meHalf.p99} ms (bare Express at the same rate: p99 ${r.bareHalf.p99} ms; in autocannon's bursts: p99 ${r.meHalfBursts.p99} ms, bare ${r.bareHalfBursts.p99} ms)`, 'p99 < 20 ms', verdict(r.meHalf.p99 < 20)],
+    ['dashboard, 1,000 sessions / 50,000 entries, 20 req/s', `p50 ${r.dashboard.p50} ms, p99 ${r.dashboard.p99} ms (in bursts of 10: p50 ${r.dashboardBursts.p50} ms, p99 ${r.dashboardBursts.p99} ms)`, 'p99 < 50 ms', verdict(r.dashboard.p99 < 50)],
     [
       'organization dashboard, 50 counselors / 2,000 clients / 10,000 sessions, 20 req/s',
-      `p50 ${r.organizationDashboard.p50} ms, p99 ${r.organizationDashboard.p99} ms`,
+      `p50 ${r.organizationDashboard.p50} ms, p99 ${r.organizationDashboard.p99} ms (in bursts of 10: p50 ${r.organizationDashboardBursts.p50} ms, p99 ${r.organizationDashboardBursts.p99} ms)`,
       'p99 < 50 ms',
       verdict(r.organizationDashboard.p99 < 50),
     ],
@@ -440,7 +445,7 @@ function writeReport(r: Report): void {
     ],
     [`memory over a ${SOAK_S} s soak at half max`, `${r.memory.early.toFixed(1)} MB → ${r.memory.late.toFixed(1)} MB (${r.memory.changePct.toFixed(1)} %)`, 'within 10 %', verdict(Math.abs(r.memory.changePct) <= 10)],
   ];
-  const errors = [...r.passes.flatMap((p) => [p.bare, p.health, p.me]), r.bareHalf, r.meHalf, r.dashboard, r.organizationDashboard, r.loginRun, r.soak, r.scale.one, r.scale.two].reduce(
+  const errors = [...r.passes.flatMap((p) => [p.bare, p.health, p.me]), r.bareHalf, r.meHalf, r.meHalfBursts, r.bareHalfBursts, r.dashboard, r.dashboardBursts, r.organizationDashboard, r.organizationDashboardBursts, r.loginRun, r.soak, r.scale.one, r.scale.two].reduce(
     (sum, run) => sum + run.errors + run.non2xx,
     0,
   );
@@ -450,8 +455,11 @@ Measured by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice
 \`node dist/server.js\` in production mode on PostgreSQL 15 (local), pinned to core 0 with \`taskset\`; autocannon
 in a second process pinned to core 1; a bare Express 5 app (bench/bare-server.ts) measured on core 0 in the same
 run. Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node.js ${process.version}. Throughput runs: 50 connections,
-${DURATION_S} s after a 2 s warm-up, in ${r.passes.length} interleaved passes (bare, /health, /api/users/me), each figure the median pass. Latency targets are taken at a fixed offered rate (half the measured maximum),
-not at a fixed connection count. Rate limiters, helmet, CORS, the JSON access log (pino) and authentication all run
+${DURATION_S} s after a 2 s warm-up, in ${r.passes.length} interleaved passes (bare, /health, /api/users/me), each figure the median pass. Latency targets are taken at a fixed offered rate (half the measured maximum,
+20 requests/s for the dashboards, 5 for login), after a warm-up at that rate, from an open-loop load (bench/paced.ts): each
+request is sent when it is due, evenly spaced, whether or not the earlier ones were answered, and its latency runs from
+the moment it was due. autocannon's \`overallRate\` releases each second's quota at the start of the second, so over 10
+connections it measures bursts of 10 concurrent requests rather than a rate; those figures are given too ("in bursts"). Rate limiters, helmet, CORS, the JSON access log (pino) and authentication all run
 on every request, as in production.
 
 | scenario | measured | target | |
@@ -464,7 +472,7 @@ Raw figures (requests/s average, latency in ms):
 
 | run | req/s | p50 | p99 | non-2xx | errors |
 | --- | --- | --- | --- | --- | --- |
-${Object.entries({ 'bare /health': r.bareHealth, 'bare /health at the half rate': r.bareHalf, '/health': r.health, '/api/users/me max': r.meMax, '/api/users/me half': r.meHalf, dashboard: r.dashboard, 'organization dashboard': r.organizationDashboard, login: r.loginRun, soak: r.soak, 'scale-out, one backend': r.scale.one, 'scale-out, two backends': r.scale.two })
+${Object.entries({ 'bare /health': r.bareHealth, 'bare /health at the half rate': r.bareHalf, 'bare /health at the half rate, bursts': r.bareHalfBursts, '/health': r.health, '/api/users/me max': r.meMax, '/api/users/me half': r.meHalf, '/api/users/me half, bursts': r.meHalfBursts, dashboard: r.dashboard, 'dashboard, bursts': r.dashboardBursts, 'organization dashboard': r.organizationDashboard, 'organization dashboard, bursts': r.organizationDashboardBursts, login: r.loginRun, soak: r.soak, 'scale-out, one backend': r.scale.one, 'scale-out, two backends': r.scale.two })
   .map(([name, run]) => `| ${name} | ${run.rps} | ${run.p50} | ${run.p99} | ${run.non2xx} | ${run.errors} |`)
   .join('\n')}
 
@@ -477,7 +485,7 @@ ${r.passes.map((p, i) => `| ${i + 1} | ${p.bare.rps} | ${p.health.rps} (${pct(p.
 Scale-out (bench/proxy.ts, a round-robin \`node:http\` proxy; instances on cores 0 and 1, one PostgreSQL, one Redis):
 one backend ${r.scale.one.rps} req/s (p99 ${r.scale.one.p99} ms), two backends ${r.scale.two.rps} req/s (p99 ${r.scale.two.p99} ms).
 
-The dashboard's statements for the user with 1,000 sessions and 50,000 entries (\`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)\`):
+The dashboards' statements (\`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)\`): the user with 1,000 sessions and 50,000 entries (two), then the organization's session figures over its 10,000 sessions (one; its member and care counts are a second statement of the same shape):
 
 ${r.plans.map((plan) => `\`\`\`\n${plan}\n\`\`\``).join('\n\n')}
 
