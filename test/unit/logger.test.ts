@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { LogSink } from '../../src/infra/log-sink.js';
 import { createLogger, readableLine, redactFields } from '../../src/infra/logger.js';
 import { runWithRequestId } from '../../src/infra/request-context.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -73,5 +75,18 @@ describe('logger', () => {
     logger.error('nothing');
     await logger.flush();
     expect(text.out + text.err).toBe('');
+  });
+});
+
+describe('log sink', () => {
+  it('counts the lines a bounded destination drops for a slow reader, and keeps writing what fits', () => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const sink = new LogSink({ out, err });
+    sink.write('out', 'kept\n');
+    out.emit('drop', 'a line past the bound\n'); // what sonic-boom emits past maxLength
+    out.emit('drop', 'another\n');
+    expect(sink.dropped).toBe(2);
+    expect(String(out.read())).toBe('kept\n');
   });
 });
