@@ -48,7 +48,8 @@ const SECRET_FIELDS = new Set([
 ]);
 const CENSOR = '[redacted]';
 
-const isRecord = (value: unknown): value is LogFields => value !== null && typeof value === 'object' && !Array.isArray(value);
+/** A plain record of fields (not an array or a buffer, whose indices are no field names). */
+const isRecord = (value: unknown): value is LogFields => value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value);
 
 /** The value at each secret key of `fields` censored; the same object when there is none (no copy on the common path). */
 function censorKeys(fields: LogFields, deeper: (value: LogFields) => LogFields): LogFields {
